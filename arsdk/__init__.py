@@ -1,0 +1,26 @@
+"""arsdk: real-time AR effects from one RGB camera.
+
+    import arsdk
+    pipe = arsdk.Pipeline.default(intrinsics=arsdk.Intrinsics.from_fov(640, 480, hfov_deg=60))
+    for frame in arsdk.open_source("demo"):
+        state = pipe.process(frame)   # FrameState: image, depth (m), mask, intrinsics, camera_to_world, floor
+"""
+from .camera import DemoSource, Frame, FrameSource, ImageFolderSource, ImageSource, VideoFileSource, WebcamSource, \
+    open_source, read_image
+from .depth import DepthEstimator, DepthModelSpec, DepthResult, ScaleRecovery, TemporalDepthFilter
+from .errors import ArsdkError, InputError, ModelError, ModelNotFoundError, SourceError
+from .geometry import FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane, \
+    normals_from_points, project, unproject
+from .pipeline import FrameState, Pipeline
+from .segmentation import PersonSegmenter, SegmenterSpec, TemporalMaskFilter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArsdkError", "DemoSource", "DepthEstimator", "DepthModelSpec", "DepthResult", "FloorPlane", "Frame",
+    "FrameSource", "FrameState", "ImageFolderSource", "ImageSource", "InputError", "Intrinsics", "ModelError",
+    "ModelNotFoundError", "PersonSegmenter", "Pipeline", "ScaleRecovery", "SegmenterSpec", "SourceError",
+    "TemporalDepthFilter", "TemporalMaskFilter", "VideoFileSource", "WebcamSource", "WorldFrameTracker",
+    "camera_to_world_from_floor", "fit_floor_plane", "normals_from_points", "open_source", "project", "read_image",
+    "unproject",
+]

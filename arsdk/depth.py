@@ -1,0 +1,193 @@
+"""Monocular depth: a model spec, pre/post-processing, metric scale recovery and an edge-preserving temporal filter."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import models
+from .errors import InputError, ModelError, check_image
+from .geometry import FloorPlane, Intrinsics, fit_floor_plane, unproject
+from .inference import Model, load_model
+
+METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
+
+
+@dataclass(frozen=True)
+class DepthModelSpec:
+    """How to feed a depth model and read its output.
+
+    input_size: (width, height) of the model input. layout: "nchw" or "nhwc". mean/std: applied to RGB in [0, 1].
+    output_kind: "metric" (metres), "relative_inverse" (larger = nearer, unknown scale; MiDaS) or "relative_depth".
+    reference_hfov_deg: horizontal FOV of the camera a metric model was trained on; metric output is rescaled by
+    the ratio of focal lengths so a narrower or wider camera still gets metres (None: no correction).
+    """
+
+    input_size: tuple[int, int]
+    layout: str = "nchw"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    output_kind: str = METRIC
+    reference_hfov_deg: float | None = None
+    min_depth: float = 0.1
+    max_depth: float = 20.0
+
+    def __post_init__(self):
+        if self.layout not in ("nchw", "nhwc"):
+            raise InputError(f"DepthModelSpec.layout: expected 'nchw' or 'nhwc', got {self.layout!r}")
+        if self.output_kind not in (METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH):
+            raise InputError(f"DepthModelSpec.output_kind: expected one of metric, relative_inverse, "
+                             f"relative_depth, got {self.output_kind!r}")
+
+    def input_shape(self) -> tuple[int, int, int, int]:
+        w, h = self.input_size
+        return (1, 3, h, w) if self.layout == "nchw" else (1, h, w, 3)
+
+
+NYU_HFOV_DEG = math.degrees(2 * math.atan(320 / 518.8579))  # Kinect v1 colour camera of NYU Depth v2
+FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
+ARSDK_DEPTH = DepthModelSpec((160, 128), "nhwc", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
+MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
+BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH}
+
+
+def default_depth_model() -> str:
+    """Name of the depth model to use: FastDepth when fetched, else the model shipped in the wheel."""
+    if models.is_available("fastdepth"):
+        return "fastdepth"
+    return "arsdk_depth"
+
+
+@dataclass
+class DepthResult:
+    """Depth at frame resolution, float32 metres (0 where unknown). `raw` is the model's output brought to metres
+    with no temporal filtering; `filtered` adds the temporal filter; `scale` is the factor applied to the model
+    output (1 for metric models without FOV correction)."""
+
+    raw: np.ndarray
+    filtered: np.ndarray
+    scale: float
+    model_output: np.ndarray  # the model's own output at its resolution, before scaling
+
+
+class TemporalDepthFilter:
+    """Edge-preserving temporal filter: a pixel whose depth changed by less than `tolerance` (relative) is
+    averaged with its history; a larger change (a moving edge, a new object) is taken at once, so nothing ghosts."""
+
+    def __init__(self, strength: float = 0.6, tolerance: float = 0.06):
+        if not 0.0 <= strength < 1.0:
+            raise InputError(f"strength: expected 0 <= strength < 1, got {strength}")
+        self.strength, self.tolerance = strength, tolerance
+        self._state: np.ndarray | None = None
+
+    def reset(self):
+        self._state = None
+
+    def __call__(self, depth: np.ndarray) -> np.ndarray:
+        prev = self._state
+        if prev is None or prev.shape != depth.shape:
+            self._state = depth.copy()
+            return self._state
+        rel = np.abs(depth - prev) / np.maximum(prev, 1e-3)
+        keep = self.strength * np.clip(2.0 - rel / self.tolerance, 0.0, 1.0)  # 0 where rel >= 2 * tolerance
+        out = prev * keep + depth * (1.0 - keep)
+        self._state = np.where(np.isfinite(out) & (depth > 0), out, depth).astype(np.float32)
+        return self._state
+
+
+class ScaleRecovery:
+    """Brings relative depth to metres: a fixed user scale, or the scale that puts the floor `camera_height`
+    metres below the camera (smoothed in log space across frames)."""
+
+    def __init__(self, camera_height: float | None = 1.4, fixed_scale: float | None = None, smoothing: float = 0.8):
+        if fixed_scale is None and camera_height is None:
+            raise InputError("ScaleRecovery: give camera_height (m) or fixed_scale")
+        if fixed_scale is not None and not fixed_scale > 0:
+            raise InputError(f"fixed_scale: expected > 0, got {fixed_scale}")
+        self.camera_height, self.fixed_scale, self.smoothing = camera_height, fixed_scale, smoothing
+        self._log_scale: float | None = None
+
+    def __call__(self, rel_depth: np.ndarray, intr: Intrinsics) -> float:
+        if self.fixed_scale is not None:
+            return self.fixed_scale
+        plane: FloorPlane | None = fit_floor_plane(unproject(rel_depth, intr), threshold=0.01, max_tilt_deg=50)
+        if plane is not None and plane.d > 0:
+            log_s = math.log(self.camera_height / plane.d)
+            self._log_scale = log_s if self._log_scale is None else (
+                self.smoothing * self._log_scale + (1 - self.smoothing) * log_s)
+        return 1.0 if self._log_scale is None else math.exp(self._log_scale)
+
+
+class DepthEstimator:
+    """Runs a depth model on RGB frames and returns metric depth at frame resolution.
+
+    model: a built-in name ("fastdepth", "arsdk_depth"), or a path to a .tflite/.onnx file with `spec`.
+    """
+
+    def __init__(self, model: str | None = None, spec: DepthModelSpec | None = None, num_threads: int = 2,
+                 temporal: TemporalDepthFilter | None = None, scale: ScaleRecovery | None = None):
+        model = model or default_depth_model()
+        if model in BUILTIN_SPECS:
+            self.name, path, spec = model, models.model_path(model), spec or BUILTIN_SPECS[model]
+        else:
+            if spec is None:
+                raise InputError(f"depth model {model}: a model given by path needs a DepthModelSpec")
+            self.name, path = str(model), model
+        self.spec = spec
+        self.model: Model = load_model(path, num_threads)
+        if tuple(self.model.input_shape) != spec.input_shape():
+            raise ModelError(f"depth model {path}: input shape {self.model.input_shape} does not match its spec "
+                             f"{spec.input_shape()} (input_size {spec.input_size}, layout {spec.layout})")
+        self.temporal = temporal if temporal is not None else TemporalDepthFilter()
+        self.scale = scale if scale is not None else (
+            ScaleRecovery() if spec.output_kind != METRIC else None)
+        self._mean = np.asarray(spec.mean, np.float32) * 255.0
+        self._inv_std = 1.0 / (np.asarray(spec.std, np.float32) * 255.0)
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        w, h = self.spec.input_size
+        x = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+        x = (x - self._mean) * self._inv_std
+        return x.transpose(2, 0, 1)[None] if self.spec.layout == "nchw" else x[None]
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """The model's raw output for an RGB frame, as an h x w float32 array at the model's resolution."""
+        out = self.model.run(self.preprocess(check_image(image)))
+        return np.ascontiguousarray(out.reshape(out.shape[-2:] if out.shape[-1] != 1 else out.shape[-3:-1]))
+
+    def to_depth(self, output: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, float]:
+        """Model output -> metric depth (same resolution) and the scale applied."""
+        spec = self.spec
+        if spec.output_kind == RELATIVE_INVERSE:
+            pos = output > 1e-6 * float(np.max(output))
+            depth = np.where(pos, 1.0 / np.where(pos, output, 1.0), 0.0).astype(np.float32)
+        else:
+            depth = np.maximum(output, 0.0).astype(np.float32)
+        if spec.output_kind == METRIC:
+            scale = 1.0
+            if spec.reference_hfov_deg is not None:
+                ref_fx_over_w = 0.5 / math.tan(math.radians(spec.reference_hfov_deg) / 2)
+                scale = (intr.fx / intr.width) / ref_fx_over_w
+        else:
+            h, w = depth.shape
+            scale = self.scale(depth, intr.scaled(w, h))
+        return depth * np.float32(scale), scale
+
+    def estimate(self, image: np.ndarray, intrinsics: Intrinsics) -> DepthResult:
+        """Metric depth (m) for one HxWx3 uint8 RGB frame seen with `intrinsics`."""
+        check_image(image)
+        h, w = image.shape[:2]
+        intr = intrinsics.matching(w, h)
+        output = self.predict(image)
+        depth, scale = self.to_depth(output, intr)
+        filtered = self.temporal(depth) if self.temporal is not None else depth
+        size = (w, h)
+        raw_full = cv2.resize(depth, size, interpolation=cv2.INTER_LINEAR)
+        filt_full = raw_full if filtered is depth else cv2.resize(filtered, size, interpolation=cv2.INTER_LINEAR)
+        return DepthResult(raw_full, filt_full, scale, output)
+
+    def reset(self):
+        if self.temporal is not None:
+            self.temporal.reset()

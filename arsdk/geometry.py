@@ -1,0 +1,352 @@
+"""Camera intrinsics, unprojection, normals, floor plane and the gravity-aligned world frame.
+
+Conventions: camera frame x right, y down, z forward (OpenCV); world frame y up, floor at y = 0.
+Depth is metres along z. Pure functions on numpy arrays except `WorldFrameTracker`, which holds state.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, check_depth
+
+CAMERA_UP = np.array([0.0, -1.0, 0.0])  # "up" in the OpenCV camera frame of an upright camera
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics in pixels for an image of width x height (pixel centre of column 0 at u = 0)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+    distortion: tuple[float, ...] = field(default=(), compare=False)
+
+    def __post_init__(self):
+        if not (self.width > 0 and self.height > 0):
+            raise InputError(f"Intrinsics: width and height must be positive, got {self.width}x{self.height}")
+        if not (self.fx > 0 and self.fy > 0 and math.isfinite(self.fx) and math.isfinite(self.fy)):
+            raise InputError(f"Intrinsics: fx and fy must be positive and finite, got fx={self.fx}, fy={self.fy}")
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, hfov_deg: float, vfov_deg: float | None = None) -> "Intrinsics":
+        """Intrinsics of a centred pinhole with horizontal FOV in degrees (square pixels unless vfov given)."""
+        if not 1.0 <= hfov_deg <= 179.0:
+            raise InputError(f"hfov_deg: expected a field of view in (1, 179) degrees, got {hfov_deg}")
+        fx = 0.5 * width / math.tan(math.radians(hfov_deg) / 2)
+        fy = fx if vfov_deg is None else 0.5 * height / math.tan(math.radians(vfov_deg) / 2)
+        return cls(fx, fy, (width - 1) / 2, (height - 1) / 2, int(width), int(height))
+
+    @classmethod
+    def from_matrix(cls, K, width: int, height: int, distortion=()) -> "Intrinsics":
+        K = np.asarray(K, dtype=np.float64)
+        if K.shape != (3, 3):
+            raise InputError(f"camera matrix: expected 3x3, got shape {K.shape}")
+        dist = tuple(float(v) for v in np.asarray(distortion, dtype=np.float64).ravel())
+        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height), dist)
+
+    @classmethod
+    def from_calibration(cls, path) -> "Intrinsics":
+        """Read an OpenCV calibration file (yaml or json): camera matrix, distortion, image size.
+
+        Accepts OpenCV FileStorage files (keys camera_matrix / K, distortion_coefficients / dist_coeffs / D,
+        image_width, image_height) and plain JSON with the same keys.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"calibration file {path}: not found")
+        data = _read_calibration(path)
+        K = _first(data, ("camera_matrix", "K", "cameraMatrix", "intrinsic_matrix"), path)
+        dist = _first(data, ("distortion_coefficients", "dist_coeffs", "D", "distCoeffs"), path, required=False)
+        try:
+            width = int(_first(data, ("image_width", "width"), path))
+            height = int(_first(data, ("image_height", "height"), path))
+        except InputError:
+            size = _first(data, ("image_size", "imageSize"), path)
+            width, height = (int(v) for v in np.asarray(size).ravel()[:2])
+        return cls.from_matrix(np.asarray(K, dtype=np.float64).reshape(3, 3), width, height,
+                               () if dist is None else dist)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], dtype=np.float64)
+
+    @property
+    def hfov_deg(self) -> float:
+        return math.degrees(2 * math.atan(0.5 * self.width / self.fx))
+
+    def scaled(self, width: int, height: int) -> "Intrinsics":
+        """The same camera seen at another resolution (pixel-centre convention preserved)."""
+        sx, sy = width / self.width, height / self.height
+        return replace(self, fx=self.fx * sx, fy=self.fy * sy, cx=(self.cx + 0.5) * sx - 0.5,
+                       cy=(self.cy + 0.5) * sy - 0.5, width=int(width), height=int(height))
+
+    def matching(self, width: int, height: int, name: str = "frame") -> "Intrinsics":
+        """These intrinsics for a frame of width x height: rescaled if only the resolution differs.
+
+        Raises InputError when the aspect ratio differs, since then they belong to another camera or crop.
+        """
+        if (width, height) == (self.width, self.height):
+            return self
+        if abs(width / height - self.width / self.height) > 0.01 * self.width / self.height:
+            raise InputError(f"{name}: {width}x{height} does not match intrinsics for {self.width}x{self.height} "
+                             f"(aspect {width / height:.3f} vs {self.width / self.height:.3f}); pass intrinsics "
+                             "for this camera, e.g. Intrinsics.from_fov(width, height, hfov_deg=...)")
+        return self.scaled(width, height)
+
+    def gl_projection(self, near: float = 0.05, far: float = 100.0) -> np.ndarray:
+        """4x4 OpenGL projection taking OpenCV camera coordinates to clip space (row 0 of the image at the top)."""
+        w, h = self.width, self.height
+        a, b = (far + near) / (far - near), -2 * far * near / (far - near)
+        return np.array([[2 * self.fx / w, 0, 2 * (self.cx + 0.5) / w - 1, 0],
+                         [0, -2 * self.fy / h, 1 - 2 * (self.cy + 0.5) / h, 0],
+                         [0, 0, a, b],
+                         [0, 0, 1, 0]], dtype=np.float32)
+
+
+def _read_calibration(path: Path) -> dict:
+    text = path.read_text(errors="replace")
+    if path.suffix.lower() == ".json" and not text.lstrip().startswith("%"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass  # OpenCV FileStorage JSON has the same syntax; fall through to cv2 below
+    import cv2
+
+    fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+    if not fs.isOpened():
+        raise InputError(f"calibration file {path}: not a readable OpenCV yaml/json file")
+    out = {}
+    root = fs.root()
+    for key in root.keys():
+        node = fs.getNode(key)
+        if node.isMap() or node.isSeq():
+            mat = node.mat()
+            out[key] = mat if mat is not None else [node.at(i).real() for i in range(node.size())]
+        elif node.isReal() or node.isInt():
+            out[key] = node.real()
+        elif node.isString():
+            out[key] = node.string()
+    fs.release()
+    return out
+
+
+def _first(data: dict, keys, path, required=True):
+    for key in keys:
+        if key in data and data[key] is not None:
+            return data[key]
+    if required:
+        raise InputError(f"calibration file {path}: none of the keys {', '.join(keys)} found")
+    return None
+
+
+# ----------------------------------------------------------------------------- unprojection
+
+
+def pixel_rays(intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column x/z and per-row y/z factors: a camera point is (rx[u] * z, ry[v] * z, z)."""
+    rx = (np.arange(intr.width, dtype=np.float32) - intr.cx) / intr.fx
+    ry = (np.arange(intr.height, dtype=np.float32) - intr.cy) / intr.fy
+    return rx, ry
+
+
+def unproject(depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """HxW depth (m) -> HxWx3 float32 camera-frame points (NaN where depth is 0 or NaN)."""
+    check_depth(depth)
+    if depth.shape != (intr.height, intr.width):
+        raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
+    z = np.where(depth > 0, depth, np.nan).astype(np.float32)
+    rx, ry = pixel_rays(intr)
+    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1)
+
+
+def unproject_pixels(uv: np.ndarray, z: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Nx2 pixel coordinates and N depths (m) -> Nx3 camera-frame points."""
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
+    return np.stack([(uv[:, 0] - intr.cx) / intr.fx * z, (uv[:, 1] - intr.cy) / intr.fy * z, z], axis=-1)
+
+
+def project(points: np.ndarray, intr: Intrinsics) -> np.ndarray:
+    """Nx3 camera-frame points -> Nx2 pixel coordinates."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    return np.stack([intr.fx * p[:, 0] / p[:, 2] + intr.cx, intr.fy * p[:, 1] / p[:, 2] + intr.cy], axis=-1)
+
+
+def normals_from_points(points: np.ndarray) -> np.ndarray:
+    """HxWx3 point map -> HxWx3 unit normals facing the camera (NaN where undefined)."""
+    if points.ndim != 3 or points.shape[2] != 3:
+        raise InputError(f"points: expected HxWx3, got {points.shape}")
+    p = np.pad(points, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    dx = p[1:-1, 2:] - p[1:-1, :-2]
+    dy = p[2:, 1:-1] - p[:-2, 1:-1]
+    n = np.cross(dx, dy)
+    norm = np.linalg.norm(n, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = n / norm
+    flip = np.sum(n * points, axis=-1, keepdims=True) > 0  # normals point back toward the camera
+    return np.where(flip, -n, n).astype(np.float32)
+
+
+def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a 4x4 rigid transform to ...x3 points."""
+    m = np.asarray(matrix, dtype=np.float64)
+    return (points @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- floor plane
+
+
+@dataclass(frozen=True)
+class FloorPlane:
+    """Plane n . p + d = 0 in camera coordinates, n a unit normal pointing up (toward the camera side).
+
+    `d` is then the camera's height above the floor in metres; `inlier_ratio` the share of sampled points on it.
+    """
+
+    normal: np.ndarray
+    d: float
+    inlier_ratio: float = 1.0
+
+    @property
+    def camera_height(self) -> float:
+        return float(self.d)
+
+    def height_of(self, points: np.ndarray) -> np.ndarray:
+        """Signed height (m) above the floor of ...x3 camera-frame points."""
+        return points @ self.normal.astype(np.float32) + np.float32(self.d)
+
+    def angle_to(self, other: "FloorPlane") -> float:
+        return math.degrees(math.acos(float(np.clip(np.dot(self.normal, other.normal), -1.0, 1.0))))
+
+
+def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: float = 60.0,
+                    threshold: float = 0.03, iterations: int = 160, max_points: int = 3000,
+                    min_inlier_ratio: float = 0.04, rng: np.random.Generator | None = None) -> FloorPlane | None:
+    """RANSAC floor: the lowest well-supported plane whose normal is within max_tilt_deg of up_hint.
+
+    points: ...x3 camera-frame points in metres (NaN ignored). Returns None when no such plane exists.
+    Tables are also horizontal planes; among candidates with at least half the best support, the one
+    farthest below the camera wins.
+    """
+    rng = rng or np.random.default_rng(0)
+    pts = np.asarray(points, dtype=np.float32).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 50:
+        return None
+    if len(pts) > max_points:
+        pts = pts[rng.choice(len(pts), max_points, replace=False)]
+    up = np.asarray(up_hint, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    scale = float(np.median(pts[:, 2]))
+    thr = threshold * max(1.0, scale / 3.0)  # depth noise grows with distance
+
+    tri = pts[rng.integers(0, len(pts), size=(iterations, 3))].astype(np.float64)
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    norm = np.linalg.norm(n, axis=1)
+    ok = norm > 1e-9
+    n[ok] /= norm[ok, None]
+    n *= np.where(n @ up < 0, -1.0, 1.0)[:, None]
+    ok &= (n @ up) > math.cos(math.radians(max_tilt_deg))
+    d = -np.einsum("ij,ij->i", n, tri[:, 0])
+    ok &= d > 0.05  # the floor lies below the camera
+    if not ok.any():
+        return None
+    n, d = n[ok], d[ok]
+    dist = np.abs(pts.astype(np.float64) @ n.T + d)  # N x K
+    support = (dist < thr).sum(axis=0)
+    good = support >= max(0.5 * support.max(), min_inlier_ratio * len(pts))
+    if not good.any():
+        return None
+    best = int(np.argmax(np.where(good, d, -np.inf)))
+    plane = _refine_plane(pts, n[best], d[best], thr, up)
+    if plane is None:
+        return None
+    normal, dd = plane
+    ratio = float(np.mean(np.abs(pts @ normal + dd) < thr))
+    return FloorPlane(normal.astype(np.float64), float(dd), ratio)
+
+
+def _refine_plane(pts, n, d, thr, up, rounds: int = 2):
+    for _ in range(rounds):
+        inl = pts[np.abs(pts @ n + d) < thr]
+        if len(inl) < 10:
+            return None
+        centroid = inl.mean(axis=0)
+        _, _, vt = np.linalg.svd(inl - centroid, full_matrices=False)
+        n = vt[2].astype(np.float64)
+        if n @ up < 0:
+            n = -n
+        d = -float(n @ centroid)
+    return n, d
+
+
+def camera_to_world_from_floor(plane: FloorPlane) -> np.ndarray:
+    """4x4 camera-to-world transform: world y = floor normal, floor at y = 0, origin under the camera,
+    world x = the camera's x axis laid onto the floor (so the world does not yaw with the plane's noise)."""
+    y = np.asarray(plane.normal, dtype=np.float64)
+    x = np.array([1.0, 0.0, 0.0]) - y[0] * y
+    if np.linalg.norm(x) < 1e-6:  # camera x axis vertical: use z instead
+        x = np.array([0.0, 0.0, 1.0]) - y[2] * y
+    x /= np.linalg.norm(x)
+    z = np.cross(x, y)
+    R = np.stack([x, y, z])
+    origin = -plane.d * y  # foot of the camera on the floor, in camera coordinates
+    m = np.eye(4)
+    m[:3, :3] = R
+    m[:3, 3] = -R @ origin
+    return m
+
+
+class WorldFrameTracker:
+    """Keeps the floor-anchored world frame still while the camera is still.
+
+    Per-frame RANSAC planes jitter by a fraction of a degree and a few millimetres. Changes inside a dead
+    band are ignored; moderate ones are blended in; a large change (the camera moved) that persists for
+    `snap_frames` frames is taken at once.
+    """
+
+    def __init__(self, deadband_deg: float = 1.0, deadband_m: float = 0.015,
+                 snap_deg: float = 6.0, snap_m: float = 0.10, blend: float = 0.25, snap_frames: int = 3):
+        self.deadband_deg, self.deadband_m = deadband_deg, deadband_m
+        self.snap_deg, self.snap_m = snap_deg, snap_m
+        self.blend, self.snap_frames = blend, snap_frames
+        self.plane: FloorPlane | None = None
+        self._far_count = 0
+
+    def reset(self):
+        self.plane, self._far_count = None, 0
+
+    def update(self, measured: FloorPlane | None) -> FloorPlane | None:
+        """Feed this frame's plane (or None when not found); return the plane to use."""
+        if measured is None:
+            return self.plane
+        if self.plane is None:
+            self.plane = measured
+            return self.plane
+        angle = measured.angle_to(self.plane)
+        dh = abs(measured.d - self.plane.d)
+        if angle <= self.deadband_deg and dh <= self.deadband_m:
+            self._far_count = 0
+        elif angle >= self.snap_deg or dh >= self.snap_m:
+            self._far_count += 1
+            if self._far_count >= self.snap_frames:
+                self.plane, self._far_count = measured, 0
+        else:
+            self._far_count = 0
+            n = (1 - self.blend) * self.plane.normal + self.blend * measured.normal
+            n /= np.linalg.norm(n)
+            d = (1 - self.blend) * self.plane.d + self.blend * measured.d
+            self.plane = FloorPlane(n, float(d), measured.inlier_ratio)
+        return self.plane

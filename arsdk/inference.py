@@ -1,0 +1,109 @@
+"""The one place that loads a model file: .tflite with LiteRT (ai_edge_litert, else tflite_runtime), .onnx with
+ONNX Runtime. Both are wrapped in `Model`, which takes and returns float32 numpy arrays."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def _tflite_interpreter_class():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError as exc:
+            raise ModelError("no TFLite runtime installed: pip install ai-edge-litert") from exc
+    return Interpreter
+
+
+class Model:
+    """A loaded model with one input and one or more outputs. `run(x)` returns the first output."""
+
+    def __init__(self, path, num_threads: int = 2):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"model file {self.path}: not found")
+        if num_threads < 1:
+            raise InputError(f"num_threads: expected >= 1, got {num_threads}")
+        self.num_threads = num_threads
+        suffix = self.path.suffix.lower()
+        if suffix == ".tflite":
+            self._load_tflite()
+        elif suffix == ".onnx":
+            self._load_onnx()
+        else:
+            raise ModelError(f"model file {self.path}: expected a .tflite or .onnx file, got '{suffix}'")
+
+    def _load_tflite(self):
+        Interpreter = _tflite_interpreter_class()
+        try:
+            self._interp = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"model file {self.path}: not a valid TFLite model ({exc})") from exc
+        inp = self._interp.get_input_details()
+        outs = self._interp.get_output_details()
+        self._in_index = inp[0]["index"]
+        self._out_index = [o["index"] for o in outs]
+        self.inputs = [TensorInfo(d["name"], tuple(int(v) for v in d["shape"]), np.dtype(d["dtype"])) for d in inp]
+        self.outputs = [TensorInfo(d["name"], tuple(int(v) for v in d["shape"]), np.dtype(d["dtype"])) for d in outs]
+        self.backend = "litert"
+
+    def _load_onnx(self):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelError(f"model file {self.path}: .onnx needs onnxruntime (pip install onnxruntime)") from exc
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.num_threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # the shipped FastDepth graph has unused initialisers that ORT warns about
+        try:
+            self._sess = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises its own exception types for corrupt files
+            raise ModelError(f"model file {self.path}: not a valid ONNX model ({exc})") from exc
+
+        def info(t):
+            shape = tuple(int(v) if isinstance(v, int) else 1 for v in t.shape)
+            return TensorInfo(t.name, shape, np.dtype(np.float32))
+
+        self.inputs = [info(t) for t in self._sess.get_inputs()]
+        self.outputs = [info(t) for t in self._sess.get_outputs()]
+        self.backend = "onnxruntime"
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.inputs[0].shape
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run on one input array of exactly `input_shape`; returns the first output as float32."""
+        if tuple(x.shape) != self.input_shape:
+            raise InputError(f"model {self.path.name}: input shape {tuple(x.shape)}, expected {self.input_shape}")
+        x = np.ascontiguousarray(x, dtype=self.inputs[0].dtype)
+        if self.backend == "litert":
+            self._interp.set_tensor(self._in_index, x)
+            self._interp.invoke()
+            return self._interp.get_tensor(self._out_index[0]).astype(np.float32, copy=False)
+        return self._sess.run([self.outputs[0].name], {self.inputs[0].name: x})[0].astype(np.float32, copy=False)
+
+
+def load_model(path, num_threads: int = 2) -> Model:
+    """Load a .tflite or .onnx model; raises ModelError naming the file when it is missing or corrupt."""
+    model = Model(path, num_threads)
+    log.debug("loaded %s with %s (%d threads)", model.path, model.backend, num_threads)
+    return model

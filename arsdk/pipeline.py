@@ -1,0 +1,251 @@
+"""The perception pipeline: frame -> metric depth, person mask, floor plane, world frame, in one FrameState.
+
+Synchronous mode runs every model on every frame (offline work, tests). Asynchronous mode runs depth and
+segmentation on worker threads at their own rate; `process` never waits for them after the first frame and
+hands back the newest results, so rendering is never blocked by the slowest model.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+
+from .camera import Frame
+from .depth import DepthEstimator, DepthResult
+from .errors import InputError, check_image
+from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane,
+                       normals_from_points, pixel_rays, transform_points, unproject)
+from .segmentation import PersonSegmenter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FrameState:
+    """Everything the effects need for one frame. Depth is HxW float32 metres (0 = unknown); mask HxW float32
+    in [0, 1] or None; camera_to_world 4x4 (world y up, floor y = 0) or None while no floor has been found."""
+
+    image: np.ndarray
+    depth: np.ndarray
+    depth_raw: np.ndarray
+    mask: np.ndarray | None
+    intrinsics: Intrinsics
+    camera_to_world: np.ndarray | None
+    floor: FloorPlane | None
+    timestamp: float
+    index: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
+    depth_index: int = 0  # index of the frame the depth was computed on (differs in asynchronous mode)
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        """HxWx3 camera-frame points (m), NaN where depth is unknown."""
+        return unproject(self.depth, self.intrinsics)
+
+    @cached_property
+    def normals(self) -> np.ndarray:
+        """HxWx3 camera-frame unit normals facing the camera."""
+        return normals_from_points(self.points)
+
+    @cached_property
+    def world_points(self) -> np.ndarray | None:
+        """HxWx3 world points (m), or None without a world frame."""
+        return None if self.camera_to_world is None else transform_points(self.camera_to_world, self.points)
+
+
+def floor_from_pose(camera_to_world: np.ndarray) -> FloorPlane:
+    """The floor plane (world y = 0) in the camera frame of a camera-to-world pose whose world is y up."""
+    c2w = np.asarray(camera_to_world, np.float64)
+    normal = c2w[:3, :3].T @ np.array([0.0, 1.0, 0.0])
+    return FloorPlane(normal, float(c2w[1, 3]))
+
+
+def ground_truth_state(frame: Frame) -> FrameState:
+    """A FrameState from a frame that carries ground truth (the demo source): exact depth, mask and pose."""
+    if frame.depth is None or frame.intrinsics is None or frame.camera_to_world is None:
+        raise InputError("ground_truth_state: the frame carries no ground truth (only the demo source has it)")
+    return FrameState(frame.image, frame.depth, frame.depth, frame.mask, frame.intrinsics,
+                      np.asarray(frame.camera_to_world, np.float64), floor_from_pose(frame.camera_to_world),
+                      frame.timestamp, frame.index, {}, frame.index)
+
+
+def sample_points(depth: np.ndarray, intr: Intrinsics, stride: int = 8) -> np.ndarray:
+    """Camera-frame points of every `stride`-th pixel: (H/stride*W/stride) x 3, NaN where depth is unknown."""
+    rx, ry = pixel_rays(intr)
+    z = depth[stride // 2::stride, stride // 2::stride]
+    z = np.where(z > 0, z, np.nan)
+    rx, ry = rx[stride // 2::stride], ry[stride // 2::stride]
+    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1).reshape(-1, 3)
+
+
+class _LatestWorker:
+    """A thread that runs `fn` on the newest submitted input and keeps the newest output."""
+
+    def __init__(self, fn: Callable, name: str):
+        self._fn, self.name = fn, name
+        self._cond = threading.Condition()
+        self._input = None
+        self._output = None
+        self._error: Exception | None = None
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=f"arsdk-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, item):
+        with self._cond:
+            self._input = item
+            self._cond.notify_all()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._input is not None or self._stop)
+                if self._stop:
+                    return
+                item, self._input = self._input, None
+            try:
+                out = self._fn(item)
+            except Exception as exc:  # one bad frame must not end the stream: log, keep the last good output
+                log.warning("%s worker: frame skipped: %s", self.name, exc)
+                with self._cond:
+                    self._error = exc
+                    self._cond.notify_all()
+                continue
+            with self._cond:
+                self._output, self._error = out, None
+                self._cond.notify_all()
+
+    def latest(self, wait: bool, timeout: float = 30.0):
+        with self._cond:
+            if wait and self._output is None:
+                self._cond.wait_for(lambda: self._output is not None or self._error is not None, timeout)
+                if self._output is None:
+                    raise self._error or TimeoutError(f"{self.name} worker: no result within {timeout} s")
+            return self._output
+
+    def stop(self):
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5.0)
+
+
+class Pipeline:
+    """Camera frames in, FrameStates out. Use `Pipeline.default(...)` for the shipped models."""
+
+    def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
+                 intrinsics: Intrinsics | None = None, asynchronous: bool = False,
+                 world: WorldFrameTracker | None = None, floor_stride: int = 8, use_source_pose: bool = True):
+        if depth is None:
+            raise InputError("Pipeline: a DepthEstimator is required")
+        self.depth_estimator, self.segmenter = depth, segmenter
+        self.intrinsics = intrinsics
+        self.world = world or WorldFrameTracker()
+        self.floor_stride = floor_stride
+        self.use_source_pose = use_source_pose
+        self.asynchronous = asynchronous
+        self._rng = np.random.default_rng(0)
+        self._warned_intrinsics = False
+        self._depth_worker = self._seg_worker = None
+        if asynchronous:
+            self._depth_worker = _LatestWorker(self._depth_stage, "depth")
+            if segmenter is not None:
+                self._seg_worker = _LatestWorker(self._segmentation_stage, "segmentation")
+
+    @classmethod
+    def default(cls, intrinsics: Intrinsics | None = None, depth_model: str | None = None,
+                segmentation: bool = True, asynchronous: bool = False, num_threads: int = 2) -> "Pipeline":
+        """The shipped models: FastDepth if fetched (else arsdk's own), MediaPipe selfie segmentation."""
+        depth = DepthEstimator(depth_model, num_threads=num_threads)
+        seg = PersonSegmenter(num_threads=1) if segmentation else None
+        return cls(depth, seg, intrinsics, asynchronous)
+
+    # --- stages (also run on the worker threads)
+
+    def _depth_stage(self, item) -> tuple[DepthResult, FloorPlane | None, int, dict]:
+        image, intr, index = item
+        t0 = time.perf_counter()
+        result = self.depth_estimator.estimate(image, intr)
+        t1 = time.perf_counter()
+        plane = fit_floor_plane(sample_points(result.filtered, intr, self.floor_stride), rng=self._rng)
+        t2 = time.perf_counter()
+        return result, plane, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
+
+    def _segmentation_stage(self, item) -> tuple[np.ndarray, dict]:
+        image, _, _ = item
+        t0 = time.perf_counter()
+        mask = self.segmenter.process(image)
+        return mask, {"segmentation": (time.perf_counter() - t0) * 1e3}
+
+    def _resolve_intrinsics(self, frame: Frame, h: int, w: int) -> Intrinsics:
+        intr = self.intrinsics or frame.intrinsics
+        if intr is None:
+            intr = Intrinsics.from_fov(w, h, 60.0)
+            if not self._warned_intrinsics:
+                log.warning("no intrinsics given: assuming a 60 degree horizontal FOV; pass intrinsics= for metric "
+                            "accuracy")
+                self._warned_intrinsics = True
+        return intr.matching(w, h)
+
+    def process(self, frame) -> FrameState:
+        """One frame (a Frame or an HxWx3 uint8 RGB array) -> FrameState."""
+        if not isinstance(frame, Frame):
+            frame = Frame(check_image(frame, "frame"), time.perf_counter(), 0)
+        image = check_image(frame.image, "frame.image")
+        h, w = image.shape[:2]
+        intr = self._resolve_intrinsics(frame, h, w)
+        item = (image, intr, frame.index)
+        timings: dict[str, float] = {}
+        if self.asynchronous:
+            self._depth_worker.submit(item)
+            if self._seg_worker is not None:
+                self._seg_worker.submit(item)
+            result, plane, depth_index, t = self._depth_worker.latest(wait=True)
+            timings.update(t)
+            mask = None
+            if self._seg_worker is not None:
+                mask, t = self._seg_worker.latest(wait=True)
+                timings.update(t)
+        else:
+            result, plane, depth_index, t = self._depth_stage(item)
+            timings.update(t)
+            mask = None
+            if self.segmenter is not None:
+                mask, t = self._segmentation_stage(item)
+                timings.update(t)
+        if result.filtered.shape != (h, w):  # the frame size changed while a worker held an older result
+            result, plane, depth_index = self._depth_stage(item)[:3]
+        if mask is not None and mask.shape != (h, w):
+            mask = self._segmentation_stage(item)[0]
+        if self.use_source_pose and frame.camera_to_world is not None:
+            # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
+            cam_to_world = np.asarray(frame.camera_to_world, np.float64)
+            floor = floor_from_pose(cam_to_world)
+        else:
+            floor = self.world.update(plane)
+            cam_to_world = camera_to_world_from_floor(floor) if floor is not None else None
+        return FrameState(image, result.filtered, result.raw, mask, intr, cam_to_world, floor, frame.timestamp,
+                          frame.index, timings, depth_index)
+
+    def reset(self):
+        """Forget temporal state (a new scene or a cut in the video)."""
+        self.depth_estimator.reset()
+        if self.segmenter is not None:
+            self.segmenter.reset()
+        self.world.reset()
+
+    def close(self):
+        for worker in (self._depth_worker, self._seg_worker):
+            if worker is not None:
+                worker.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

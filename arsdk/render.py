@@ -1,0 +1,310 @@
+"""The moderngl side: one context (a GLFW window, or headless EGL), per-frame textures shared by every effect,
+the effect chain through ping-pong framebuffers, read-back, and shader hot reload."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+import shaders
+
+from .errors import ArsdkError, InputError, check_image
+from .pipeline import FrameState
+
+log = logging.getLogger(__name__)
+
+WINDOW, HEADLESS, AUTO = "window", "headless", "auto"
+
+
+class RenderError(ArsdkError, RuntimeError):
+    """No OpenGL 3.3 context could be made, or a shader failed to compile."""
+
+
+@dataclass
+class GLContext:
+    ctx: object
+    window: object | None = None  # a glfw window, or None when headless
+
+    @property
+    def headless(self) -> bool:
+        return self.window is None
+
+
+def display_available() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def create_context(mode: str = AUTO, size=(640, 480), title: str = "arsdk") -> GLContext:
+    """A GL 3.3 context: a GLFW window (mode "window"), headless EGL ("headless"), or a window when a display
+    exists and EGL otherwise ("auto")."""
+    import moderngl
+
+    if mode not in (AUTO, WINDOW, HEADLESS):
+        raise InputError(f"render mode: expected 'auto', 'window' or 'headless', got {mode!r}")
+    if mode == WINDOW or (mode == AUTO and display_available()):
+        try:
+            return _create_window(size, title)
+        except RenderError as exc:
+            if mode == WINDOW:
+                raise
+            log.warning("no window (%s); rendering headless", exc)
+    try:
+        return GLContext(moderngl.create_standalone_context(backend="egl"))
+    except Exception as egl_exc:
+        try:
+            return GLContext(moderngl.create_standalone_context())
+        except Exception as exc:
+            raise RenderError(f"no OpenGL 3.3 context: EGL failed ({egl_exc}); default failed ({exc})") from exc
+
+
+def _create_window(size, title) -> GLContext:
+    import glfw
+    import moderngl
+
+    if not glfw.init():
+        raise RenderError("GLFW could not initialise (no display?)")
+    glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+    glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+    glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+    glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+    window = glfw.create_window(int(size[0]), int(size[1]), title, None, None)
+    if not window:
+        glfw.terminate()
+        raise RenderError("GLFW could not create a GL 3.3 window")
+    glfw.make_context_current(window)
+    glfw.swap_interval(0)
+    return GLContext(moderngl.create_context(), window)
+
+
+NOISE_UNIT = 15  # texture unit of the shared 3D noise (units 0-3: frame textures, 4+: an effect's own)
+
+
+def make_noise_texture(ctx, size: int = 64, seed: int = 7):
+    """Tiling 3D texture of uniform random values for shaders/noise.glsl (trilinear, repeating)."""
+    rng = np.random.default_rng(seed)
+    tex = ctx.texture3d((size, size, size), 1, rng.random((size, size, size), dtype=np.float32).astype("f2")
+                        .tobytes(), dtype="f2")
+    tex.repeat_x = tex.repeat_y = tex.repeat_z = True
+    return tex
+
+
+def bind_noise(prog, tex):
+    if "u_noise3d" in prog:
+        tex.use(NOISE_UNIT)
+        prog["u_noise3d"].value = NOISE_UNIT
+
+
+class ShaderLibrary:
+    """Compiles programs from the shaders package (includes resolved) and recompiles one whose files changed.
+    A failed recompile is logged and the last good program kept, so a typo never kills a live session."""
+
+    def __init__(self, ctx, search_dirs=()):
+        self.ctx, self.search_dirs = ctx, tuple(search_dirs)
+        self._programs: dict[tuple[str, str], object] = {}
+        self._mtimes: dict[tuple[str, str], float] = {}
+        self._last_check = 0.0
+
+    def _stamp(self, key) -> float:
+        return max(p.stat().st_mtime for name in key for p in shaders.source_files(name, self.search_dirs))
+
+    def _compile(self, key):
+        vert, frag = key
+        try:
+            return self.ctx.program(vertex_shader=shaders.load_source(vert, self.search_dirs),
+                                    fragment_shader=shaders.load_source(frag, self.search_dirs))
+        except Exception as exc:  # moderngl raises a plain Error with the driver's log
+            raise RenderError(f"shader {vert} + {frag}: {exc}") from exc
+
+    def program(self, frag: str, vert: str = "fullscreen.vert"):
+        key = (vert, frag)
+        if key not in self._programs:
+            self._programs[key] = self._compile(key)
+            self._mtimes[key] = self._stamp(key)
+        return self._programs[key]
+
+    def reload_changed(self, min_interval: float = 0.5) -> list[str]:
+        """Recompile programs whose source files changed on disk; returns the fragment names reloaded."""
+        now = time.monotonic()
+        if now - self._last_check < min_interval:
+            return []
+        self._last_check = now
+        reloaded = []
+        for key in list(self._programs):
+            stamp = self._stamp(key)
+            if stamp <= self._mtimes[key]:
+                continue
+            self._mtimes[key] = stamp
+            try:
+                new = self._compile(key)
+            except RenderError as exc:
+                log.error("shader reload failed, keeping the previous version: %s", exc)
+                continue
+            self._programs[key].release()
+            self._programs[key] = new
+            reloaded.append(key[1])
+            log.info("reloaded shader %s", key[1])
+        return reloaded
+
+
+class Renderer:
+    """Uploads a FrameState once, runs the effect chain, and reads back or shows the result.
+
+        renderer = Renderer(640, 480)                # headless unless a display exists
+        out = renderer.render(state, [FloodEffect()], dt=1/30)   # HxWx3 uint8 RGB
+    """
+
+    def __init__(self, width: int, height: int, mode: str = AUTO, context: GLContext | None = None,
+                 title: str = "arsdk", shader_dirs=(), far: float = 30.0):
+        import moderngl
+
+        if width < 1 or height < 1:
+            raise InputError(f"render size: expected positive, got {width}x{height}")
+        self.gl = context or create_context(mode, (width, height), title)
+        self.ctx = self.gl.ctx
+        self.width, self.height, self.far = width, height, far
+        self.shaders = ShaderLibrary(self.ctx, shader_dirs)
+        self.image_tex = self.ctx.texture((width, height), 3)
+        self.depth_tex = self.ctx.texture((width, height), 1, dtype="f4")
+        self.mask_tex = self.ctx.texture((width, height), 1, dtype="f4")
+        for tex in (self.image_tex, self.depth_tex, self.mask_tex):
+            tex.repeat_x = tex.repeat_y = False
+        self.depth_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)  # never average depth across edges
+        self._targets = [self._make_target() for _ in range(2)]
+        self._vaos: dict = {}
+        self.noise_tex = make_noise_texture(self.ctx)
+        self.state: FrameState | None = None
+        self.time = 0.0
+        self.output = None  # texture holding the last result
+        self._overlay_tex = None
+
+    def _make_target(self):
+        tex = self.ctx.texture((self.width, self.height), 4)
+        tex.repeat_x = tex.repeat_y = False
+        return tex, self.ctx.framebuffer([tex])
+
+    # --- per-frame data
+
+    def upload(self, state: FrameState):
+        """Upload image, depth and mask once; every effect samples the same textures."""
+        image = check_image(state.image, "state.image")
+        if image.shape[:2] != (self.height, self.width):
+            raise InputError(f"state.image: {image.shape[1]}x{image.shape[0]} does not match the renderer's "
+                             f"{self.width}x{self.height}")
+        self.image_tex.write(np.ascontiguousarray(image))
+        self.depth_tex.write(np.ascontiguousarray(state.depth, dtype=np.float32))
+        mask = state.mask if state.mask is not None else np.zeros((self.height, self.width), np.float32)
+        self.mask_tex.write(np.ascontiguousarray(mask, dtype=np.float32))
+        self.state = state
+
+    def bind_common(self, prog, color_tex, state: FrameState | None = None):
+        """Bind the shared textures and camera uniforms of shaders/common.glsl (those the program uses)."""
+        state = state or self.state
+        intr = state.intrinsics
+        units = {"u_color": color_tex, "u_image": self.image_tex, "u_depth": self.depth_tex, "u_mask": self.mask_tex}
+        for unit, (name, tex) in enumerate(units.items()):
+            if name in prog:
+                tex.use(unit)
+                prog[name].value = unit
+        bind_noise(prog, self.noise_tex)
+        c2w = state.camera_to_world if state.camera_to_world is not None else np.eye(4)
+        values = {"u_intrinsics": (intr.fx, intr.fy, intr.cx, intr.cy), "u_resolution": (self.width, self.height),
+                  "u_has_world": state.camera_to_world is not None, "u_time": self.time, "u_far": self.far}
+        for name, value in values.items():
+            if name in prog:
+                prog[name].value = value
+        for name, mat in (("u_cam_to_world", c2w), ("u_world_to_cam", np.linalg.inv(c2w))):
+            if name in prog:
+                prog[name].write(np.asarray(mat, np.float32).T.tobytes())
+
+    def run_pass(self, prog, target_fbo, color_tex, uniforms: dict | None = None, textures: dict | None = None):
+        """Draw a fullscreen pass of `prog` into `target_fbo`, with common bindings plus extra uniforms/textures."""
+        self.bind_common(prog, color_tex)
+        for i, (name, tex) in enumerate((textures or {}).items(), start=4):
+            if name in prog:
+                tex.use(i)
+                prog[name].value = i
+        for name, value in (uniforms or {}).items():
+            if name in prog:
+                if isinstance(value, np.ndarray) and value.ndim == 2:
+                    prog[name].write(np.asarray(value, np.float32).T.tobytes())
+                else:
+                    prog[name].value = value
+        target_fbo.use()
+        self.ctx.disable(self.ctx.DEPTH_TEST)
+        self.ctx.disable(self.ctx.BLEND)
+        self.fullscreen_vao(prog).render(vertices=3)
+
+    def fullscreen_vao(self, prog):
+        """The attribute-less vertex array that draws one fullscreen triangle with `prog` (cached)."""
+        vao = self._vaos.get(prog)
+        if vao is None:
+            vao = self._vaos[prog] = self.ctx.vertex_array(prog, [])
+        return vao
+
+    # --- the chain
+
+    def render(self, state: FrameState, effects=(), dt: float = 0.0, overlay: np.ndarray | None = None,
+               read: bool = True) -> np.ndarray | None:
+        """Upload `state`, apply `effects` in order, optionally draw an RGBA overlay; return HxWx3 uint8 RGB
+        when `read` (else None: the result stays on the GPU in `self.output`)."""
+        self.time += dt
+        self.upload(state)
+        source = self.image_tex
+        for i, effect in enumerate(effects):
+            effect.ensure_setup(self)
+            effect.update(state, dt)
+            tex, fbo = self._targets[i % 2]
+            effect.render(self, source, fbo)
+            source = tex
+        if overlay is not None:
+            source = self._draw_overlay(source, overlay, len(effects))
+        self.output = source
+        return self.read() if read else None
+
+    def _draw_overlay(self, source, overlay: np.ndarray, step: int):
+        if overlay.shape != (self.height, self.width, 4) or overlay.dtype != np.uint8:
+            raise InputError(f"overlay: expected {self.height}x{self.width}x4 uint8 RGBA, got "
+                             f"{overlay.shape} {overlay.dtype}")
+        if self._overlay_tex is None:
+            self._overlay_tex = self.ctx.texture((self.width, self.height), 4)
+        self._overlay_tex.write(np.ascontiguousarray(overlay))
+        tex, fbo = self._targets[step % 2]
+        if tex is source:
+            tex, fbo = self._targets[(step + 1) % 2]
+        self.run_pass(self.shaders.program("overlay.frag"), fbo, source, textures={"u_overlay": self._overlay_tex})
+        return tex
+
+    def read(self) -> np.ndarray:
+        """The last result as HxWx3 uint8 RGB (a GPU -> CPU copy; call only when a sink needs pixels)."""
+        tex = self.output if self.output is not None else self.image_tex
+        data = tex.read()
+        comps = tex.components
+        return np.frombuffer(data, np.uint8).reshape(self.height, self.width, comps)[..., :3].copy()
+
+    def show(self) -> bool:
+        """Blit the last result to the window and swap; returns False once the window should close."""
+        if self.gl.window is None:
+            raise RenderError("show(): this renderer is headless; use read() or a video sink")
+        import glfw
+
+        fb_w, fb_h = glfw.get_framebuffer_size(self.gl.window)
+        self.ctx.screen.use()
+        self.ctx.viewport = (0, 0, fb_w, fb_h)
+        prog = self.shaders.program("blit.frag")
+        (self.output or self.image_tex).use(0)
+        prog["u_source"].value = 0
+        self.fullscreen_vao(prog).render(vertices=3)
+        glfw.swap_buffers(self.gl.window)
+        return not glfw.window_should_close(self.gl.window)
+
+    def release(self):
+        if self.gl.window is not None:
+            import glfw
+
+            glfw.destroy_window(self.gl.window)
+            glfw.terminate()
+        else:
+            self.ctx.release()

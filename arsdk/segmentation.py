@@ -1,0 +1,93 @@
+"""Person segmentation: a soft mask at frame resolution, smoothed over time without ghosting moving edges."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import models
+from .errors import InputError, ModelError, check_image
+from .inference import load_model
+
+
+@dataclass(frozen=True)
+class SegmenterSpec:
+    """input_size (width, height), NHWC RGB in [0, 1]; output: person probability (or logits when `logits`)."""
+
+    input_size: tuple[int, int]
+    logits: bool = False
+
+
+SELFIE = SegmenterSpec((256, 256))
+SELFIE_LANDSCAPE = SegmenterSpec((256, 144))
+BUILTIN_SPECS = {"selfie": SELFIE, "selfie_landscape": SELFIE_LANDSCAPE}
+
+
+class TemporalMaskFilter:
+    """Per-pixel smoothing in the spirit of MediaPipe's: where the new mask disagrees strongly with the last one
+    (a moving edge) the new value is taken almost at once; where they agree, flicker is averaged away.
+    A plain running average would leave a ghost of the person where they used to be."""
+
+    def __init__(self, strength: float = 0.7, edge_threshold: float = 0.25):
+        if not 0.0 <= strength < 1.0:
+            raise InputError(f"strength: expected 0 <= strength < 1, got {strength}")
+        self.strength, self.edge_threshold = strength, edge_threshold
+        self._state: np.ndarray | None = None
+
+    def reset(self):
+        self._state = None
+
+    def __call__(self, mask: np.ndarray) -> np.ndarray:
+        prev = self._state
+        if prev is None or prev.shape != mask.shape:
+            self._state = mask.astype(np.float32, copy=True)
+            return self._state
+        change = np.abs(mask - prev)
+        keep = self.strength * np.clip(1.0 - change / self.edge_threshold, 0.0, 1.0)
+        self._state = (prev * keep + mask * (1.0 - keep)).astype(np.float32)
+        return self._state
+
+
+class PersonSegmenter:
+    """Soft person mask (HxW float32 in [0, 1]) for RGB frames. model: "selfie", "selfie_landscape" or a path
+    with a SegmenterSpec. The default picks the landscape model for frames wider than tall."""
+
+    def __init__(self, model: str | None = None, spec: SegmenterSpec | None = None, num_threads: int = 1,
+                 temporal: TemporalMaskFilter | None = None, landscape: bool = True):
+        model = model or ("selfie_landscape" if landscape else "selfie")
+        if model in BUILTIN_SPECS:
+            path, spec = models.model_path(model), spec or BUILTIN_SPECS[model]
+        elif spec is None:
+            raise InputError(f"segmentation model {model}: a model given by path needs a SegmenterSpec")
+        else:
+            path = model
+        self.name, self.spec = str(model), spec
+        self.model = load_model(path, num_threads)
+        w, h = spec.input_size
+        if tuple(self.model.input_shape) != (1, h, w, 3):
+            raise ModelError(f"segmentation model {path}: input shape {self.model.input_shape}, spec expects "
+                             f"(1, {h}, {w}, 3)")
+        self.temporal = temporal if temporal is not None else TemporalMaskFilter()
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """Person probability at the model's resolution (h x w float32), before temporal filtering."""
+        w, h = self.spec.input_size
+        x = cv2.resize(check_image(image), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255.0)
+        out = self.model.run(x[None]).reshape(h, w)
+        if self.spec.logits:
+            out = 1.0 / (1.0 + np.exp(-out))
+        return out
+
+    def process(self, image: np.ndarray) -> np.ndarray:
+        """HxW float32 soft mask in [0, 1] at the frame's resolution."""
+        check_image(image)
+        small = self.predict(image)
+        if self.temporal is not None:
+            small = self.temporal(small)
+        mask = cv2.resize(small, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return np.clip(mask, 0.0, 1.0, out=mask)
+
+    def reset(self):
+        if self.temporal is not None:
+            self.temporal.reset()

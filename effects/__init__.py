@@ -1,0 +1,132 @@
+"""AR effects: one module per effect, each a small class with typed parameters and its shader names.
+
+Effects are found by name (`create("flood", level=0.4)`); another package adds its own through the
+`arsdk.effects` entry-point group (name = "module:Class", the class a subclass of `Effect`).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, fields, replace
+from importlib.metadata import entry_points
+
+from arsdk.errors import InputError
+
+log = logging.getLogger(__name__)
+
+_REGISTRY: dict[str, type["Effect"]] = {}
+
+
+@dataclass
+class Params:
+    """Base of effect parameters: subclasses declare typed fields and ranges in `RANGES`."""
+
+    RANGES = {}  # field -> (min, max); None for an open end
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+                raise InputError(f"{type(self).__name__}.{f.name}: expected a finite number, got {value}")
+            lo, hi = self.RANGES.get(f.name, (None, None))
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise InputError(f"{type(self).__name__}.{f.name}: expected a value in "
+                                 f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}], "
+                                 f"got {value}")
+
+
+class Effect:
+    """Base class. Subclasses set `name`, `Params` and `shader` (a fragment shader in shaders/), and may
+    override `setup`, `update`, `render`, `on_key` and `on_click`."""
+
+    name = "effect"
+    Params = Params
+    shader = ""
+
+    def __init__(self, params: Params | None = None, **overrides):
+        try:
+            self.params = replace(params or self.Params(), **overrides)
+        except TypeError as exc:
+            names = ", ".join(f.name for f in fields(self.Params))
+            raise InputError(f"effect {self.name}: {exc}; parameters are: {names}") from exc
+        self._renderer = None
+
+    def ensure_setup(self, renderer):
+        if self._renderer is not renderer:
+            self._renderer = renderer
+            self.setup(renderer)
+
+    def setup(self, renderer):
+        """Create GL resources (called once per renderer)."""
+
+    def update(self, state, dt: float):
+        """Advance animations and CPU-side state for this frame."""
+
+    def uniforms(self) -> dict:
+        return {}
+
+    def textures(self) -> dict:
+        return {}
+
+    def render(self, renderer, source, target):
+        """Read `source` (a texture) and write the result into `target` (a framebuffer)."""
+        renderer.run_pass(renderer.shaders.program(self.shader), target, source, self.uniforms(), self.textures())
+
+    def on_key(self, key: str) -> bool:
+        """Handle a key press ("+", "-", "c", ...); return True when used."""
+        return False
+
+    def on_click(self, state, x: float, y: float) -> bool:
+        """Handle a click at pixel (x, y); return True when used."""
+        return False
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.params})"
+
+
+def register(cls: type[Effect]) -> type[Effect]:
+    """Class decorator: make an effect available by its `name`."""
+    if not (isinstance(cls, type) and issubclass(cls, Effect)):
+        raise InputError(f"register: expected an Effect subclass, got {cls!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_plugins():
+    for ep in entry_points(group="arsdk.effects"):
+        if ep.name in _REGISTRY:
+            continue
+        try:
+            cls = ep.load()
+            register(cls)
+        except Exception as exc:  # a broken plugin must not take the built-in effects down with it
+            log.warning("effect plugin %s (%s) could not be loaded: %s", ep.name, ep.value, exc)
+
+
+def available() -> list[str]:
+    """Names of every known effect: built-in and from installed plugins."""
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Effect]:
+    if name not in _REGISTRY:
+        _load_plugins()
+    if name not in _REGISTRY:
+        raise InputError(f"effect {name!r}: unknown; available: {', '.join(available())}")
+    return _REGISTRY[name]
+
+
+def create(name: str, **params) -> Effect:
+    """An effect instance by name, with parameter overrides."""
+    return get(name)(**params)
+
+
+from . import blur, flood, fog, sticker  # noqa: E402,F401  (registers the built-in effects)
+from .blur import BlurEffect  # noqa: E402
+from .flood import FloodEffect  # noqa: E402
+from .fog import FogEffect  # noqa: E402
+from .sticker import Sticker, StickerEffect  # noqa: E402
+
+__all__ = ["BlurEffect", "Effect", "FloodEffect", "FogEffect", "Params", "Sticker", "StickerEffect", "available",
+           "create", "get", "register"]

@@ -1,0 +1,111 @@
+"""Training data: random synthetic rooms (the demo scene's generator) with exact metric depth, plus the
+FastDepth teacher's prediction on every image. Cached to one .npz so training can restart quickly.
+
+Depth targets are expressed for the reference camera (NYU's horizontal FOV): a camera with focal f sees a scene
+at depth z the way the reference camera sees it at z * f_ref / f, so targets are divided by f / f_ref and the
+SDK multiplies by it at run time (DepthModelSpec.reference_hfov_deg). This makes one model serve FOVs 50-90.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from arsdk.depth import NYU_HFOV_DEG
+from arsdk.geometry import Intrinsics
+from arsdk.scene import SceneRenderer, random_camera_pose, random_room
+
+CACHE = Path(__file__).resolve().parent / "cache"
+RENDER_SIZE = (320, 256)  # rendered at 2x, then area-downsampled: anti-aliased like a real camera
+MODEL_SIZE = (160, 128)
+
+
+def photo_textures(size: int = 256) -> np.ndarray:
+    """Photographs shipped with scikit-image (and matplotlib's sample portrait) as texture layers."""
+    import skimage.data as sd
+
+    names = ["astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "motorcycle_left", "hubble_deep_field",
+             "retina", "colorwheel"]
+    out = []
+    for name in names:
+        try:
+            img = getattr(sd, name)()
+        except Exception:  # some sample images need pooch downloads in older versions
+            continue
+        if img.ndim == 2:
+            img = np.stack([img] * 3, -1)
+        out.append(cv2.resize(np.ascontiguousarray(img[..., :3]), (size, size), interpolation=cv2.INTER_AREA))
+    return np.stack(out).astype(np.uint8)
+
+
+def reference_factor(intr: Intrinsics) -> float:
+    """f / f_ref in normalised focal units (fx / width)."""
+    return (intr.fx / intr.width) / (0.5 / math.tan(math.radians(NYU_HFOV_DEG) / 2))
+
+
+def generate(n: int, seed: int = 0, views_per_room: int = 6, log=print) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    renderer = SceneRenderer(*RENDER_SIZE)
+    photos = photo_textures()
+    images = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0], 3), np.uint8)
+    depths = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0]), np.float32)
+    t0 = time.perf_counter()
+    i = 0
+    while i < n:
+        room = random_room(rng, photos)
+        renderer.set_room(room)
+        for _ in range(views_per_room):
+            if i >= n:
+                break
+            intr = Intrinsics.from_fov(*RENDER_SIZE, hfov_deg=float(rng.uniform(50, 90)))
+            view = renderer.render(random_camera_pose(room, rng), intr)
+            if (view.depth <= 0).mean() > 0.01:  # the camera looked out of the room
+                continue
+            images[i] = cv2.resize(view.image, MODEL_SIZE, interpolation=cv2.INTER_AREA)
+            depths[i] = cv2.resize(view.depth, MODEL_SIZE, interpolation=cv2.INTER_AREA) / reference_factor(intr)
+            i += 1
+        if i % 200 < views_per_room:
+            rate = i / (time.perf_counter() - t0)
+            log(f"  rendered {i}/{n} ({rate:.0f}/s, {(n - i) / max(rate, 1e-6):.0f} s left)")
+    renderer.release()
+    return {"images": images, "depths": depths}
+
+
+def teacher_predictions(images: np.ndarray, log=print) -> np.ndarray:
+    """FastDepth's metric depth for each image (at the model resolution), as distillation targets."""
+    from arsdk.depth import DepthEstimator
+
+    teacher = DepthEstimator("fastdepth", temporal=None)
+    out = np.zeros(images.shape[:3], np.float32)
+    for i, img in enumerate(images):
+        pred = teacher.predict(img)
+        out[i] = cv2.resize(pred, (images.shape[2], images.shape[1]), interpolation=cv2.INTER_LINEAR)
+        if (i + 1) % 500 == 0:
+            log(f"  teacher {i + 1}/{len(images)}")
+    return out
+
+
+def load_or_make(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
+    path = CACHE / f"synthetic_{n}_{seed}.npz"
+    if path.is_file():
+        return dict(np.load(path))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log(f"generating {n} synthetic views (cached to {path})")
+    data = generate(n, seed, log=log)
+    log("running the FastDepth teacher")
+    data["teacher"] = teacher_predictions(data["images"], log=log)
+    np.savez(path, **data)
+    return data
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=4000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    d = load_or_make(args.n, args.seed)
+    print({k: v.shape for k, v in d.items()})

@@ -1,0 +1,123 @@
+"""Train arsdk's depth model on synthetic rooms with FastDepth distillation; resumable, with a progress bar.
+
+    python -m training.train --minutes 60            # or --steps N; resumes from training/runs/last.pt
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data import load_or_make
+from training.losses import gradient_matching_loss, si_log_loss
+from training.model import ArsdkDepthNet, count_macs
+
+RUNS = Path(__file__).resolve().parent / "runs"
+
+
+def augment(img, depth, teacher, gen: torch.Generator):
+    """Colour jitter, blur, noise, horizontal flip and the depth-compensated random crop (zoom k: depth / k)."""
+    n, _, h, w = img.shape
+    r = lambda *s: torch.rand(*s, generator=gen)  # noqa: E731
+    # zoom: crop a window 1/k of the size and enlarge it; things look k times nearer, so divide depth by k
+    k = 1.0 + 0.6 * r(n) * (r(n) < 0.6)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = 1 / k, 1 / k
+    theta[:, 0, 2] = (r(n) * 2 - 1) * (1 - 1 / k)
+    theta[:, 1, 2] = (r(n) * 2 - 1) * (1 - 1 / k)
+    flip = r(n) < 0.5
+    theta[flip, 0, 0] *= -1
+    grid = F.affine_grid(theta, img.shape, align_corners=False)
+    img = F.grid_sample(img, grid, mode="bilinear", align_corners=False)
+    depth = F.grid_sample(depth, grid, mode="nearest", align_corners=False) / k.view(n, 1, 1, 1)
+    teacher = F.grid_sample(teacher, grid, mode="bilinear", align_corners=False) / k.view(n, 1, 1, 1)
+    gain = 0.6 + 0.8 * r(n, 1, 1, 1)
+    tint = 0.85 + 0.3 * r(n, 3, 1, 1)
+    gray = img.mean(1, keepdim=True)
+    sat = 0.5 + r(n, 1, 1, 1)
+    img = (gray + (img - gray) * sat) * gain * tint
+    contrast = 0.7 + 0.6 * r(n, 1, 1, 1)
+    img = (img - 0.5) * contrast + 0.5
+    blur = r(n) < 0.3
+    if blur.any():
+        img[blur] = F.avg_pool2d(F.pad(img[blur], (1, 1, 1, 1), mode="replicate"), 3, 1)
+    img = img + 0.02 * r(1).item() * torch.randn(img.shape, generator=gen)
+    return img.clamp(0, 1), depth, teacher
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--samples", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resume later)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--teacher-weight", type=float, default=0.3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--run", default="last")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from tqdm import tqdm
+
+    data = load_or_make(args.samples)
+    images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
+    depths = torch.from_numpy(data["depths"])[:, None]
+    teacher = torch.from_numpy(data["teacher"])[:, None]
+    model = ArsdkDepthNet()
+    print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    RUNS.mkdir(parents=True, exist_ok=True)
+    ckpt_path = RUNS / f"{args.run}.pt"
+    step = 0
+    gen = torch.Generator().manual_seed(0)
+    if ckpt_path.is_file():
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        gen.set_state(ck["gen"])
+        print(f"resumed from {ckpt_path} at step {step}")
+
+    def save():
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "gen": gen.get_state(),
+                    "args": vars(args)}, ckpt_path)
+
+    t_end = time.time() + 60 * args.minutes if args.minutes else math.inf
+    model.train()
+    bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", mininterval=5)
+    avg = None
+    while step < args.steps and time.time() < t_end:
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.randint(0, len(images), (args.batch,), generator=gen)
+        img, dep, tea = augment(images[idx].float() / 255, depths[idx], teacher[idx], gen)
+        valid = (dep > 0.05).float()
+        log_gt = torch.log(dep.clamp_min(0.05))
+        log_pred, _ = model.features(img)
+        loss = si_log_loss(log_pred, log_gt, valid) + 0.5 * gradient_matching_loss(log_pred, log_gt, valid)
+        if args.teacher_weight:
+            tv = (tea > 0.05).float()
+            loss = loss + args.teacher_weight * si_log_loss(log_pred, torch.log(tea.clamp_min(0.05)), tv, lam=1.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{avg:.4f}", lr=f"{lr:.2e}", refresh=False)
+        if step % 250 == 0:
+            save()
+    save()
+    bar.close()
+    print(f"stopped at step {step}/{args.steps}; checkpoint {ckpt_path}")
+
+
+if __name__ == "__main__":
+    main()
