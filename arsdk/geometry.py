@@ -233,39 +233,65 @@ class FloorPlane:
 
 def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: float = 60.0,
                     threshold: float = 0.03, iterations: int = 160, max_points: int = 3000,
-                    min_inlier_ratio: float = 0.04, rng: np.random.Generator | None = None) -> FloorPlane | None:
+                    min_inlier_ratio: float = 0.04, normal_tolerance_deg: float = 20.0,
+                    rng: np.random.Generator | None = None) -> FloorPlane | None:
     """RANSAC floor: the lowest well-supported plane whose normal is within max_tilt_deg of up_hint.
 
-    points: ...x3 camera-frame points in metres (NaN ignored). Returns None when no such plane exists.
+    points: camera-frame points in metres (NaN ignored), either Nx3 or an HxWx3 grid; for a grid, a point
+    supports a plane only if its local surface normal agrees within normal_tolerance_deg, so slanted planes
+    cutting through wall corners find no support. Returns None when no such plane exists.
     Tables are also horizontal planes; among candidates with at least half the best support, the one
     farthest below the camera wins.
     """
     rng = rng or np.random.default_rng(0)
-    pts = np.asarray(points, dtype=np.float32).reshape(-1, 3)
-    pts = pts[np.isfinite(pts).all(axis=1)]
+    pts = np.asarray(points, dtype=np.float32)
+    nrm = normals_from_points(pts).reshape(-1, 3) if pts.ndim == 3 else None
+    pts = pts.reshape(-1, 3)
+    ok = np.isfinite(pts).all(axis=1)
+    if nrm is not None:
+        ok &= np.isfinite(nrm).all(axis=1)
+        nrm = nrm[ok]
+    pts = pts[ok]
     if len(pts) < 50:
         return None
     if len(pts) > max_points:
-        pts = pts[rng.choice(len(pts), max_points, replace=False)]
+        keep = rng.choice(len(pts), max_points, replace=False)
+        pts = pts[keep]
+        nrm = nrm[keep] if nrm is not None else None
     up = np.asarray(up_hint, dtype=np.float64)
     up = up / np.linalg.norm(up)
     scale = float(np.median(pts[:, 2]))
     thr = threshold * max(1.0, scale / 3.0)  # depth noise grows with distance
 
-    tri = pts[rng.integers(0, len(pts), size=(iterations, 3))].astype(np.float64)
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    norm = np.linalg.norm(n, axis=1)
-    ok = norm > 1e-9
-    n[ok] /= norm[ok, None]
+    cos_tilt = math.cos(math.radians(max_tilt_deg))
+    if nrm is not None:
+        # hypotheses from single points and their own normals: a floor covering a tenth of the view is
+        # then proposed by a tenth of the samples, not by a thousandth as with random triplets
+        upward = np.flatnonzero(np.abs(nrm @ up) > cos_tilt)
+        if len(upward) < 10:
+            return None
+        pick = upward[rng.integers(0, len(upward), size=iterations)]
+        n = nrm[pick].astype(np.float64)
+        base = pts[pick].astype(np.float64)
+        ok = np.ones(len(n), bool)
+    else:
+        tri = pts[rng.integers(0, len(pts), size=(iterations, 3))].astype(np.float64)
+        n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        norm = np.linalg.norm(n, axis=1)
+        ok = norm > 1e-9
+        n[ok] /= norm[ok, None]
+        base = tri[:, 0]
     n *= np.where(n @ up < 0, -1.0, 1.0)[:, None]
-    ok &= (n @ up) > math.cos(math.radians(max_tilt_deg))
-    d = -np.einsum("ij,ij->i", n, tri[:, 0])
+    ok &= (n @ up) > cos_tilt
+    d = -np.einsum("ij,ij->i", n, base)
     ok &= d > 0.05  # the floor lies below the camera
     if not ok.any():
         return None
     n, d = n[ok], d[ok]
-    dist = np.abs(pts.astype(np.float64) @ n.T + d)  # N x K
-    support = (dist < thr).sum(axis=0)
+    inlier = np.abs(pts.astype(np.float64) @ n.T + d) < thr  # N x K
+    if nrm is not None:
+        inlier &= np.abs(nrm.astype(np.float64) @ n.T) > math.cos(math.radians(normal_tolerance_deg))
+    support = inlier.sum(axis=0)
     good = support >= max(0.5 * support.max(), min_inlier_ratio * len(pts))
     if not good.any():
         return None

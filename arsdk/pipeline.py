@@ -75,12 +75,12 @@ def ground_truth_state(frame: Frame) -> FrameState:
 
 
 def sample_points(depth: np.ndarray, intr: Intrinsics, stride: int = 8) -> np.ndarray:
-    """Camera-frame points of every `stride`-th pixel: (H/stride*W/stride) x 3, NaN where depth is unknown."""
+    """Camera-frame points of every `stride`-th pixel: an (H/stride) x (W/stride) x 3 grid, NaN where unknown."""
     rx, ry = pixel_rays(intr)
     z = depth[stride // 2::stride, stride // 2::stride]
     z = np.where(z > 0, z, np.nan)
     rx, ry = rx[stride // 2::stride], ry[stride // 2::stride]
-    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1).reshape(-1, 3)
+    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1)
 
 
 class _LatestWorker:
@@ -136,11 +136,16 @@ class _LatestWorker:
 
 
 class Pipeline:
-    """Camera frames in, FrameStates out. Use `Pipeline.default(...)` for the shipped models."""
+    """Camera frames in, FrameStates out. Use `Pipeline.default(...)` for the shipped models.
+
+    The world frame comes from the floor found in the estimated depth, so it agrees with that depth. With
+    use_source_pose=True a pose carried by the frame (the demo's, or an app's own tracker) is used instead; do
+    that only when the depth is consistent with the pose (metric and accurate).
+    """
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
-                 world: WorldFrameTracker | None = None, floor_stride: int = 8, use_source_pose: bool = True):
+                 world: WorldFrameTracker | None = None, floor_stride: int = 8, use_source_pose: bool = False):
         if depth is None:
             raise InputError("Pipeline: a DepthEstimator is required")
         self.depth_estimator, self.segmenter = depth, segmenter

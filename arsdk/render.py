@@ -149,6 +149,38 @@ class ShaderLibrary:
         return reloaded
 
 
+class CurrentContext:
+    """Re-entrant `with` for a moderngl context. Several contexts (the demo scene's, a second renderer's) may
+    live on one thread and GL calls go to whichever is current; moderngl's own `with ctx` is not re-entrant
+    (a nested exit leaves no context current), so only the outermost entry switches."""
+
+    def __init__(self, ctx):
+        self.ctx, self._depth = ctx, 0
+
+    def __enter__(self):
+        if self._depth == 0:
+            self.ctx.__enter__()
+        self._depth += 1
+        return self.ctx
+
+    def __exit__(self, *exc):
+        self._depth -= 1
+        if self._depth == 0:
+            self.ctx.__exit__(*exc)
+
+
+def _in_context(method):
+    """Run a renderer method with its context current."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.current:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Renderer:
     """Uploads a FrameState once, runs the effect chain, and reads back or shows the result.
 
@@ -158,13 +190,19 @@ class Renderer:
 
     def __init__(self, width: int, height: int, mode: str = AUTO, context: GLContext | None = None,
                  title: str = "arsdk", shader_dirs=(), far: float = 30.0):
-        import moderngl
-
         if width < 1 or height < 1:
             raise InputError(f"render size: expected positive, got {width}x{height}")
         self.gl = context or create_context(mode, (width, height), title)
         self.ctx = self.gl.ctx
+        self.current = CurrentContext(self.ctx)
         self.width, self.height, self.far = width, height, far
+        with self.current:
+            self._create_resources(shader_dirs)
+
+    def _create_resources(self, shader_dirs):
+        import moderngl
+
+        width, height = self.width, self.height
         self.shaders = ShaderLibrary(self.ctx, shader_dirs)
         self.image_tex = self.ctx.texture((width, height), 3)
         self.depth_tex = self.ctx.texture((width, height), 1, dtype="f4")
@@ -187,6 +225,7 @@ class Renderer:
 
     # --- per-frame data
 
+    @_in_context
     def upload(self, state: FrameState):
         """Upload image, depth and mask once; every effect samples the same textures."""
         image = check_image(state.image, "state.image")
@@ -246,6 +285,7 @@ class Renderer:
 
     # --- the chain
 
+    @_in_context
     def render(self, state: FrameState, effects=(), dt: float = 0.0, overlay: np.ndarray | None = None,
                read: bool = True) -> np.ndarray | None:
         """Upload `state`, apply `effects` in order, optionally draw an RGBA overlay; return HxWx3 uint8 RGB
@@ -277,6 +317,7 @@ class Renderer:
         self.run_pass(self.shaders.program("overlay.frag"), fbo, source, textures={"u_overlay": self._overlay_tex})
         return tex
 
+    @_in_context
     def read(self) -> np.ndarray:
         """The last result as HxWx3 uint8 RGB (a GPU -> CPU copy; call only when a sink needs pixels)."""
         tex = self.output if self.output is not None else self.image_tex
@@ -284,6 +325,7 @@ class Renderer:
         comps = tex.components
         return np.frombuffer(data, np.uint8).reshape(self.height, self.width, comps)[..., :3].copy()
 
+    @_in_context
     def show(self) -> bool:
         """Blit the last result to the window and swap; returns False once the window should close."""
         if self.gl.window is None:

@@ -302,7 +302,10 @@ class SceneRenderer:
 
         import shaders
 
+        from .render import CurrentContext
+
         self.ctx = ctx or moderngl.create_standalone_context(backend="egl")
+        self.current = CurrentContext(self.ctx)
         self.width, self.height = width, height
         self.prog = self.ctx.program(vertex_shader=shaders.load_source("scene.vert"),
                                      fragment_shader=shaders.load_source("scene.frag"))
@@ -319,6 +322,10 @@ class SceneRenderer:
         self._photo_size = samples_photo
 
     def set_room(self, room: Room):
+        with self.current:
+            self._set_room(room)
+
+    def _set_room(self, room: Room):
         if self._vbo is not None:
             self._vao.release()
             self._vbo.release()
@@ -335,6 +342,10 @@ class SceneRenderer:
 
     def render(self, camera_to_world: np.ndarray, intr: Intrinsics) -> SceneView:
         """Render the current room from an OpenCV camera pose (4x4 camera-to-world)."""
+        with self.current:
+            return self._render(camera_to_world, intr)
+
+    def _render(self, camera_to_world: np.ndarray, intr: Intrinsics) -> SceneView:
         import moderngl
 
         if self._room is None:

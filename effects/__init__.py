@@ -54,7 +54,8 @@ class Effect:
     def ensure_setup(self, renderer):
         if self._renderer is not renderer:
             self._renderer = renderer
-            self.setup(renderer)
+            with renderer.current:
+                self.setup(renderer)
 
     def setup(self, renderer):
         """Create GL resources (called once per renderer)."""

@@ -1,0 +1,1 @@
+"""The arsdk live camera app: `python -m demo_app --effect flood`."""

@@ -1,0 +1,121 @@
+"""python -m demo_app --effect flood [--source 0|demo|video.mp4|folder|image.png] [--output out.mp4] ..."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import arsdk
+import effects as fx
+from arsdk.depth import METRIC, RELATIVE_DEPTH, RELATIVE_INVERSE, DepthModelSpec
+from arsdk.errors import ArsdkError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 640x480, got {text!r}") from None
+    if w < 16 or h < 16 or w > 8192 or h > 8192:
+        raise argparse.ArgumentTypeError(f"expected a size between 16 and 8192 pixels a side, got {text!r}")
+    return w, h
+
+
+def _param(text: str) -> tuple[str, str, object]:
+    try:
+        key, value = text.split("=", 1)
+        effect, name = key.split(".", 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected EFFECT.PARAM=VALUE like flood.level=0.5, got {text!r}") from None
+    try:
+        parsed = float(value) if any(c.isdigit() for c in value) and "," not in value else value
+        if "," in value:
+            parsed = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parsed = value
+    return effect, name, parsed
+
+
+def _depth_spec(text: str) -> DepthModelSpec:
+    """WxH,layout,kind e.g. 256x256,nhwc,relative_inverse"""
+    try:
+        size, layout, kind = text.split(",")
+        return DepthModelSpec(_size(size), layout, output_kind=kind)
+    except (ValueError, argparse.ArgumentTypeError, ArsdkError) as exc:
+        raise argparse.ArgumentTypeError(f"--depth-spec: expected WxH,nchw|nhwc,{METRIC}|{RELATIVE_INVERSE}|"
+                                         f"{RELATIVE_DEPTH}, got {text!r} ({exc})") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m demo_app", description="arsdk live AR effects from one RGB camera.",
+                                 epilog="keys: 1-4 effect, +/- level/density/strength, c clear stickers, "
+                                        "s screenshot, o stats, h help, q quit; click places a sticker")
+    ap.add_argument("--source", default="0", help="webcam index, 'demo', a video file, an image or an image folder "
+                                                  "(default 0; falls back to 'demo' when there is no webcam)")
+    ap.add_argument("--effect", action="append", choices=None, metavar="NAME",
+                    help=f"effect to apply, repeatable, in order (default flood); known: {', '.join(fx.available())}")
+    ap.add_argument("--set", action="append", type=_param, default=[], metavar="EFFECT.PARAM=VALUE",
+                    help="effect parameter, e.g. flood.level=0.5, fog.color=0.8,0.8,0.9, blur.mode=dof")
+    cam = ap.add_mutually_exclusive_group()
+    cam.add_argument("--fov", type=float, default=60.0, help="horizontal field of view in degrees (default 60)")
+    cam.add_argument("--calibration", help="OpenCV calibration file (yaml/json) with the camera matrix")
+    ap.add_argument("--depth-model", help="fastdepth, arsdk_depth, or a .tflite/.onnx path (with --depth-spec)")
+    ap.add_argument("--depth-spec", type=_depth_spec, help="for a depth model given by path: WxH,layout,kind")
+    ap.add_argument("--output", help="record to this video file (.mp4 or .avi)")
+    ap.add_argument("--frames", type=int, help="stop after N frames")
+    ap.add_argument("--headless", action="store_true", help="no window, even if a display exists")
+    ap.add_argument("--size", type=_size, default=(640, 480), help="render size WxH (default 640x480)")
+    ap.add_argument("--sync", action="store_true", help="run the models on every frame (default for files)")
+    ap.add_argument("--ground-truth", action="store_true", help="demo source: use its exact depth, mask and pose")
+    ap.add_argument("--threads", type=int, default=2, help="threads for the depth model (default 2)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    return ap
+
+
+def main(argv=None) -> int:
+    from .app import App, AppConfig
+
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    names = args.effect or ["flood"]
+    known = fx.available()
+    for name in names:
+        if name not in known:
+            ap.error(f"--effect {name}: unknown; known: {', '.join(known)}")
+    params: dict[str, dict] = {}
+    for effect, name, value in args.set:
+        params.setdefault(effect, {})[name] = value
+    if args.frames is not None and args.frames < 1:
+        ap.error(f"--frames: expected a positive number, got {args.frames}")
+    try:
+        intr = None
+        if args.calibration:
+            intr = arsdk.Intrinsics.from_calibration(args.calibration).matching(*args.size, "--size")
+        headless = args.headless or not arsdk.render.display_available()
+        output, frames = args.output, args.frames
+        if headless and output is None:
+            output = f"arsdk_{'_'.join(names)}.mp4"
+            print(f"no window: recording to {output}")
+        if headless and frames is None and not str(args.source).isdigit() and args.source == "demo":
+            frames = 150
+        source = args.source
+        cfg = AppConfig(source=int(source) if str(source).isdigit() else source, effects=names, params=params,
+                        size=args.size, intrinsics=intr, hfov_deg=args.fov, depth_model=args.depth_model,
+                        depth_spec=args.depth_spec, output=output, frames=frames, headless=headless,
+                        asynchronous=False if args.sync else None, ground_truth=args.ground_truth,
+                        threads=args.threads)
+        app = App(cfg)
+        if app.source.name == "demo" and cfg.frames is None and headless:
+            cfg.frames = 150
+        app.run()
+    except ArsdkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

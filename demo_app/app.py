@@ -1,0 +1,248 @@
+"""The live app: source -> pipeline -> effect chain -> window and/or video file, with keys, mouse and a HUD."""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import arsdk
+import effects as fx
+from arsdk.pipeline import ground_truth_state
+from arsdk.render import Renderer
+
+from .hud import draw_hud
+from .sinks import VideoSink, save_screenshot
+
+log = logging.getLogger("demo_app")
+
+EFFECT_KEYS = {"1": "flood", "2": "fog", "3": "sticker", "4": "blur"}
+
+
+@dataclass
+class AppConfig:
+    source: object = 0
+    effects: list[str] = field(default_factory=lambda: ["flood"])
+    params: dict[str, dict] = field(default_factory=dict)  # effect name -> parameter overrides
+    size: tuple[int, int] = (640, 480)
+    intrinsics: arsdk.Intrinsics | None = None
+    hfov_deg: float = 60.0
+    depth_model: str | None = None
+    depth_spec: arsdk.DepthModelSpec | None = None
+    output: str | None = None
+    frames: int | None = None
+    headless: bool = False
+    asynchronous: bool | None = None  # None: workers for live sources, synchronous for files
+    ground_truth: bool = False        # demo source only: exact depth, mask and pose instead of the models
+    threads: int = 2
+    show_stats: bool = True
+
+
+class App:
+    def __init__(self, cfg: AppConfig, log_fn=print):
+        self.cfg, self.say = cfg, log_fn
+        self.source = self._open_source()
+        w, h = cfg.size
+        self.effects = [fx.create(name, **cfg.params.get(name, {})) for name in cfg.effects]
+        mode = "headless" if cfg.headless else "auto"
+        self.renderer = Renderer(w, h, mode=mode, title="arsdk — " + " + ".join(cfg.effects))
+        if self.renderer.gl.headless and not cfg.headless:
+            self.say("no display: rendering headless")
+        self.pipeline = None
+        if not (cfg.ground_truth and isinstance(self.source, arsdk.DemoSource)):
+            need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless
+            asynchronous = cfg.asynchronous if cfg.asynchronous is not None else self.source.is_live
+            depth = arsdk.DepthEstimator(cfg.depth_model, cfg.depth_spec, num_threads=cfg.threads)
+            seg = arsdk.PersonSegmenter(num_threads=1) if need_mask else None
+            intr = cfg.intrinsics or self.source.intrinsics or arsdk.Intrinsics.from_fov(w, h, cfg.hfov_deg)
+            self.pipeline = arsdk.Pipeline(depth, seg, intr, asynchronous=asynchronous)
+            self.say(f"depth model: {depth.name} ({depth.model.backend}); segmentation: "
+                     f"{seg.name if seg else 'off'}; {'worker threads' if asynchronous else 'synchronous'}")
+        self.show_help = False
+        self.message, self._message_until = "", 0.0
+        self._events: deque = deque()
+        self._last_state = None
+        self.frame_times: list[float] = []
+        self.stage_times: dict[str, list[float]] = {}
+        if self.renderer.gl.window is not None:
+            self._install_callbacks()
+
+    # --- setup
+
+    def _open_source(self):
+        cfg = self.cfg
+        w, h = cfg.size
+        src = cfg.source
+        if isinstance(src, int) or (isinstance(src, str) and src.isdigit()):
+            try:
+                return arsdk.WebcamSource(int(src), w, h)
+            except arsdk.SourceError as exc:
+                self.say(f"{exc}; using the built-in demo scene instead")
+                src = "demo"
+        if src == "demo":
+            return arsdk.DemoSource(w, h, hfov_deg=cfg.hfov_deg, realtime=not cfg.headless and cfg.output is None)
+        return arsdk.open_source(src)
+
+    def _install_callbacks(self):
+        import glfw
+
+        win = self.renderer.gl.window
+
+        def on_key(_win, key, _scancode, action, mods):
+            if action != glfw.PRESS:
+                return
+            name = glfw.get_key_name(key, 0)
+            if key == glfw.KEY_ESCAPE:
+                name = "q"
+            elif key in (glfw.KEY_KP_ADD,) or (name == "=" and mods & glfw.MOD_SHIFT):
+                name = "+"
+            elif key == glfw.KEY_KP_SUBTRACT:
+                name = "-"
+            if name:
+                self._events.append(("key", name))
+
+        def on_click(_win, button, action, _mods):
+            if button == glfw.MOUSE_BUTTON_LEFT and action == glfw.PRESS:
+                x, y = glfw.get_cursor_pos(win)
+                ww, wh = glfw.get_window_size(win)
+                self._events.append(("click", x * self.cfg.size[0] / max(ww, 1), y * self.cfg.size[1] / max(wh, 1)))
+
+        glfw.set_key_callback(win, on_key)
+        glfw.set_mouse_button_callback(win, on_click)
+
+    # --- controls
+
+    def notify(self, text: str, seconds: float = 2.5):
+        self.message, self._message_until = text, time.perf_counter() + seconds
+        self.say(text)
+
+    def handle_key(self, key: str) -> bool:
+        """Apply one key; returns False when the app should quit."""
+        if key == "q":
+            return False
+        if key in EFFECT_KEYS:
+            name = EFFECT_KEYS[key]
+            self.effects = [fx.create(name, **self.cfg.params.get(name, {}))]
+            if name == "blur" and self.pipeline is not None and self.pipeline.segmenter is None:
+                self.pipeline.segmenter = arsdk.PersonSegmenter(num_threads=1)
+            self.notify(f"effect: {name}")
+        elif key == "h":
+            self.show_help = not self.show_help
+        elif key == "o":
+            self.cfg.show_stats = not self.cfg.show_stats
+        elif key == "s":
+            path = save_screenshot(self.renderer.read())
+            self.notify(f"screenshot saved: {path}")
+        else:
+            used = [e.on_key(key) for e in self.effects]
+            if key == "c" and any(used):
+                self.notify("stickers cleared")
+        return True
+
+    def handle_click(self, x: float, y: float):
+        stickers = [e for e in self.effects if e.name == "sticker"]
+        if not stickers:
+            self.effects.append(fx.create("sticker", **self.cfg.params.get("sticker", {})))
+            stickers = self.effects[-1:]
+        if self._last_state is not None and not stickers[0].on_click(self._last_state, x, y):
+            self.notify("no surface there (depth unknown or no floor yet)")
+
+    def _drain_events(self) -> bool:
+        while self._events:
+            ev = self._events.popleft()
+            if ev[0] == "key" and not self.handle_key(ev[1]):
+                return False
+            if ev[0] == "click":
+                self.handle_click(ev[1], ev[2])
+        return True
+
+    # --- the loop
+
+    def process(self, frame) -> "arsdk.FrameState":
+        if self.pipeline is None:
+            return ground_truth_state(frame)
+        return self.pipeline.process(frame)
+
+    def run(self) -> dict:
+        cfg = self.cfg
+        sink = VideoSink(cfg.output, cfg.size, getattr(self.source, "fps", 30.0)) if cfg.output else None
+        total = cfg.frames or self.source.frame_count
+        bar = None
+        if sink is not None and total:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=f"rendering {cfg.output}", unit="frame")
+        window = self.renderer.gl.window
+        last = time.perf_counter()
+        fps = None
+        n = 0
+        try:
+            for frame in self.source:
+                if cfg.frames is not None and n >= cfg.frames:
+                    break
+                if frame.image.shape[:2] != (cfg.size[1], cfg.size[0]):
+                    import cv2
+
+                    frame.image = cv2.resize(frame.image, cfg.size, interpolation=cv2.INTER_AREA)
+                t0 = time.perf_counter()
+                state = self.process(frame)
+                self._last_state = state
+                t1 = time.perf_counter()
+                now = time.perf_counter()
+                dt = now - last if self.source.is_live else 1.0 / getattr(self.source, "fps", 30.0)
+                last = now
+                overlay = None
+                if window is not None:
+                    if now > self._message_until:
+                        self.message = ""
+                    overlay = draw_hud(cfg.size, fps, state.timings, [e.name for e in self.effects],
+                                       cfg.show_stats, self.show_help, self.message)
+                    self.renderer.shaders.reload_changed()
+                out = self.renderer.render(state, self.effects, dt, overlay=overlay, read=sink is not None)
+                t2 = time.perf_counter()
+                if sink is not None:
+                    sink.write(out)
+                if window is not None:
+                    import glfw
+
+                    if not self.renderer.show():
+                        break
+                    glfw.poll_events()
+                    if not self._drain_events():
+                        break
+                elif not self._drain_events():
+                    break
+                end = time.perf_counter()
+                self.frame_times.append(end - t0)
+                for k, v in {**state.timings, "pipeline": (t1 - t0) * 1e3, "render": (t2 - t1) * 1e3}.items():
+                    self.stage_times.setdefault(k, []).append(v)
+                recent = self.frame_times[-30:]
+                fps = len(recent) / max(sum(recent), 1e-9)
+                n += 1
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+            if sink is not None:
+                sink.close()
+            self.close()
+        summary = self.summary()
+        if sink is not None:
+            self.say(f"wrote {sink.frames} frames to {cfg.output}")
+        self.say(f"{summary['frames']} frames, {summary['fps']:.1f} FPS; median ms: " +
+                 ", ".join(f"{k} {v:.1f}" for k, v in summary["median_ms"].items()))
+        return summary
+
+    def summary(self) -> dict:
+        times = self.frame_times[1:] or self.frame_times  # the first frame pays for shader compilation
+        return {"frames": len(self.frame_times), "fps": len(times) / max(sum(times), 1e-9),
+                "median_ms": {k: float(np.median(v)) for k, v in self.stage_times.items()}}
+
+    def close(self):
+        if self.pipeline is not None:
+            self.pipeline.close()
+        self.source.close()
+        self.renderer.release()
