@@ -9,7 +9,7 @@ import numpy as np
 
 from . import models
 from .errors import InputError, ModelError, check_image
-from .geometry import FloorPlane, Intrinsics, fit_floor_plane, unproject
+from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
@@ -112,9 +112,15 @@ class ScaleRecovery:
     def __call__(self, rel_depth: np.ndarray, intr: Intrinsics) -> float:
         if self.fixed_scale is not None:
             return self.fixed_scale
-        plane: FloorPlane | None = fit_floor_plane(unproject(rel_depth, intr), threshold=0.01, max_tilt_deg=50)
+        valid = rel_depth[rel_depth > 0]
+        if valid.size == 0:
+            return 1.0 if self._log_scale is None else math.exp(self._log_scale)
+        unit = float(np.median(valid))  # work at median depth 1 so thresholds mean the same at any scale
+        stride = max(1, min(rel_depth.shape) // 48)
+        plane: FloorPlane | None = fit_floor_plane(sample_points(rel_depth / unit, intr, stride), threshold=0.01,
+                                                   max_tilt_deg=50)
         if plane is not None and plane.d > 0:
-            log_s = math.log(self.camera_height / plane.d)
+            log_s = math.log(self.camera_height / (plane.d * unit))
             self._log_scale = log_s if self._log_scale is None else (
                 self.smoothing * self._log_scale + (1 - self.smoothing) * log_s)
         return 1.0 if self._log_scale is None else math.exp(self._log_scale)

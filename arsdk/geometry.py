@@ -69,7 +69,10 @@ class Intrinsics:
             width = int(_first(data, ("image_width", "width"), path))
             height = int(_first(data, ("image_height", "height"), path))
         except InputError:
-            size = _first(data, ("image_size", "imageSize"), path)
+            size = _first(data, ("image_size", "imageSize"), path, required=False)
+            if size is None:
+                raise InputError(f"calibration file {path}: no image size (expected image_width and image_height, "
+                                 "width and height, or image_size)") from None
             width, height = (int(v) for v in np.asarray(size).ravel()[:2])
         return cls.from_matrix(np.asarray(K, dtype=np.float64).reshape(3, 3), width, height,
                                () if dist is None else dist)
@@ -168,6 +171,15 @@ def unproject(depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
         raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
     z = np.where(depth > 0, depth, np.nan).astype(np.float32)
     rx, ry = pixel_rays(intr)
+    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1)
+
+
+def sample_points(depth: np.ndarray, intr: Intrinsics, stride: int = 8) -> np.ndarray:
+    """Camera-frame points of every `stride`-th pixel: an (H/stride) x (W/stride) x 3 grid, NaN where unknown."""
+    rx, ry = pixel_rays(intr)
+    z = depth[stride // 2::stride, stride // 2::stride]
+    z = np.where(z > 0, z, np.nan)
+    rx, ry = rx[stride // 2::stride], ry[stride // 2::stride]
     return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1)
 
 
@@ -338,41 +350,46 @@ def camera_to_world_from_floor(plane: FloorPlane) -> np.ndarray:
 class WorldFrameTracker:
     """Keeps the floor-anchored world frame still while the camera is still.
 
-    Per-frame RANSAC planes jitter by a fraction of a degree and a few millimetres. Changes inside a dead
-    band are ignored; moderate ones are blended in; a large change (the camera moved) that persists for
-    `snap_frames` frames is taken at once.
+    Per-frame RANSAC planes jitter (by a fraction of a degree on good depth, by degrees on poor monocular
+    depth). The tracker follows the median of the last `window` planes and moves only when that median leaves
+    a dead band; a large change agreed on by the last `snap_frames` planes (the camera moved) is taken at once.
     """
 
-    def __init__(self, deadband_deg: float = 1.0, deadband_m: float = 0.015,
-                 snap_deg: float = 6.0, snap_m: float = 0.10, blend: float = 0.25, snap_frames: int = 3):
+    def __init__(self, deadband_deg: float = 1.5, deadband_m: float = 0.02, snap_deg: float = 8.0,
+                 snap_m: float = 0.15, window: int = 9, snap_frames: int = 3):
+        from collections import deque
+
         self.deadband_deg, self.deadband_m = deadband_deg, deadband_m
-        self.snap_deg, self.snap_m = snap_deg, snap_m
-        self.blend, self.snap_frames = blend, snap_frames
+        self.snap_deg, self.snap_m, self.snap_frames = snap_deg, snap_m, snap_frames
+        self._history: deque[FloorPlane] = deque(maxlen=window)
         self.plane: FloorPlane | None = None
-        self._far_count = 0
 
     def reset(self):
-        self.plane, self._far_count = None, 0
+        self._history.clear()
+        self.plane = None
+
+    @staticmethod
+    def _median(planes) -> FloorPlane:
+        n = np.median(np.stack([p.normal for p in planes]), axis=0)
+        return FloorPlane(n / np.linalg.norm(n), float(np.median([p.d for p in planes])),
+                          float(np.median([p.inlier_ratio for p in planes])))
+
+    def _far(self, a: FloorPlane, b: FloorPlane) -> bool:
+        return a.angle_to(b) >= self.snap_deg or abs(a.d - b.d) >= self.snap_m
 
     def update(self, measured: FloorPlane | None) -> FloorPlane | None:
         """Feed this frame's plane (or None when not found); return the plane to use."""
         if measured is None:
             return self.plane
-        if self.plane is None:
-            self.plane = measured
-            return self.plane
-        angle = measured.angle_to(self.plane)
-        dh = abs(measured.d - self.plane.d)
-        if angle <= self.deadband_deg and dh <= self.deadband_m:
-            self._far_count = 0
-        elif angle >= self.snap_deg or dh >= self.snap_m:
-            self._far_count += 1
-            if self._far_count >= self.snap_frames:
-                self.plane, self._far_count = measured, 0
-        else:
-            self._far_count = 0
-            n = (1 - self.blend) * self.plane.normal + self.blend * measured.normal
-            n /= np.linalg.norm(n)
-            d = (1 - self.blend) * self.plane.d + self.blend * measured.d
-            self.plane = FloorPlane(n, float(d), measured.inlier_ratio)
+        self._history.append(measured)
+        recent = list(self._history)[-self.snap_frames:]
+        if self.plane is not None and len(recent) == self.snap_frames and all(self._far(p, self.plane)
+                                                                              for p in recent):
+            if not any(self._far(p, recent[-1]) for p in recent):  # they agree among themselves: a real move
+                self._history.clear()
+                self._history.extend(recent)
+        robust = self._median(self._history)
+        if (self.plane is None or robust.angle_to(self.plane) > self.deadband_deg
+                or abs(robust.d - self.plane.d) > self.deadband_m):
+            self.plane = robust
         return self.plane

@@ -19,7 +19,7 @@ from .camera import Frame
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane,
-                       normals_from_points, pixel_rays, transform_points, unproject)
+                       normals_from_points, sample_points, transform_points, unproject)
 from .segmentation import PersonSegmenter
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,6 @@ def ground_truth_state(frame: Frame) -> FrameState:
     return FrameState(frame.image, frame.depth, frame.depth, frame.mask, frame.intrinsics,
                       np.asarray(frame.camera_to_world, np.float64), floor_from_pose(frame.camera_to_world),
                       frame.timestamp, frame.index, {}, frame.index)
-
-
-def sample_points(depth: np.ndarray, intr: Intrinsics, stride: int = 8) -> np.ndarray:
-    """Camera-frame points of every `stride`-th pixel: an (H/stride) x (W/stride) x 3 grid, NaN where unknown."""
-    rx, ry = pixel_rays(intr)
-    z = depth[stride // 2::stride, stride // 2::stride]
-    z = np.where(z > 0, z, np.nan)
-    rx, ry = rx[stride // 2::stride], ry[stride // 2::stride]
-    return np.stack([z * rx[None, :], z * ry[:, None], z], axis=-1)
 
 
 class _LatestWorker:
@@ -154,7 +145,6 @@ class Pipeline:
         self.floor_stride = floor_stride
         self.use_source_pose = use_source_pose
         self.asynchronous = asynchronous
-        self._rng = np.random.default_rng(0)
         self._warned_intrinsics = False
         self._depth_worker = self._seg_worker = None
         if asynchronous:
@@ -177,7 +167,9 @@ class Pipeline:
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
-        plane = fit_floor_plane(sample_points(result.filtered, intr, self.floor_stride), rng=self._rng)
+        # a fixed seed per frame: the same depth gives the same plane, so a still scene gives a still floor
+        plane = fit_floor_plane(sample_points(result.filtered, intr, self.floor_stride),
+                                rng=np.random.default_rng(0))
         t2 = time.perf_counter()
         return result, plane, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 

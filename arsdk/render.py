@@ -101,8 +101,9 @@ class ShaderLibrary:
     """Compiles programs from the shaders package (includes resolved) and recompiles one whose files changed.
     A failed recompile is logged and the last good program kept, so a typo never kills a live session."""
 
-    def __init__(self, ctx, search_dirs=()):
+    def __init__(self, ctx, search_dirs=(), current: "CurrentContext | None" = None):
         self.ctx, self.search_dirs = ctx, tuple(search_dirs)
+        self.current = current or CurrentContext(ctx)
         self._programs: dict[tuple[str, str], object] = {}
         self._mtimes: dict[tuple[str, str], float] = {}
         self._last_check = 0.0
@@ -113,8 +114,9 @@ class ShaderLibrary:
     def _compile(self, key):
         vert, frag = key
         try:
-            return self.ctx.program(vertex_shader=shaders.load_source(vert, self.search_dirs),
-                                    fragment_shader=shaders.load_source(frag, self.search_dirs))
+            with self.current:
+                return self.ctx.program(vertex_shader=shaders.load_source(vert, self.search_dirs),
+                                        fragment_shader=shaders.load_source(frag, self.search_dirs))
         except Exception as exc:  # moderngl raises a plain Error with the driver's log
             raise RenderError(f"shader {vert} + {frag}: {exc}") from exc
 
@@ -203,7 +205,7 @@ class Renderer:
         import moderngl
 
         width, height = self.width, self.height
-        self.shaders = ShaderLibrary(self.ctx, shader_dirs)
+        self.shaders = ShaderLibrary(self.ctx, shader_dirs, self.current)
         self.image_tex = self.ctx.texture((width, height), 3)
         self.depth_tex = self.ctx.texture((width, height), 1, dtype="f4")
         self.mask_tex = self.ctx.texture((width, height), 1, dtype="f4")

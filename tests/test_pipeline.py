@@ -1,0 +1,79 @@
+import time
+
+import numpy as np
+import pytest
+
+import arsdk
+from arsdk.errors import InputError
+from arsdk.evaluation import depth_metrics
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    p = arsdk.Pipeline.default()
+    yield p
+    p.close()
+
+
+def test_state_on_the_demo_scene_is_sane(pipe, demo_source):
+    pipe.reset()
+    for i in range(3):
+        frame = demo_source.render(i / 30)
+        state = pipe.process(frame)
+    assert state.depth.shape == (480, 640) and state.depth.dtype == np.float32
+    assert state.mask is not None and state.mask.shape == (480, 640)
+    m = depth_metrics(state.depth, frame.depth)
+    assert m["abs_rel"] < 0.35 and m["delta2"] > 0.8  # a monocular model on a synthetic room
+    person = frame.mask > 0.5
+    iou = ((state.mask > 0.5) & person).sum() / ((state.mask > 0.5) | person).sum()
+    assert iou > 0.7
+    assert state.floor is not None and state.camera_to_world is not None
+    assert set(state.timings) >= {"depth", "segmentation", "geometry"}
+
+
+def test_world_frame_still_on_a_still_camera(demo_source):
+    pipe = arsdk.Pipeline.default(segmentation=False)
+    mats = [pipe.process(demo_source.render(0.0)).camera_to_world for _ in range(12)]
+    pipe.close()
+    assert all(m is not None for m in mats)
+    assert max(np.abs(m - mats[2]).max() for m in mats[2:]) < 1e-9
+
+
+def test_bad_frames(pipe):
+    for bad, what in [(np.zeros((48, 64), np.uint8), "HxWx3"), (np.zeros((48, 64, 3), np.float64), "uint8"),
+                      (np.zeros((0, 64, 3), np.uint8), "non-empty"), ("x", "numpy array")]:
+        with pytest.raises(InputError, match=what):
+            pipe.process(bad)
+    p = arsdk.Pipeline(pipe.depth_estimator, None, arsdk.Intrinsics.from_fov(640, 480, 60))
+    with pytest.raises(InputError, match="does not match intrinsics"):
+        p.process(np.zeros((480, 480, 3), np.uint8))
+
+
+def test_asynchronous_mode_never_waits_for_the_models(demo_source):
+    pipe = arsdk.Pipeline.default(asynchronous=True)
+    frames = [demo_source.render(i / 30) for i in range(20)]
+    states = [pipe.process(f) for f in frames]
+    pipe.close()
+    assert all(s.depth.shape == (480, 640) for s in states)
+    assert all(s.depth_index <= s.index for s in states)
+    # the consumer ran ahead of the depth worker at least once (results are reused, not awaited)
+    assert any(s.depth_index < s.index for s in states[1:])
+
+
+def test_one_bad_frame_does_not_end_the_stream(demo_source, caplog):
+    pipe = arsdk.Pipeline.default(segmentation=False, asynchronous=True)
+    good = demo_source.render(0.0)
+    pipe.process(good)
+
+    def boom(image, intr):
+        raise RuntimeError("decoder glitch")
+
+    real = pipe.depth_estimator.estimate
+    pipe.depth_estimator.estimate = boom
+    s = pipe.process(good)                      # the last good result is handed out
+    time.sleep(0.3)
+    pipe.depth_estimator.estimate = real
+    s2 = pipe.process(good)
+    pipe.close()
+    assert s.depth is not None and s2.depth is not None
+    assert "decoder glitch" in caplog.text
