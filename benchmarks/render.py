@@ -1,0 +1,112 @@
+"""Render benchmark: per effect, milliseconds per 640x480 frame headless (upload + render + read-back), and the
+end-to-end FPS of the demo app on the demo scene with the models on worker threads.
+
+    python benchmarks/render.py [--frames 100] [--seconds 15]
+Writes benchmarks/results/render.json.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from common import stats_ms, write_result
+
+import arsdk
+import effects
+from arsdk.pipeline import ground_truth_state
+from arsdk.render import Renderer
+
+EFFECTS = {"flood": dict(level=0.5, rise_speed=0), "fog": {}, "sticker": {}, "blur": {}, "blur_dof": dict(mode="dof")}
+
+
+def per_effect(frames: int) -> dict:
+    states = [ground_truth_state(f) for f in arsdk.DemoSource(640, 480, frames=30)]
+    renderer = Renderer(640, 480, mode="headless")
+    out = {}
+    for label, params in EFFECTS.items():
+        eff = effects.create(label.split("_")[0], **params)
+        if label == "sticker":
+            for xy in [(470, 420), (230, 150), (300, 300)]:
+                eff.place(states[0], *xy)
+        for s in states[:5]:
+            renderer.render(s, [eff], dt=1 / 30)  # warm-up: shader compilation, first allocation
+        times = []
+        for i in range(frames):
+            t0 = time.perf_counter()
+            renderer.render(states[i % len(states)], [eff], dt=1 / 30)  # upload + render + read-back
+            times.append(time.perf_counter() - t0)
+        out[label] = stats_ms(times)
+        print(f"  {label:9s} median {out[label]['median_ms']:6.2f} ms  p95 {out[label]['p95_ms']:6.2f} ms")
+    renderer.release()
+    return out
+
+
+def end_to_end(effect: str, seconds: float, prerecorded: bool) -> dict:
+    """The demo app's loop, headless, models on workers. prerecorded=False: the synthetic demo scene rendered
+    live on its own thread (what `python -m demo_app` shows with no webcam); True: frames already in memory,
+    as from a webcam, whose capture costs next to nothing."""
+    from demo_app.app import App, AppConfig
+
+    class MemorySource(arsdk.FrameSource):
+        name, is_live = "memory", True
+
+        def __init__(self, frames):
+            self.frames = frames
+            self.intrinsics = frames[0].intrinsics
+
+        def __iter__(self):
+            i = 0
+            while True:
+                f = self.frames[i % len(self.frames)]
+                yield arsdk.Frame(f.image, time.perf_counter(), i)
+                i += 1
+
+    cfg = AppConfig(source="demo", effects=[effect], headless=True, asynchronous=True)
+    app = App(cfg, log_fn=lambda *_: None)
+    if prerecorded:
+        app.source = MemorySource(list(arsdk.DemoSource(640, 480, frames=60)))
+    else:
+        app.source = arsdk.DemoSource(640, 480, fps=60, realtime=True)
+    cfg.frames = 10_000
+    count = [0]
+    start = [None]
+    deadline = [None]
+    real_render = app.renderer.render
+
+    def counting_render(*a, **k):
+        if start[0] is None:
+            start[0] = time.perf_counter()
+            deadline[0] = start[0] + seconds
+        out = real_render(*a, **k)
+        count[0] += 1
+        if time.perf_counter() > deadline[0]:
+            app._events.append(("key", "q"))
+        return out
+
+    app.renderer.render = counting_render
+    summary = app.run()
+    wall = time.perf_counter() - start[0]
+    fps = (count[0] - 1) / wall
+    return {"fps": round(fps, 2), "frames": count[0], "median_ms": {k: round(v, 2) for k, v in
+                                                                    summary["median_ms"].items()}}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    args = ap.parse_args()
+    print(f"per-effect cost at 640x480 over {args.frames} frames (upload + render + read-back):")
+    fx = per_effect(args.frames)
+    e2e = {}
+    for effect in ("flood", "blur"):
+        for pre in (False, True):
+            key = f"{effect}_{'webcam_like' if pre else 'demo_scene'}"
+            e2e[key] = end_to_end(effect, args.seconds, pre)
+            print(f"  end-to-end {key:20s} {e2e[key]['fps']:6.1f} FPS")
+    write_result("render", {"resolution": [640, 480], "per_effect": fx, "target_effect_ms": 8.0,
+                            "end_to_end": e2e, "target_fps": 30.0})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Evaluate arsdk's own depth model and FastDepth side by side on ../shared/data (and on the demo scene), with
+the latency of both on this machine. Writes benchmarks/results/depth_eval.json.
+
+    python -m training.evaluate
+Metrics: AbsRel, RMSE (m), log10, delta1/2/3, si-RMSE; raw metric and median-scaled; per set.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import arsdk
+from arsdk import models
+from arsdk.depth import DepthEstimator
+from arsdk.evaluation import depth_metrics, load_pairs, mean_metrics, median_scaled, shared_data_dir
+
+OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "depth_eval.json"
+MODELS = ("arsdk_depth", "fastdepth")
+
+
+def latency_ms(est: DepthEstimator, image, intr, runs: int = 100) -> dict:
+    x = est.preprocess(image)
+    for _ in range(10):
+        est.model.run(x)
+    inf, full = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        est.model.run(x)
+        t1 = time.perf_counter()
+        est.estimate(image, intr)
+        full.append(time.perf_counter() - t1)
+        inf.append(t1 - t0)
+    return {"inference_median_ms": round(1e3 * float(np.median(inf)), 3),
+            "estimate_640x480_median_ms": round(1e3 * float(np.median(full)), 3)}
+
+
+def score(est, samples):
+    raw, med = [], []
+    for image, depth, intr, mask in samples:
+        d = est.estimate(image, intr).raw
+        raw.append(depth_metrics(d, depth, mask))
+        med.append(depth_metrics(median_scaled(d, depth, mask), depth, mask))
+    r = lambda m: {k: round(v, 4) for k, v in mean_metrics(m).items()}  # noqa: E731
+    return {"n": len(raw), "raw_metric": r(raw), "median_scaled": r(med)}
+
+
+def main():
+    root = shared_data_dir()
+    sets: dict[str, list] = {}
+    if root is not None:
+        for p in load_pairs(root):
+            sets.setdefault(p.set, []).append((p.image, p.depth, p.intrinsics, p.eval_mask))
+    else:
+        print("../shared/data absent: only the demo scene is scored")
+    demo = arsdk.DemoSource(640, 480, frames=20)
+    sets["demo_scene"] = [(f.image, f.depth, f.intrinsics, f.depth > 0) for f in demo]
+    results = {}
+    probe = sets["demo_scene"][0]
+    for name in MODELS:
+        if not models.is_available(name):
+            print(f"{name}: not available, skipped")
+            continue
+        est = DepthEstimator(name, temporal=None, num_threads=2)
+        entry = {"backend": est.model.backend, "input": list(est.spec.input_size),
+                 "latency_2_threads": latency_ms(est, probe[0], probe[2])}
+        for set_name, samples in sets.items():
+            entry[set_name] = score(est, samples)
+        results[name] = entry
+    print(f"{'model':12s} {'set':11s} {'raw d1':>7s} {'raw AbsRel':>10s} {'med d1':>7s} {'med AbsRel':>10s} "
+          f"{'si-RMSE':>8s} {'RMSE':>6s}  latency")
+    for name, entry in results.items():
+        for set_name in sets:
+            e = entry[set_name]
+            print(f"{name:12s} {set_name:11s} {e['raw_metric']['delta1']:7.3f} {e['raw_metric']['abs_rel']:10.3f} "
+                  f"{e['median_scaled']['delta1']:7.3f} {e['median_scaled']['abs_rel']:10.3f} "
+                  f"{e['median_scaled']['si_rmse']:8.3f} {e['raw_metric']['rmse']:6.3f}  "
+                  f"{entry['latency_2_threads']['inference_median_ms']:.2f} ms")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": results,
+                               "note": "NYU scored inside rows 45:471, cols 41:601 (manifest note)"}, indent=2))
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
