@@ -5,6 +5,7 @@
     for frame in arsdk.open_source("demo"):
         state = pipe.process(frame)   # FrameState: image, depth (m), mask, intrinsics, camera_to_world, floor
 """
+from . import models
 from .camera import DemoSource, Frame, FrameSource, ImageFolderSource, ImageSource, VideoFileSource, WebcamSource, \
     open_source, read_image
 from .depth import DepthEstimator, DepthModelSpec, DepthResult, ScaleRecovery, TemporalDepthFilter

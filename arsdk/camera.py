@@ -84,6 +84,22 @@ def read_image(path) -> np.ndarray:
     return _to_rgb(data)
 
 
+def fit_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Centre-crop an RGB image to the aspect ratio of size (width, height), then resize to it: no stretching."""
+    h, w = image.shape[:2]
+    tw, th = size
+    if (w, h) == (tw, th):
+        return image
+    if w * th > h * tw:  # too wide: crop the sides
+        cw = int(round(h * tw / th))
+        image = image[:, (w - cw) // 2:(w - cw) // 2 + cw]
+    elif w * th < h * tw:  # too tall: crop top and bottom
+        ch = int(round(w * th / tw))
+        image = image[(h - ch) // 2:(h - ch) // 2 + ch]
+    interp = cv2.INTER_AREA if image.shape[1] > tw else cv2.INTER_LINEAR
+    return cv2.resize(image, (tw, th), interpolation=interp)
+
+
 class LatestFrameReader:
     """Runs `read()` on a thread and keeps only the newest result, so a slow consumer never sees stale frames
     and memory never grows. `read` returns an RGB image, or None for a failed read (logged, retried)."""

@@ -11,6 +11,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
+from .temporal import EdgePreservingFilter
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
 
@@ -72,29 +73,20 @@ class DepthResult:
     model_output: np.ndarray  # the model's own output at its resolution, before scaling
 
 
-class TemporalDepthFilter:
-    """Edge-preserving temporal filter: a pixel whose depth changed by less than `tolerance` (relative) is
-    averaged with its history; a larger change (a moving edge, a new object) is taken at once, so nothing ghosts."""
+class TemporalDepthFilter(EdgePreservingFilter):
+    """Edge-preserving temporal filter for depth: a pixel whose depth changed by less than `tolerance` (relative)
+    is averaged with its history; twice that (a moving edge, a new object) is taken at once."""
 
     def __init__(self, strength: float = 0.6, tolerance: float = 0.06):
-        if not 0.0 <= strength < 1.0:
-            raise InputError(f"strength: expected 0 <= strength < 1, got {strength}")
-        self.strength, self.tolerance = strength, tolerance
-        self._state: np.ndarray | None = None
+        super().__init__(strength)
+        self.tolerance = tolerance
 
-    def reset(self):
-        self._state = None
+    def agreement(self, new, prev):
+        rel = np.abs(new - prev) / np.maximum(prev, 1e-3)
+        return np.clip(2.0 - rel / self.tolerance, 0.0, 1.0)
 
-    def __call__(self, depth: np.ndarray) -> np.ndarray:
-        prev = self._state
-        if prev is None or prev.shape != depth.shape:
-            self._state = depth.copy()
-            return self._state
-        rel = np.abs(depth - prev) / np.maximum(prev, 1e-3)
-        keep = self.strength * np.clip(2.0 - rel / self.tolerance, 0.0, 1.0)  # 0 where rel >= 2 * tolerance
-        out = prev * keep + depth * (1.0 - keep)
-        self._state = np.where(np.isfinite(out) & (depth > 0), out, depth).astype(np.float32)
-        return self._state
+    def finish(self, new, blended):
+        return np.where(np.isfinite(blended) & (new > 0), blended, new).astype(np.float32)
 
 
 class ScaleRecovery:

@@ -9,6 +9,7 @@ import numpy as np
 from . import models
 from .errors import InputError, ModelError, check_image
 from .inference import load_model
+from .temporal import EdgePreservingFilter
 
 
 @dataclass(frozen=True)
@@ -24,29 +25,17 @@ SELFIE_LANDSCAPE = SegmenterSpec((256, 144))
 BUILTIN_SPECS = {"selfie": SELFIE, "selfie_landscape": SELFIE_LANDSCAPE}
 
 
-class TemporalMaskFilter:
-    """Per-pixel smoothing in the spirit of MediaPipe's: where the new mask disagrees strongly with the last one
-    (a moving edge) the new value is taken almost at once; where they agree, flicker is averaged away.
+class TemporalMaskFilter(EdgePreservingFilter):
+    """Mask smoothing in the spirit of MediaPipe's: where the new mask disagrees strongly with the last one
+    (a moving edge) the new value is taken at once; where they agree, flicker is averaged away.
     A plain running average would leave a ghost of the person where they used to be."""
 
     def __init__(self, strength: float = 0.7, edge_threshold: float = 0.25):
-        if not 0.0 <= strength < 1.0:
-            raise InputError(f"strength: expected 0 <= strength < 1, got {strength}")
-        self.strength, self.edge_threshold = strength, edge_threshold
-        self._state: np.ndarray | None = None
+        super().__init__(strength)
+        self.edge_threshold = edge_threshold
 
-    def reset(self):
-        self._state = None
-
-    def __call__(self, mask: np.ndarray) -> np.ndarray:
-        prev = self._state
-        if prev is None or prev.shape != mask.shape:
-            self._state = mask.astype(np.float32, copy=True)
-            return self._state
-        change = np.abs(mask - prev)
-        keep = self.strength * np.clip(1.0 - change / self.edge_threshold, 0.0, 1.0)
-        self._state = (prev * keep + mask * (1.0 - keep)).astype(np.float32)
-        return self._state
+    def agreement(self, new, prev):
+        return np.clip(1.0 - np.abs(new - prev) / self.edge_threshold, 0.0, 1.0)
 
 
 class PersonSegmenter:

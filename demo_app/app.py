@@ -10,6 +10,7 @@ import numpy as np
 
 import arsdk
 import effects as fx
+from arsdk.camera import fit_frame
 from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer
 
@@ -54,7 +55,11 @@ class App:
         if not (cfg.ground_truth and isinstance(self.source, arsdk.DemoSource)):
             need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless
             asynchronous = cfg.asynchronous if cfg.asynchronous is not None else self.source.is_live
-            depth = arsdk.DepthEstimator(cfg.depth_model, cfg.depth_spec, num_threads=cfg.threads)
+            model = cfg.depth_model
+            if model is None and isinstance(self.source, arsdk.DemoSource) and arsdk.models.is_available(
+                    "arsdk_depth"):
+                model = "arsdk_depth"  # trained on rooms from the demo's own generator: the right tool for it
+            depth = arsdk.DepthEstimator(model, cfg.depth_spec, num_threads=cfg.threads)
             seg = arsdk.PersonSegmenter(num_threads=1) if need_mask else None
             intr = cfg.intrinsics or self.source.intrinsics or arsdk.Intrinsics.from_fov(w, h, cfg.hfov_deg)
             self.pipeline = arsdk.Pipeline(depth, seg, intr, asynchronous=asynchronous)
@@ -64,6 +69,7 @@ class App:
         self.message, self._message_until = "", 0.0
         self._events: deque = deque()
         self._last_state = None
+        self._warned_size = False
         self.frame_times: list[float] = []
         self.stage_times: dict[str, list[float]] = {}
         if self.renderer.gl.window is not None:
@@ -183,9 +189,13 @@ class App:
                 if cfg.frames is not None and n >= cfg.frames:
                     break
                 if frame.image.shape[:2] != (cfg.size[1], cfg.size[0]):
-                    import cv2
-
-                    frame.image = cv2.resize(frame.image, cfg.size, interpolation=cv2.INTER_AREA)
+                    if not self._warned_size:
+                        h, w = frame.image.shape[:2]
+                        self.say(f"{self.source.name} gives {w}x{h}: centre-cropped and scaled to "
+                                 f"{cfg.size[0]}x{cfg.size[1]} (use --size to change)")
+                        self._warned_size = True
+                    frame.image = fit_frame(frame.image, cfg.size)
+                    frame.depth = frame.mask = None  # ground truth no longer lines up
                 t0 = time.perf_counter()
                 state = self.process(frame)
                 self._last_state = state

@@ -51,6 +51,10 @@ class Effect:
             raise InputError(f"effect {self.name}: {exc}; parameters are: {names}") from exc
         self._renderer = None
 
+    def set_params(self, **changes):
+        """Change parameters (validated like the constructor's)."""
+        self.params = replace(self.params, **changes)
+
     def ensure_setup(self, renderer):
         if self._renderer is not renderer:
             self._renderer = renderer

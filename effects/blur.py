@@ -92,9 +92,9 @@ class BlurEffect(Effect):
 
     def on_key(self, key):
         if key in ("+", "="):
-            self.params = BlurParams(**{**self.params.__dict__, "strength": min(self.params.strength * 1.25, 50.0)})
+            self.set_params(strength=min(self.params.strength * 1.25, BlurParams.RANGES["strength"][1]))
         elif key in ("-", "_"):
-            self.params = BlurParams(**{**self.params.__dict__, "strength": self.params.strength / 1.25})
+            self.set_params(strength=self.params.strength / 1.25)
         else:
             return False
         return True

@@ -34,7 +34,7 @@ class FloodEffect(Effect):
         self.current_level = self.params.level if self.params.rise_speed == 0 else 0.0
 
     def set_level(self, level: float):
-        self.params = FloodParams(**{**self.params.__dict__, "level": float(level)})
+        self.set_params(level=float(level))
 
     def update(self, state, dt):
         target, speed = self.params.level, self.params.rise_speed

@@ -9,9 +9,9 @@ from . import Effect, Params, register
 
 @dataclass
 class FogParams(Params):
-    density: float = 0.12          # distance fog, extinction per metre
-    height_density: float = 0.5    # extra extinction per metre at the floor
-    height_falloff: float = 0.6    # metres over which the height fog thins by e
+    density: float = 0.15          # distance fog, extinction per metre
+    height_density: float = 0.2    # extra extinction per metre at the floor
+    height_falloff: float = 0.4    # metres over which the height fog thins by e
     color: tuple = (0.78, 0.8, 0.84)
     noise: float = 0.6             # 0 = uniform fog, 1 = fully patchy
     noise_scale: float = 0.8       # noise features per metre
@@ -34,9 +34,9 @@ class FogEffect(Effect):
 
     def on_key(self, key):
         if key in ("+", "="):
-            self.params = FogParams(**{**self.params.__dict__, "density": self.params.density * 1.25})
+            self.set_params(density=min(self.params.density * 1.25, FogParams.RANGES["density"][1]))
         elif key in ("-", "_"):
-            self.params = FogParams(**{**self.params.__dict__, "density": self.params.density / 1.25})
+            self.set_params(density=self.params.density / 1.25)
         else:
             return False
         return True

@@ -24,10 +24,13 @@ float caustic_pattern(vec2 p) {  // bright net of lines from two layers of movin
 }
 
 vec3 reflected_color(vec3 start_w, vec3 dir_w, vec3 fallback) {
-    // march the reflected ray; accept the first sample that passes just behind the visible scene
+    // march the reflected ray in camera space (one transform, then additions); accept the first sample
+    // that passes just behind the visible scene
+    vec3 start_c = to_camera(start_w);
+    vec3 dir_c = mat3(u_world_to_cam) * dir_w;
     float t = 0.05;
     for (int i = 0; i < 12; ++i) {
-        vec3 p_c = to_camera(start_w + dir_w * t);
+        vec3 p_c = start_c + dir_c * t;
         if (p_c.z <= 0.05) break;
         vec2 uv = project_uv(p_c);
         if (any(lessThan(uv, vec2(0.0))) || any(greaterThan(uv, vec2(1.0)))) break;

@@ -96,3 +96,14 @@ def test_latest_reader_recovers_and_then_gives_up():
     with pytest.raises(SourceError, match="dead: no frame after 3 attempts"):
         dead.get(0)
     dead.stop()
+
+
+def test_fit_frame_crops_instead_of_stretching():
+    from arsdk.camera import fit_frame
+
+    wide = np.zeros((720, 1280, 3), np.uint8)
+    wide[:, 160:1120] = 255  # the central 4:3 part is white, the sides black
+    out = fit_frame(wide, (640, 480))
+    assert out.shape == (480, 640, 3) and out.min() == 255
+    tall = np.zeros((400, 300, 3), np.uint8)
+    assert fit_frame(tall, (640, 480)).shape == (480, 640, 3)
