@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import InputError, SourceError
 from .geometry import Intrinsics
+from .imaging import fit_frame  # noqa: F401  (part of the camera API)
 
 log = logging.getLogger(__name__)
 
@@ -82,22 +83,6 @@ def read_image(path) -> np.ndarray:
     if data.dtype != np.uint8:
         data = cv2.convertScaleAbs(data, alpha=255.0 / max(float(data.max()), 1.0))
     return _to_rgb(data)
-
-
-def fit_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Centre-crop an RGB image to the aspect ratio of size (width, height), then resize to it: no stretching."""
-    h, w = image.shape[:2]
-    tw, th = size
-    if (w, h) == (tw, th):
-        return image
-    if w * th > h * tw:  # too wide: crop the sides
-        cw = int(round(h * tw / th))
-        image = image[:, (w - cw) // 2:(w - cw) // 2 + cw]
-    elif w * th < h * tw:  # too tall: crop top and bottom
-        ch = int(round(w * th / tw))
-        image = image[(h - ch) // 2:(h - ch) // 2 + ch]
-    interp = cv2.INTER_AREA if image.shape[1] > tw else cv2.INTER_LINEAR
-    return cv2.resize(image, (tw, th), interpolation=interp)
 
 
 class LatestFrameReader:

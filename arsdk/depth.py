@@ -11,6 +11,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
+from .imaging import downscale
 from .temporal import EdgePreservingFilter
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
@@ -146,7 +147,7 @@ class DepthEstimator:
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         w, h = self.spec.input_size
-        x = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+        x = downscale(image, (w, h)).astype(np.float32)
         x = (x - self._mean) * self._inv_std
         return x.transpose(2, 0, 1)[None] if self.spec.layout == "nchw" else x[None]
 

@@ -9,6 +9,7 @@ import numpy as np
 from . import models
 from .errors import InputError, ModelError, check_image
 from .inference import load_model
+from .imaging import downscale
 from .temporal import EdgePreservingFilter
 
 
@@ -62,7 +63,7 @@ class PersonSegmenter:
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Person probability at the model's resolution (h x w float32), before temporal filtering."""
         w, h = self.spec.input_size
-        x = cv2.resize(check_image(image), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255.0)
+        x = downscale(check_image(image), (w, h)).astype(np.float32) * (1 / 255.0)
         out = self.model.run(x[None]).reshape(h, w)
         if self.spec.logits:
             out = 1.0 / (1.0 + np.exp(-out))

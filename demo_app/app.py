@@ -142,7 +142,11 @@ class App:
             path = save_screenshot(self.renderer.read())
             self.notify(f"screenshot saved: {path}")
         else:
-            used = [e.on_key(key) for e in self.effects]
+            try:
+                used = [e.on_key(key) for e in self.effects]
+            except arsdk.InputError as exc:  # e.g. the water level pushed past its range
+                self.notify(str(exc))
+                return True
             if key == "c" and any(used):
                 self.notify("stickers cleared")
         return True
