@@ -79,22 +79,29 @@ def _create_window(size, title) -> GLContext:
     return GLContext(moderngl.create_context(), window)
 
 
-NOISE_UNIT = 15  # texture unit of the shared 3D noise (units 0-3: frame textures, 4+: an effect's own)
+NOISE_UNIT = 15  # texture unit of the shared noise (units 0-3: frame textures, 4+: an effect's own)
 
 
-def make_noise_texture(ctx, size: int = 64, seed: int = 7):
-    """Tiling 3D texture of uniform random values for shaders/noise.glsl (trilinear, repeating)."""
+def make_noise_texture(ctx, size: int = 256, seed: int = 7):
+    """Tiling 2D texture of uniform random bytes for shaders/noise.glsl (bilinear, repeating)."""
     rng = np.random.default_rng(seed)
-    tex = ctx.texture3d((size, size, size), 1, rng.random((size, size, size), dtype=np.float32).astype("f2")
-                        .tobytes(), dtype="f2")
-    tex.repeat_x = tex.repeat_y = tex.repeat_z = True
+    tex = ctx.texture((size, size), 1, rng.integers(0, 256, (size, size), dtype=np.uint8).tobytes())
+    tex.repeat_x = tex.repeat_y = True
     return tex
 
 
 def bind_noise(prog, tex):
-    if "u_noise3d" in prog:
+    if "u_noise2d" in prog:
         tex.use(NOISE_UNIT)
-        prog["u_noise3d"].value = NOISE_UNIT
+        prog["u_noise2d"].value = NOISE_UNIT
+
+
+def _with_defines(source: str, header: str) -> str:
+    """Insert #define lines after the #version line (which must stay first)."""
+    if not header:
+        return source
+    first, _, rest = source.partition("\n")
+    return f"{first}\n{header}{rest}" if first.startswith("#version") else header + source
 
 
 class ShaderLibrary:
@@ -109,19 +116,23 @@ class ShaderLibrary:
         self._last_check = 0.0
 
     def _stamp(self, key) -> float:
-        return max(p.stat().st_mtime for name in key for p in shaders.source_files(name, self.search_dirs))
+        return max(p.stat().st_mtime for name in key[:2] for p in shaders.source_files(name, self.search_dirs))
 
     def _compile(self, key):
-        vert, frag = key
+        vert, frag, defines = key
+        header = "".join(f"#define {name} {value}\n" for name, value in defines)
         try:
             with self.current:
-                return self.ctx.program(vertex_shader=shaders.load_source(vert, self.search_dirs),
-                                        fragment_shader=shaders.load_source(frag, self.search_dirs))
+                return self.ctx.program(vertex_shader=_with_defines(shaders.load_source(vert, self.search_dirs), header),
+                                        fragment_shader=_with_defines(shaders.load_source(frag, self.search_dirs),
+                                                                      header))
         except Exception as exc:  # moderngl raises a plain Error with the driver's log
-            raise RenderError(f"shader {vert} + {frag}: {exc}") from exc
+            raise RenderError(f"shader {vert} + {frag} {dict(defines)}: {exc}") from exc
 
-    def program(self, frag: str, vert: str = "fullscreen.vert"):
-        key = (vert, frag)
+    def program(self, frag: str, vert: str = "fullscreen.vert", **defines):
+        """The program built from these files; `defines` become #define lines. Use defines, not uniforms, for
+        switches fixed per frame: llvmpipe runs both sides of a branch, even on a uniform."""
+        key = (vert, frag, tuple(sorted(defines.items())))
         if key not in self._programs:
             self._programs[key] = self._compile(key)
             self._mtimes[key] = self._stamp(key)
@@ -219,6 +230,7 @@ class Renderer:
         self.time = 0.0
         self.output = None  # texture holding the last result
         self._overlay_tex = None
+        self._readback = None
 
     def _make_target(self):
         tex = self.ctx.texture((self.width, self.height), 4)
@@ -252,7 +264,7 @@ class Renderer:
         bind_noise(prog, self.noise_tex)
         c2w = state.camera_to_world if state.camera_to_world is not None else np.eye(4)
         values = {"u_intrinsics": (intr.fx, intr.fy, intr.cx, intr.cy), "u_resolution": (self.width, self.height),
-                  "u_has_world": state.camera_to_world is not None, "u_time": self.time, "u_far": self.far}
+                  "u_time": self.time, "u_far": self.far}
         for name, value in values.items():
             if name in prog:
                 prog[name].value = value
@@ -260,8 +272,10 @@ class Renderer:
             if name in prog:
                 prog[name].write(np.asarray(mat, np.float32).T.tobytes())
 
-    def run_pass(self, prog, target_fbo, color_tex, uniforms: dict | None = None, textures: dict | None = None):
-        """Draw a fullscreen pass of `prog` into `target_fbo`, with common bindings plus extra uniforms/textures."""
+    def run_pass(self, prog, target_fbo, color_tex, uniforms: dict | None = None, textures: dict | None = None,
+                 keep_state: bool = False):
+        """Draw a fullscreen pass of `prog` into `target_fbo`, with common bindings plus extra uniforms/textures.
+        keep_state: leave depth test and blending as the caller set them (for passes that write depth)."""
         self.bind_common(prog, color_tex)
         for i, (name, tex) in enumerate((textures or {}).items(), start=4):
             if name in prog:
@@ -274,8 +288,9 @@ class Renderer:
                 else:
                     prog[name].value = value
         target_fbo.use()
-        self.ctx.disable(self.ctx.DEPTH_TEST)
-        self.ctx.disable(self.ctx.BLEND)
+        if not keep_state:
+            self.ctx.disable(self.ctx.DEPTH_TEST)
+            self.ctx.disable(self.ctx.BLEND)
         self.fullscreen_vao(prog).render(vertices=3)
 
     def fullscreen_vao(self, prog):
@@ -322,10 +337,15 @@ class Renderer:
     @_in_context
     def read(self) -> np.ndarray:
         """The last result as HxWx3 uint8 RGB (a GPU -> CPU copy; call only when a sink needs pixels)."""
+        import cv2
+
         tex = self.output if self.output is not None else self.image_tex
-        data = tex.read()
-        comps = tex.components
-        return np.frombuffer(data, np.uint8).reshape(self.height, self.width, comps)[..., :3].copy()
+        if tex.components == 3:
+            return np.frombuffer(tex.read(), np.uint8).reshape(self.height, self.width, 3).copy()
+        if self._readback is None:
+            self._readback = np.empty((self.height, self.width, 4), np.uint8)
+        tex.read_into(self._readback)
+        return cv2.cvtColor(self._readback, cv2.COLOR_RGBA2RGB)  # SIMD; a numpy strided copy costs 1.7 ms
 
     @_in_context
     def show(self) -> bool:

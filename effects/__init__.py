@@ -70,12 +70,17 @@ class Effect:
     def uniforms(self) -> dict:
         return {}
 
+    def defines(self, state) -> dict:
+        """Compile-time switches for this frame (see ShaderLibrary.program): HAS_WORLD by default."""
+        return {"HAS_WORLD": int(state.camera_to_world is not None)}
+
     def textures(self) -> dict:
         return {}
 
     def render(self, renderer, source, target):
         """Read `source` (a texture) and write the result into `target` (a framebuffer)."""
-        renderer.run_pass(renderer.shaders.program(self.shader), target, source, self.uniforms(), self.textures())
+        program = renderer.shaders.program(self.shader, **self.defines(renderer.state))
+        renderer.run_pass(program, target, source, self.uniforms(), self.textures())
 
     def on_key(self, key: str) -> bool:
         """Handle a key press ("+", "-", "c", ...); return True when used."""

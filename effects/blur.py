@@ -52,7 +52,7 @@ class BlurEffect(Effect):
         size = (max(renderer.width // 2, 1), max(renderer.height // 2, 1))
         self._half = []
         for _ in range(2):
-            tex = ctx.texture(size, 4, dtype="f2")
+            tex = ctx.texture(size, 4, dtype="nu2")
             tex.repeat_x = tex.repeat_y = False
             self._half.append((tex, ctx.framebuffer([tex])))
         bg = self.background if self.background is not None else np.zeros((1, 1, 3), np.uint8)
@@ -76,18 +76,18 @@ class BlurEffect(Effect):
 
     def render(self, renderer, source, target):
         p = self.params
-        mode = MODES.index(p.mode)
-        common = {"u_mode": mode, "u_focus": self.focus, "u_focus_range": p.focus_range}
+        defines = {"MODE": MODES.index(p.mode)}
+        common = {"u_focus": self.focus, "u_focus_range": p.focus_range}
         shaders = renderer.shaders
         (a_tex, a_fbo), (b_tex, b_fbo) = self._half
         if p.mode != "replace":
-            renderer.run_pass(shaders.program("blur_weight.frag"), a_fbo, source, common)
+            renderer.run_pass(shaders.program("blur_weight.frag", **defines), a_fbo, source, common)
             renderer.run_pass(shaders.program("blur_gauss.frag"), b_fbo, source,
                               {"u_direction": (p.strength / a_tex.width, 0.0)}, {"u_source": a_tex})
             renderer.run_pass(shaders.program("blur_gauss.frag"), a_fbo, source,
                               {"u_direction": (0.0, p.strength / a_tex.height)}, {"u_source": b_tex})
         aspect = self._bg_tex.width / self._bg_tex.height / (renderer.width / renderer.height)
-        renderer.run_pass(shaders.program(self.shader), target, source, {**common, "u_bg_aspect": aspect},
+        renderer.run_pass(shaders.program(self.shader, **defines), target, source, {**common, "u_bg_aspect": aspect},
                           {"u_blurred": a_tex, "u_background": self._bg_tex})
 
     def on_key(self, key):

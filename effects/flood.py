@@ -52,16 +52,64 @@ class FloodEffect(Effect):
                 "u_refraction": p.refraction, "u_foam_width": p.foam_width, "u_caustics": p.caustics}
 
     def setup(self, renderer):
+        import numpy as np
+
+        ctx = renderer.ctx
         size = (max(renderer.width // 2, 1), max(renderer.height // 2, 1))
-        self._water_tex = renderer.ctx.texture(size, 4, dtype="f2")
+        self._water_tex = ctx.texture(size, 4)
         self._water_tex.repeat_x = self._water_tex.repeat_y = False
-        self._water_fbo = renderer.ctx.framebuffer([self._water_tex])
+        self._water_fbo = ctx.framebuffer([self._water_tex], ctx.depth_renderbuffer(size))
+        self._plane_vbo = ctx.buffer(reserve=4 * 3 * 4)
+        self._plane_prog = renderer.shaders.program("flood_water.frag", "flood_plane.vert", HAS_WORLD=1,
+                                                    CAMERA_UNDER=0)
+        self._plane_vao = ctx.vertex_array(self._plane_prog, [(self._plane_vbo, "3f", "in_world")])
+        self._np = np
+
+    def _draw_water(self, renderer, source):
+        """Pass 1: scene depth into the depth buffer, then the water plane, shaded only where visible."""
+        np = self._np
+        ctx, state, fbo = renderer.ctx, renderer.state, self._water_fbo
+        near, far = 0.05, 200.0
+        projection = np.diag([1.0, -1.0, 1.0, 1.0]).astype(np.float32) @ state.intrinsics.gl_projection(near, far)
+        fbo.use()
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        ctx.enable(ctx.DEPTH_TEST)
+        ctx.depth_func = "<="
+        fbo.color_mask = (False, False, False, False)
+        renderer.run_pass(renderer.shaders.program("flood_depth.frag"), fbo, source,
+                          {"u_depth_ab": (float(projection[2, 2]), float(projection[2, 3]))}, keep_state=True)
+        fbo.color_mask = (True, True, True, True)
+        fbo.depth_mask = False
+        cam = state.camera_to_world[:3, 3]
+        r = 4.0 * far  # a plane reaching past the far clip in every direction
+        corners = np.array([[cam[0] - r, self.current_level, cam[2] - r], [cam[0] + r, self.current_level, cam[2] - r],
+                            [cam[0] - r, self.current_level, cam[2] + r], [cam[0] + r, self.current_level, cam[2] + r]],
+                           np.float32)
+        self._plane_vbo.write(corners.tobytes())
+        prog = self._plane_prog = renderer.shaders.program("flood_water.frag", "flood_plane.vert", HAS_WORLD=1,
+                                                           CAMERA_UNDER=0)
+        if self._plane_vao.program is not prog:  # the shader was hot-reloaded
+            self._plane_vao = ctx.vertex_array(prog, [(self._plane_vbo, "3f", "in_world")])
+        renderer.bind_common(prog, source)
+        for name, value in {**self.uniforms(), "u_target_size": self._water_tex.size}.items():
+            if name in prog:
+                prog[name].value = value
+        prog["u_projection"].write(projection.T.tobytes())
+        self._plane_vao.render(ctx.TRIANGLE_STRIP)
+        fbo.depth_mask = True
+        ctx.disable(ctx.DEPTH_TEST)
 
     def render(self, renderer, source, target):
-        # the costly shading runs at half resolution; the full-resolution pass keeps waterline and occluders exact
+        # the costly shading runs at half resolution and only where water is visible; the full-resolution pass
+        # keeps the waterline and occluders exact
         uniforms = self.uniforms()
-        renderer.run_pass(renderer.shaders.program("flood_water.frag"), self._water_fbo, source, uniforms)
-        renderer.run_pass(renderer.shaders.program(self.shader), target, source, uniforms,
+        state = renderer.state
+        has_world = state.camera_to_world is not None
+        under = has_world and float(state.camera_to_world[1, 3]) < self.current_level
+        defines = {"HAS_WORLD": int(has_world), "CAMERA_UNDER": int(under)}
+        if has_world and not under:
+            self._draw_water(renderer, source)
+        renderer.run_pass(renderer.shaders.program(self.shader, **defines), target, source, uniforms,
                           {"u_water": self._water_tex})
 
     def on_key(self, key):

@@ -3,4 +3,4 @@
 uniform sampler2D u_source;
 in vec2 v_uv;
 out vec4 f_color;
-void main() { f_color = vec4(texture(u_source, vec2(v_uv.x, 1.0 - v_uv.y)).rgb, 1.0); }
+void main() { f_color = vec4(textureLod(u_source, vec2(v_uv.x, 1.0 - v_uv.y), 0.0).rgb, 1.0); }

@@ -1,12 +1,13 @@
-// Weight of a pixel in the background blur: background share (mask modes) or circle of confusion (dof).
-uniform int u_mode;            // 0 blur, 1 replace, 2 dof
+// Weight of a pixel in the background blur: background share (modes 0, 1) or circle of confusion (mode 2).
+// MODE is a #define: 0 blur, 1 replace, 2 dof.
 uniform float u_focus;         // metres
 uniform float u_focus_range;   // metres
 
 float blur_amount(vec2 uv) {
-    if (u_mode == 2) {
-        float z = scene_depth(uv);
-        return clamp((abs(z - u_focus) - u_focus_range) / u_focus_range, 0.0, 1.0);
-    }
-    return 1.0 - texture(u_mask, uv).r;
+#if MODE == 2
+    float z = scene_depth(uv);
+    return clamp((abs(z - u_focus) - u_focus_range) / u_focus_range, 0.0, 1.0);
+#else
+    return 1.0 - textureLod(u_mask, uv, 0.0).r;
+#endif
 }

@@ -9,7 +9,7 @@ void main() {
     float total = 0.0;
     for (int i = -4; i <= 4; ++i) {
         float k = exp(-float(i * i) / 8.0);
-        sum += k * texture(u_source, v_uv + float(i) * u_direction);
+        sum += k * textureLod(u_source, v_uv + float(i) * u_direction, 0.0);
         total += k;
     }
     f_color = sum / total;

@@ -7,5 +7,5 @@ out vec4 f_color;
 void main() {
     float w = blur_amount(v_uv);
     w = w * w;  // soft mask edges contribute little: no person colour leaks into the background
-    f_color = vec4(texture(u_color, v_uv).rgb * w, w);
+    f_color = vec4(textureLod(u_color, v_uv, 0.0).rgb * w, w);
 }

@@ -1,5 +1,9 @@
 // Shared by every effect: the per-frame textures and camera uniforms, unprojection, world transform, projection.
 // Textures follow image convention: texel row 0 is the top image row (v = 0 at the top).
+// HAS_WORLD (a #define, 0 until a floor has been found) says whether the world transforms mean anything.
+#ifndef HAS_WORLD
+#define HAS_WORLD 1
+#endif
 uniform sampler2D u_color;        // input colour: the camera image or the previous effect's output
 uniform sampler2D u_image;        // the camera image
 uniform sampler2D u_depth;        // metres along the optical axis, 0 = unknown
@@ -8,12 +12,11 @@ uniform vec4 u_intrinsics;        // fx, fy, cx, cy (pixels, OpenCV convention)
 uniform vec2 u_resolution;        // width, height in pixels
 uniform mat4 u_cam_to_world;      // OpenCV camera -> world (y up, floor at y = 0)
 uniform mat4 u_world_to_cam;
-uniform bool u_has_world;         // false until a floor has been found
 uniform float u_time;             // seconds
 uniform float u_far;              // depth used where depth is unknown (sky, holes)
 
 float scene_depth(vec2 uv) {
-    float z = texture(u_depth, uv).r;
+    float z = textureLod(u_depth, uv, 0.0).r;
     return z > 0.0 ? z : u_far;
 }
 

@@ -2,4 +2,4 @@
 uniform sampler2D u_color;
 in vec2 v_uv;
 out vec4 f_color;
-void main() { f_color = vec4(texture(u_color, v_uv).rgb, 1.0); }
+void main() { f_color = vec4(textureLod(u_color, v_uv, 0.0).rgb, 1.0); }

@@ -27,6 +27,6 @@ WaterHit water_hit(vec2 uv) {
     h.ray = to_p / h.t_scene;
     h.camera_under = h.cam_w.y < u_level;
     h.t_surf = h.ray.y < 0.0 ? (u_level - h.cam_w.y) / h.ray.y : 1e9;
-    h.water = u_has_world && !h.camera_under && h.t_surf < h.t_scene;
+    h.water = HAS_WORLD != 0 && !h.camera_under && h.t_surf < h.t_scene;
     return h;
 }

@@ -1,10 +1,10 @@
 #version 330
-// Flood, pass 1 at half resolution: the shading of the water surface (ripples, refraction, absorption,
-// caustics, Fresnel and screen-space reflection), premultiplied by coverage so pass 2 can filter it.
+// Flood, pass 1b at half resolution, run only where the water plane is visible: the shading of the water
+// surface (ripples, refraction, absorption, caustics, Fresnel and screen-space reflection, foam).
 #include "common.glsl"
 #include "noise.glsl"
 #include "flood_common.glsl"
-in vec2 v_uv;
+uniform vec2 u_target_size;  // this pass's resolution
 out vec4 f_color;
 
 vec3 ripple_normal(vec2 p) {
@@ -35,15 +35,15 @@ vec3 reflected_color(vec3 start_w, vec3 dir_w, vec3 fallback) {
         vec2 uv = project_uv(p_c);
         if (any(lessThan(uv, vec2(0.0))) || any(greaterThan(uv, vec2(1.0)))) break;
         float z = scene_depth(uv);
-        if (p_c.z > z && p_c.z < z + 0.25 + 0.1 * t) return texture(u_color, uv).rgb;
+        if (p_c.z > z && p_c.z < z + 0.25 + 0.1 * t) return textureLod(u_color, uv, 0.0).rgb;
         t *= 1.4;
     }
     return fallback;
 }
 
 void main() {
+    vec2 v_uv = gl_FragCoord.xy / u_target_size;
     WaterHit h = water_hit(v_uv);
-    if (!h.water) { f_color = vec4(0.0); return; }
     vec3 s_w = h.cam_w + h.ray * h.t_surf;
     vec3 n = ripple_normal(s_w.xz);
     float thickness = h.t_scene - h.t_surf;
@@ -55,7 +55,7 @@ void main() {
         r_uv = v_uv;
         r_w = h.p_w;
     }
-    vec3 under = texture(u_color, r_uv).rgb;
+    vec3 under = textureLod(u_color, r_uv, 0.0).rgb;
     float depth_below = max(u_level - r_w.y, 0.0);
     under *= 1.0 + u_caustics * caustic_pattern(r_w.xz) * exp(-1.2 * depth_below);
     vec3 trans = exp(-u_absorption * (thickness + depth_below));
@@ -64,5 +64,9 @@ void main() {
     vec3 sky = mix(u_water_color * 1.6, vec3(0.75, 0.8, 0.85), 0.5);
     vec3 reflected = reflected_color(s_w, reflect(h.ray, n), sky);
     float fresnel = 0.02 + 0.98 * pow(1.0 - clamp(dot(-h.ray, n), 0.0, 1.0), 5.0);
-    f_color = vec4(mix(refracted, reflected, fresnel), 1.0);
+    vec3 col = mix(refracted, reflected, fresnel);
+    // foam where the water meets geometry: the submerged point is just below the surface
+    float near_line = 1.0 - smoothstep(0.0, u_foam_width, u_level - h.p_w.y);
+    float foam = near_line * smoothstep(0.35, 0.65, fbm(vec3(s_w.xz * 9.0, u_time * 0.7)));
+    f_color = vec4(mix(col, vec3(0.92, 0.95, 0.97), 0.85 * foam), 1.0);
 }

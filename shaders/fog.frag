@@ -12,11 +12,12 @@ in vec2 v_uv;
 out vec4 f_color;
 
 void main() {
-    vec3 base = texture(u_color, v_uv).rgb;
+    vec3 base = textureLod(u_color, v_uv, 0.0).rgb;
     vec3 p_c = camera_point(v_uv);
     float dist = length(p_c);
     float optical = u_density * dist;
-    if (u_has_world) {
+#if HAS_WORLD
+    {
         vec3 cam_w = camera_origin_world();
         vec3 p_w = to_world(p_c);
         // closed-form integral of h * exp(-y / f) along the straight ray from camera to point
@@ -29,6 +30,7 @@ void main() {
         float n = fbm(mix(cam_w, p_w, 0.6) * u_noise_scale - u_wind * u_time);
         optical *= mix(1.0, 2.0 * n, u_noise);
     }
+#endif
     float fog = 1.0 - exp(-max(optical, 0.0));
     f_color = vec4(mix(base, u_fog_color, fog), 1.0);
 }
