@@ -315,15 +315,17 @@ class DemoSource(FrameSource):
 
     realtime=False: frames at t = index / fps, rendered on demand (deterministic; for tests and offline work).
     realtime=True: rendered on a reader thread at `fps`, newest frame handed out, like a webcam.
+    ground_truth=False: frames carry no depth and mask (cheaper: two read-backs fewer).
     """
 
     def __init__(self, width: int = 640, height: int = 480, hfov_deg: float = 60.0, fps: float = 30.0,
-                 frames: int | None = None, moving: bool = True, realtime: bool = False):
+                 frames: int | None = None, moving: bool = True, realtime: bool = False, ground_truth: bool = True):
         if width < 16 or height < 16:
             raise InputError(f"demo size: expected at least 16x16, got {width}x{height}")
         self.name = "demo"
         self.width, self.height, self.fps = width, height, fps
         self.frames, self.moving, self.is_live = frames, moving, realtime
+        self.ground_truth = ground_truth
         self.intrinsics = Intrinsics.from_fov(width, height, hfov_deg)
         self._renderer = None
         self._reader: LatestFrameReader | None = None
@@ -347,7 +349,7 @@ class DemoSource(FrameSource):
             if self._renderer is None:
                 self._renderer = SceneRenderer(self.width, self.height)
                 self._renderer.set_room(demo_room())
-            view = self._renderer.render(demo_camera_pose(t, self.moving), self.intrinsics)
+            view = self._renderer.render(demo_camera_pose(t, self.moving), self.intrinsics, self.ground_truth)
         return Frame(view.image, t, int(round(t * self.fps)), view.depth, view.mask, self.intrinsics,
                      view.camera_to_world)
 

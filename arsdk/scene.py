@@ -285,7 +285,8 @@ def random_camera_pose(room: Room, rng: np.random.Generator) -> np.ndarray:
 
 @dataclass
 class SceneView:
-    """One rendered view: RGB uint8, depth float32 metres along z, person mask float32, and the camera."""
+    """One rendered view: RGB uint8, depth float32 metres along z, person mask float32 (both None when not read
+    back), and the camera."""
 
     image: np.ndarray
     depth: np.ndarray
@@ -340,12 +341,13 @@ class SceneRenderer:
         self._photos.build_mipmaps()
         self._room = room
 
-    def render(self, camera_to_world: np.ndarray, intr: Intrinsics) -> SceneView:
-        """Render the current room from an OpenCV camera pose (4x4 camera-to-world)."""
+    def render(self, camera_to_world: np.ndarray, intr: Intrinsics, ground_truth: bool = True) -> SceneView:
+        """Render the current room from an OpenCV camera pose (4x4 camera-to-world); ground_truth=False skips
+        reading back depth and mask (None in the view), which a live preview does not need."""
         with self.current:
-            return self._render(camera_to_world, intr)
+            return self._render(camera_to_world, intr, ground_truth)
 
-    def _render(self, camera_to_world: np.ndarray, intr: Intrinsics) -> SceneView:
+    def _render(self, camera_to_world: np.ndarray, intr: Intrinsics, ground_truth: bool) -> SceneView:
         import moderngl
 
         if self._room is None:
@@ -371,10 +373,13 @@ class SceneRenderer:
         self._vao.render()
         w, h = self.width, self.height
         rgb = np.frombuffer(self.fbo.read(components=3, attachment=0), np.uint8).reshape(h, w, 3)[::-1]
-        depth = np.frombuffer(self.fbo.read(components=1, attachment=1, dtype="f4"), np.float32).reshape(h, w)[::-1]
-        mask = np.frombuffer(self.fbo.read(components=1, attachment=2, dtype="f4"), np.float32).reshape(h, w)[::-1]
-        return SceneView(np.ascontiguousarray(rgb), np.ascontiguousarray(depth), np.ascontiguousarray(mask),
-                         intr, np.asarray(camera_to_world, np.float64))
+        depth = mask = None
+        if ground_truth:
+            depth = np.ascontiguousarray(np.frombuffer(self.fbo.read(components=1, attachment=1, dtype="f4"),
+                                                       np.float32).reshape(h, w)[::-1])
+            mask = np.ascontiguousarray(np.frombuffer(self.fbo.read(components=1, attachment=2, dtype="f4"),
+                                                      np.float32).reshape(h, w)[::-1])
+        return SceneView(np.ascontiguousarray(rgb), depth, mask, intr, np.asarray(camera_to_world, np.float64))
 
     def release(self):
         for obj in (self._noise, self._vao, self._vbo, self._photos, self.fbo, self._color, self._depth, self._mask, self.prog):

@@ -66,7 +66,7 @@ def end_to_end(effect: str, seconds: float, prerecorded: bool) -> dict:
     if prerecorded:
         app.source = MemorySource(list(arsdk.DemoSource(640, 480, frames=60)))
     else:
-        app.source = arsdk.DemoSource(640, 480, fps=60, realtime=True)
+        app.source = arsdk.DemoSource(640, 480, fps=60, realtime=True, ground_truth=False)
     cfg.frames = 10_000
     count = [0]
     start = [None]

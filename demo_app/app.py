@@ -88,7 +88,8 @@ class App:
                 self.say(f"{exc}; using the built-in demo scene instead")
                 src = "demo"
         if src == "demo":
-            return arsdk.DemoSource(w, h, hfov_deg=cfg.hfov_deg, realtime=not cfg.headless and cfg.output is None)
+            return arsdk.DemoSource(w, h, hfov_deg=cfg.hfov_deg, realtime=not cfg.headless and cfg.output is None,
+                                    ground_truth=cfg.ground_truth)
         return arsdk.open_source(src)
 
     def _install_callbacks(self):
