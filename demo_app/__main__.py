@@ -9,6 +9,7 @@ import arsdk
 import effects as fx
 from arsdk.depth import METRIC, RELATIVE_DEPTH, RELATIVE_INVERSE, DepthModelSpec
 from arsdk.errors import ArsdkError
+from arsdk.render import display_available
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -92,23 +93,14 @@ def main(argv=None) -> int:
         intr = None
         if args.calibration:
             intr = arsdk.Intrinsics.from_calibration(args.calibration).matching(*args.size, "--size")
-        headless = args.headless or not arsdk.render.display_available()
-        output, frames = args.output, args.frames
-        if headless and output is None:
-            output = f"arsdk_{'_'.join(names)}.mp4"
-            print(f"no window: recording to {output}")
-        if headless and frames is None and not str(args.source).isdigit() and args.source == "demo":
-            frames = 150
+        headless = args.headless or not display_available()
         source = args.source
         cfg = AppConfig(source=int(source) if str(source).isdigit() else source, effects=names, params=params,
                         size=args.size, intrinsics=intr, hfov_deg=args.fov, depth_model=args.depth_model,
-                        depth_spec=args.depth_spec, output=output, frames=frames, headless=headless,
+                        depth_spec=args.depth_spec, output=args.output, frames=args.frames, headless=headless,
                         asynchronous=False if args.sync else None, ground_truth=args.ground_truth,
                         threads=args.threads)
-        app = App(cfg)
-        if app.source.name == "demo" and cfg.frames is None and headless:
-            cfg.frames = 150
-        app.run()
+        App(cfg).run()
     except ArsdkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

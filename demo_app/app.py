@@ -20,6 +20,7 @@ from .sinks import VideoSink, save_screenshot
 log = logging.getLogger("demo_app")
 
 EFFECT_KEYS = {"1": "flood", "2": "fog", "3": "sticker", "4": "blur"}
+DEMO_HEADLESS_FRAMES = 150  # 5 s of the demo when recording it headless with no --frames
 
 
 @dataclass
@@ -49,8 +50,14 @@ class App:
         self.effects = [fx.create(name, **cfg.params.get(name, {})) for name in cfg.effects]
         mode = "headless" if cfg.headless else "auto"
         self.renderer = Renderer(w, h, mode=mode, title="arsdk — " + " + ".join(cfg.effects))
-        if self.renderer.gl.headless and not cfg.headless:
-            self.say("no display: rendering headless")
+        if self.renderer.gl.headless:
+            if not cfg.headless:
+                self.say("no display: rendering headless")
+            if cfg.output is None:  # with no window and no file, the frames would go nowhere
+                cfg.output = f"arsdk_{'_'.join(cfg.effects)}.mp4"
+                self.say(f"no window: recording to {cfg.output}")
+            if cfg.frames is None and isinstance(self.source, arsdk.DemoSource):
+                cfg.frames = DEMO_HEADLESS_FRAMES
         self.pipeline = None
         if not (cfg.ground_truth and isinstance(self.source, arsdk.DemoSource)):
             need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless

@@ -57,8 +57,14 @@ def xvfb():
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             pass_fds=[write], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
-    display = ":" + os.read(read, 16).decode().strip()
+    text = b""
+    while not text.endswith(b"\n"):  # Xvfb writes the number, then the newline once it accepts clients
+        chunk = os.read(read, 16)
+        if not chunk:
+            break
+        text += chunk
     os.close(read)
+    display = ":" + text.decode().strip()
     yield display
     proc.terminate()
     proc.wait(timeout=10)
