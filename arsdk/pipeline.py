@@ -157,7 +157,8 @@ class Pipeline:
                 segmentation: bool = True, asynchronous: bool = False, num_threads: int = 2) -> "Pipeline":
         """The shipped models: FastDepth if fetched (else arsdk's own), MediaPipe selfie segmentation."""
         depth = DepthEstimator(depth_model, num_threads=num_threads)
-        seg = PersonSegmenter(num_threads=1) if segmentation else None
+        # on workers, depth and segmentation already run side by side: one thread each keeps them off each other
+        seg = PersonSegmenter(num_threads=1 if asynchronous else num_threads) if segmentation else None
         return cls(depth, seg, intrinsics, asynchronous)
 
     # --- stages (also run on the worker threads)

@@ -40,6 +40,7 @@ class AppConfig:
     ground_truth: bool = False        # demo source only: exact depth, mask and pose instead of the models
     threads: int = 2
     show_stats: bool = True
+    auto_output: bool = True          # headless with no --output: record to arsdk_<effects>.mp4
 
 
 class App:
@@ -53,7 +54,7 @@ class App:
         if self.renderer.gl.headless:
             if not cfg.headless:
                 self.say("no display: rendering headless")
-            if cfg.output is None:  # with no window and no file, the frames would go nowhere
+            if cfg.output is None and cfg.auto_output:  # with no window and no file, frames would go nowhere
                 cfg.output = f"arsdk_{'_'.join(cfg.effects)}.mp4"
                 self.say(f"no window: recording to {cfg.output}")
             if cfg.frames is None and isinstance(self.source, arsdk.DemoSource):
@@ -78,6 +79,7 @@ class App:
         self._last_state = None
         self._warned_size = False
         self.frame_times: list[float] = []
+        self.depth_indices: set[int] = set()  # frames that got their own depth (fewer than all on workers)
         self.stage_times: dict[str, list[float]] = {}
         if self.renderer.gl.window is not None:
             self._install_callbacks()
@@ -240,6 +242,7 @@ class App:
                 self.frame_times.append(end - t0)
                 for k, v in {**state.timings, "pipeline": (t1 - t0) * 1e3, "render": (t2 - t1) * 1e3}.items():
                     self.stage_times.setdefault(k, []).append(v)
+                self.depth_indices.add(state.depth_index)
                 recent = self.frame_times[-30:]
                 fps = len(recent) / max(sum(recent), 1e-9)
                 n += 1
@@ -261,6 +264,7 @@ class App:
     def summary(self) -> dict:
         times = self.frame_times[1:] or self.frame_times  # the first frame pays for shader compilation
         return {"frames": len(self.frame_times), "fps": len(times) / max(sum(times), 1e-9),
+                "frames_with_fresh_depth": len(self.depth_indices),
                 "median_ms": {k: float(np.median(v)) for k, v in self.stage_times.items()}}
 
     def close(self):
