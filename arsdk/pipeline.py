@@ -136,13 +136,15 @@ class Pipeline:
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
-                 world: WorldFrameTracker | None = None, floor_stride: int = 8, use_source_pose: bool = False):
+                 world: WorldFrameTracker | None = None, floor_stride: int = 8, floor_threshold: float = 0.06,
+                 use_source_pose: bool = False):
         if depth is None:
             raise InputError("Pipeline: a DepthEstimator is required")
         self.depth_estimator, self.segmenter = depth, segmenter
         self.intrinsics = intrinsics
         self.world = world or WorldFrameTracker()
         self.floor_stride = floor_stride
+        self.floor_threshold = floor_threshold  # metres at 3 m; model depth is noisier than a depth sensor's
         self.use_source_pose = use_source_pose
         self.asynchronous = asynchronous
         self._warned_intrinsics = False
@@ -170,7 +172,7 @@ class Pipeline:
         t1 = time.perf_counter()
         # a fixed seed per frame: the same depth gives the same plane, so a still scene gives a still floor
         plane = fit_floor_plane(sample_points(result.filtered, intr, self.floor_stride),
-                                rng=np.random.default_rng(0))
+                                threshold=self.floor_threshold, rng=np.random.default_rng(0))
         t2 = time.perf_counter()
         return result, plane, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 

@@ -82,18 +82,18 @@ def _create_window(size, title) -> GLContext:
 NOISE_UNIT = 15  # texture unit of the shared noise (units 0-3: frame textures, 4+: an effect's own)
 
 
-def make_noise_texture(ctx, size: int = 256, seed: int = 7):
-    """Tiling 2D texture of uniform random bytes for shaders/noise.glsl (bilinear, repeating)."""
+def make_noise_texture(ctx, size: int = 64, seed: int = 7):
+    """Tiling 3D texture of uniform random bytes for shaders/noise.glsl (trilinear, repeating)."""
     rng = np.random.default_rng(seed)
-    tex = ctx.texture((size, size), 1, rng.integers(0, 256, (size, size), dtype=np.uint8).tobytes())
-    tex.repeat_x = tex.repeat_y = True
+    tex = ctx.texture3d((size, size, size), 1, rng.integers(0, 256, (size, size, size), dtype=np.uint8).tobytes())
+    tex.repeat_x = tex.repeat_y = tex.repeat_z = True
     return tex
 
 
 def bind_noise(prog, tex):
-    if "u_noise2d" in prog:
+    if "u_noise3d" in prog:
         tex.use(NOISE_UNIT)
-        prog["u_noise2d"].value = NOISE_UNIT
+        prog["u_noise3d"].value = NOISE_UNIT
 
 
 def _with_defines(source: str, header: str) -> str:

@@ -18,7 +18,7 @@ MODES = ("blur", "replace", "dof")
 @dataclass
 class BlurParams(Params):
     mode: str = "blur"           # "blur" (mask), "replace" (background image), "dof" (depth of field)
-    strength: float = 3.0        # blur spread: half-resolution pixels between taps
+    strength: float = 3.0        # blur spread: sigma of the Gaussian is 4 * strength frame pixels
     background: str = ""         # image file for mode "replace"
     focus_depth: float = 0.0     # metres, mode "dof"; 0 = focus on the nearest person (or the centre)
     focus_range: float = 0.6     # metres either side of the focus that stay sharp
@@ -49,12 +49,13 @@ class BlurEffect(Effect):
 
     def setup(self, renderer):
         ctx = renderer.ctx
-        size = (max(renderer.width // 2, 1), max(renderer.height // 2, 1))
-        self._half = []
+        # quarter resolution: a wide blur needs no more, and closely spaced taps there give a smooth result
+        size = (max(renderer.width // 4, 1), max(renderer.height // 4, 1))
+        self._low = []
         for _ in range(2):
             tex = ctx.texture(size, 4, dtype="nu2")
             tex.repeat_x = tex.repeat_y = False
-            self._half.append((tex, ctx.framebuffer([tex])))
+            self._low.append((tex, ctx.framebuffer([tex])))
         bg = self.background if self.background is not None else np.zeros((1, 1, 3), np.uint8)
         self._bg_tex = ctx.texture((bg.shape[1], bg.shape[0]), 3, np.ascontiguousarray(bg))
         self._bg_tex.repeat_x = self._bg_tex.repeat_y = False
@@ -79,13 +80,13 @@ class BlurEffect(Effect):
         defines = {"MODE": MODES.index(p.mode)}
         common = {"u_focus": self.focus, "u_focus_range": p.focus_range}
         shaders = renderer.shaders
-        (a_tex, a_fbo), (b_tex, b_fbo) = self._half
+        (a_tex, a_fbo), (b_tex, b_fbo) = self._low
         if p.mode != "replace":
             renderer.run_pass(shaders.program("blur_weight.frag", **defines), a_fbo, source, common)
             renderer.run_pass(shaders.program("blur_gauss.frag"), b_fbo, source,
-                              {"u_direction": (p.strength / a_tex.width, 0.0)}, {"u_source": a_tex})
+                              {"u_direction": (p.strength / 2 / a_tex.width, 0.0)}, {"u_source": a_tex})
             renderer.run_pass(shaders.program("blur_gauss.frag"), a_fbo, source,
-                              {"u_direction": (0.0, p.strength / a_tex.height)}, {"u_source": b_tex})
+                              {"u_direction": (0.0, p.strength / 2 / a_tex.height)}, {"u_source": b_tex})
         aspect = self._bg_tex.width / self._bg_tex.height / (renderer.width / renderer.height)
         renderer.run_pass(shaders.program(self.shader, **defines), target, source, {**common, "u_bg_aspect": aspect},
                           {"u_blurred": a_tex, "u_background": self._bg_tex})

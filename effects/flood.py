@@ -80,6 +80,7 @@ class FloodEffect(Effect):
                           {"u_depth_ab": (float(projection[2, 2]), float(projection[2, 3]))}, keep_state=True)
         fbo.color_mask = (True, True, True, True)
         fbo.depth_mask = False
+        fbo.use()  # moderngl applies a framebuffer's masks when it is bound
         cam = state.camera_to_world[:3, 3]
         r = 4.0 * far  # a plane reaching past the far clip in every direction
         corners = np.array([[cam[0] - r, self.current_level, cam[2] - r], [cam[0] + r, self.current_level, cam[2] - r],

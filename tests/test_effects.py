@@ -42,6 +42,21 @@ def test_flood_covers_exactly_what_lies_below_the_level(renderer, gt_state):
     assert masks[0.8].sum() > masks[0.3].sum() * 1.3
 
 
+def test_flood_surface_is_shaded_not_flat(renderer, gt_state):
+    flood = effects.create("flood", level=0.5, rise_speed=0)
+    a = renderer.render(gt_state, [flood], dt=0.1)
+    water = world_heights(gt_state) < 0.45
+    # the half-resolution surface shading covers the water (not only the flat fallback tint)
+    with renderer.current:
+        coverage = np.frombuffer(flood._water_tex.read(), np.uint8).reshape(240, 320, 4)[..., 3] > 128
+    assert coverage[water[::2, ::2]].mean() > 0.9
+    # ripples, caustics and reflections give the surface texture, and it moves with time
+    luma = a[water].mean(axis=1)
+    assert luma.std() > 8
+    b = renderer.render(gt_state, [flood], dt=0.5)
+    assert np.abs(a[water].astype(int) - b[water]).mean() > 2
+
+
 def test_flood_rises_and_keys_move_the_level(renderer, gt_state):
     flood = effects.create("flood", level=0.5, rise_speed=0.25)
     renderer.render(gt_state, [flood], dt=1.0)
