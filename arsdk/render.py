@@ -83,9 +83,9 @@ NOISE_UNIT = 15  # texture unit of the shared noise (units 0-3: frame textures, 
 
 
 def make_noise_texture(ctx, size: int = 64, seed: int = 7):
-    """Tiling 3D texture of uniform random bytes for shaders/noise.glsl (trilinear, repeating)."""
+    """Tiling two-channel 3D texture of uniform random bytes for shaders/noise.glsl (trilinear, repeating)."""
     rng = np.random.default_rng(seed)
-    tex = ctx.texture3d((size, size, size), 1, rng.integers(0, 256, (size, size, size), dtype=np.uint8).tobytes())
+    tex = ctx.texture3d((size, size, size), 2, rng.integers(0, 256, (size, size, size, 2), dtype=np.uint8).tobytes())
     tex.repeat_x = tex.repeat_y = tex.repeat_z = True
     return tex
 

@@ -19,23 +19,33 @@ from arsdk.render import Renderer
 EFFECTS = {"flood": dict(level=0.5, rise_speed=0), "fog": {}, "sticker": {}, "blur": {}, "blur_dof": dict(mode="dof")}
 
 
-def per_effect(frames: int) -> dict:
+def per_effect(frames: int, rounds: int = 5) -> dict:
+    """Median cost per effect. The effects take turns in `rounds` rounds, so that this shared machine's
+    speed drifting during the run affects all of them alike."""
     states = [ground_truth_state(f) for f in arsdk.DemoSource(640, 480, frames=30)]
     renderer = Renderer(640, 480, mode="headless")
-    out = {}
+    chains = {}
     for label, params in EFFECTS.items():
         eff = effects.create(label.split("_")[0], **params)
         if label == "sticker":
             for xy in [(470, 420), (230, 150), (300, 300)]:
                 eff.place(states[0], *xy)
+        chains[label] = [eff]
+    chains["none (upload + read-back only)"] = []
+    times = {label: [] for label in chains}
+    for label, chain in chains.items():
         for s in states[:5]:
-            renderer.render(s, [eff], dt=1 / 30)  # warm-up: shader compilation, first allocation
-        times = []
-        for i in range(frames):
-            t0 = time.perf_counter()
-            renderer.render(states[i % len(states)], [eff], dt=1 / 30)  # upload + render + read-back
-            times.append(time.perf_counter() - t0)
-        out[label] = stats_ms(times)
+            renderer.render(s, chain, dt=1 / 30)  # warm-up: shader compilation, first allocation
+    per_round = max(frames // rounds, 1)
+    for r in range(rounds):
+        for label, chain in chains.items():
+            for i in range(per_round):
+                t0 = time.perf_counter()
+                renderer.render(states[(r * per_round + i) % len(states)], chain, dt=1 / 30)
+                times[label].append(time.perf_counter() - t0)
+    out = {}
+    for label, t in times.items():
+        out[label] = stats_ms(t)
         print(f"  {label:9s} median {out[label]['median_ms']:6.2f} ms  p95 {out[label]['p95_ms']:6.2f} ms")
     renderer.release()
     return out
