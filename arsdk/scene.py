@@ -202,7 +202,7 @@ def random_room(rng: np.random.Generator, photos: np.ndarray | None = None) -> R
     n_photos = 0 if photos is None else len(photos)
     mb = MeshBuilder()
     mb.quad((0, 0, D), (W, 0, 0), (0, 0, -D), _random_material(rng, n_photos, allow_photo=rng.random() < 0.15))
-    wall_mat = _random_material(rng, n_photos, allow_photo=False)
+    wall_mat = _random_material(rng, n_photos, allow_photo=rng.random() < 0.25)
     mb.box((W / 2, H / 2, D / 2), (W, H, D), wall_mat, inward=True, skip=("-y",))
     footprints = []
     for _ in range(int(rng.integers(2, 9))):
@@ -219,7 +219,12 @@ def random_room(rng: np.random.Generator, photos: np.ndarray | None = None) -> R
         else:
             mb.cylinder((x, 0, z), min(w, d) / 2, rng.uniform(0.3, 1.6), _random_material(rng, n_photos))
         footprints.append((x, z, w / 2, d / 2))
-    for _ in range(int(rng.integers(0, 4)) if n_photos else 0):
+        for _ in range(int(rng.integers(0, 4))):  # clutter: boxes, books, screens on and around furniture
+            bw, bh, bd = rng.uniform(0.05, 0.4, 3)
+            top = rng.uniform(0.4, 1.1) if kind < 0.4 else 0.0
+            mb.box((x + rng.uniform(-w, w) / 2, top + bh / 2, z + rng.uniform(-d, d) / 2), (bw, bh, bd),
+                   _random_material(rng, n_photos), yaw=float(rng.uniform(0, math.pi)))
+    for _ in range(int(rng.integers(1, 6)) if n_photos else 0):
         pw, ph = rng.uniform(0.4, 1.5), rng.uniform(0.3, 1.2)
         x0, y0 = rng.uniform(0, max(W - pw, 0.01)), rng.uniform(0.5, max(H - ph - 0.1, 0.6))
         mb.quad((x0, y0, 0.01), (pw, 0, 0), (0, ph, 0),
@@ -260,7 +265,7 @@ def demo_camera_pose(t: float, moving: bool = True) -> np.ndarray:
 
 
 def random_camera_pose(room: Room, rng: np.random.Generator) -> np.ndarray:
-    """A camera inside the room, 0.5-2 m high, pitched between looking down and slightly up."""
+    """A camera inside the room, 0.5-2 m high, mostly near level, sometimes looking down steeply."""
     W, H, D = room.size
     for _ in range(50):
         eye = np.array([rng.uniform(0.3, W - 0.3), rng.uniform(0.5, min(2.0, H - 0.2)), rng.uniform(0.3, D - 0.3)])
@@ -271,7 +276,8 @@ def random_camera_pose(room: Room, rng: np.random.Generator) -> np.ndarray:
     to_far[0] = W / 2 - eye[0] + rng.uniform(-W / 2, W / 2)
     to_far[2] = (D - eye[2] if eye[2] < D / 2 else -eye[2])
     yaw = math.atan2(to_far[0], to_far[2]) + rng.normal(0, 0.5)
-    pitch = math.radians(rng.uniform(-45, 10))
+    # most views are hand-held and near level (like a webcam or NYU's Kinect); some look down at a table
+    pitch = math.radians(float(np.clip(rng.normal(-10, 8), -40, 15)) if rng.random() < 0.7 else rng.uniform(-45, 10))
     fwd = np.array([math.cos(pitch) * math.sin(yaw), math.sin(pitch), math.cos(pitch) * math.cos(yaw)])
     m = look_at(eye, eye + fwd)
     roll = math.radians(rng.normal(0, 3))

@@ -82,9 +82,18 @@ class Effect:
         program = renderer.shaders.program(self.shader, **self.defines(renderer.state))
         renderer.run_pass(program, target, source, self.uniforms(), self.textures())
 
+    # the parameter that "+" and "-" scale by 1.25 (up to its range's end); None: those keys do nothing
+    plus_minus: str | None = None
+
     def on_key(self, key: str) -> bool:
         """Handle a key press ("+", "-", "c", ...); return True when used."""
-        return False
+        if self.plus_minus is None or key not in ("+", "=", "-", "_"):
+            return False
+        value = getattr(self.params, self.plus_minus)
+        value = value * 1.25 if key in ("+", "=") else value / 1.25
+        hi = self.Params.RANGES.get(self.plus_minus, (None, None))[1]
+        self.set_params(**{self.plus_minus: value if hi is None else min(value, hi)})
+        return True
 
     def on_click(self, state, x: float, y: float) -> bool:
         """Handle a click at pixel (x, y); return True when used."""

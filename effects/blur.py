@@ -37,6 +37,7 @@ class BlurEffect(Effect):
     name = "blur"
     Params = BlurParams
     shader = "blur_composite.frag"
+    plus_minus = "strength"
 
     def __init__(self, params=None, **overrides):
         super().__init__(params, **overrides)
@@ -90,12 +91,3 @@ class BlurEffect(Effect):
         aspect = self._bg_tex.width / self._bg_tex.height / (renderer.width / renderer.height)
         renderer.run_pass(shaders.program(self.shader, **defines), target, source, {**common, "u_bg_aspect": aspect},
                           {"u_blurred": a_tex, "u_background": self._bg_tex})
-
-    def on_key(self, key):
-        if key in ("+", "="):
-            self.set_params(strength=min(self.params.strength * 1.25, BlurParams.RANGES["strength"][1]))
-        elif key in ("-", "_"):
-            self.set_params(strength=self.params.strength / 1.25)
-        else:
-            return False
-        return True

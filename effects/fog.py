@@ -25,18 +25,10 @@ class FogEffect(Effect):
     name = "fog"
     Params = FogParams
     shader = "fog.frag"
+    plus_minus = "density"
 
     def uniforms(self):
         p = self.params
         return {"u_fog_color": tuple(p.color), "u_density": p.density, "u_height_density": p.height_density,
                 "u_height_falloff": p.height_falloff, "u_noise": p.noise, "u_noise_scale": p.noise_scale,
                 "u_wind": tuple(p.wind)}
-
-    def on_key(self, key):
-        if key in ("+", "="):
-            self.set_params(density=min(self.params.density * 1.25, FogParams.RANGES["density"][1]))
-        elif key in ("-", "_"):
-            self.set_params(density=self.params.density / 1.25)
-        else:
-            return False
-        return True

@@ -301,3 +301,12 @@ def test_shader_hot_reload(renderer, tmp_path):
     (tmp_path / "copy.frag").write_text("#version 330\nthis is not glsl")
     os.utime(tmp_path / "copy.frag", (time.time() + 10, time.time() + 10))
     assert lib.reload_changed(min_interval=0) == []  # a broken edit keeps the last good program
+
+
+def test_plus_minus_keys_scale_fog_and_blur():
+    fog = effects.create("fog", density=0.2)
+    assert fog.on_key("+") and fog.params.density == pytest.approx(0.25)
+    assert fog.on_key("-") and fog.params.density == pytest.approx(0.2)
+    blur = effects.create("blur", strength=45.0)
+    assert blur.on_key("+") and blur.params.strength == 50.0  # the end of its range
+    assert not blur.on_key("x")

@@ -89,8 +89,36 @@ def teacher_predictions(images: np.ndarray, log=print) -> np.ndarray:
     return out
 
 
-def load_or_make(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
-    path = CACHE / f"synthetic_{n}_{seed}.npz"
+def real_photo_crops(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
+    """Random 5:4 crops of the real photos shipped in scikit-image and matplotlib, with FastDepth's depth on
+    each: real image statistics (noise, clutter, lighting) for the student, with the teacher as the only label."""
+    import matplotlib.cbook as cbook
+    import skimage.data as sd
+
+    from arsdk.camera import read_image
+
+    photos = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right"):
+        try:
+            photos.append(np.ascontiguousarray(getattr(sd, name)()[..., :3]))
+        except Exception:
+            continue
+    photos.append(read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0], 3), np.uint8)
+    for i in range(n):
+        img = photos[int(rng.integers(0, len(photos)))]
+        h, w = img.shape[:2]
+        ch = int(rng.uniform(0.5, 1.0) * min(h, w * 4 / 5))
+        cw = int(ch * 5 / 4)
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        images[i] = cv2.resize(img[y0:y0 + ch, x0:x0 + cw], MODEL_SIZE, interpolation=cv2.INTER_AREA)
+    log(f"running the FastDepth teacher on {n} real photo crops")
+    return {"real_images": images, "real_teacher": teacher_predictions(images, log=log)}
+
+
+def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, np.ndarray]:
+    path = CACHE / f"synthetic_{n}_{seed}{f'_real{real}' if real else ''}.npz"
     if path.is_file():
         return dict(np.load(path))
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -98,6 +126,8 @@ def load_or_make(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
     data = generate(n, seed, log=log)
     log("running the FastDepth teacher")
     data["teacher"] = teacher_predictions(data["images"], log=log)
+    if real:
+        data.update(real_photo_crops(real, seed, log=log))
     np.savez(path, **data)
     return data
 
@@ -106,6 +136,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real", type=int, default=0, help="also this many teacher-labelled real photo crops")
     args = ap.parse_args()
-    d = load_or_make(args.n, args.seed)
+    d = load_or_make(args.n, args.seed, real=args.real)
     print({k: v.shape for k, v in d.items()})

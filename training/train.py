@@ -59,15 +59,20 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--teacher-weight", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0, help="which synthetic data set (training/data.py)")
+    ap.add_argument("--real", type=int, default=0, help="teacher-labelled real photo crops in the data set")
+    ap.add_argument("--real-per-batch", type=int, default=3)
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     from tqdm import tqdm
 
-    data = load_or_make(args.samples)
+    data = load_or_make(args.samples, args.seed, real=args.real)
     images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
     depths = torch.from_numpy(data["depths"])[:, None]
     teacher = torch.from_numpy(data["teacher"])[:, None]
+    real_images = torch.from_numpy(data["real_images"]).permute(0, 3, 1, 2) if "real_images" in data else None
+    real_teacher = torch.from_numpy(data["real_teacher"])[:, None] if "real_teacher" in data else None
     model = ArsdkDepthNet()
     print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
@@ -105,6 +110,15 @@ def main(argv=None):
         if args.teacher_weight:
             tv = (tea > 0.05).float()
             loss = loss + args.teacher_weight * si_log_loss(log_pred, torch.log(tea.clamp_min(0.05)), tv, lam=1.0)
+        if real_images is not None and args.real_per_batch:
+            # real photos: the teacher's depth is the only label, and only its shape (scale-invariant) is trusted
+            ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen)
+            rimg, rtea, _ = augment(real_images[ridx].float() / 255, real_teacher[ridx], real_teacher[ridx], gen)
+            rlog, _ = model.features(rimg)
+            rv = (rtea > 0.05).float()
+            rlog_t = torch.log(rtea.clamp_min(0.05))
+            loss = loss + args.teacher_weight * (si_log_loss(rlog, rlog_t, rv, lam=1.0)
+                                                 + 0.5 * gradient_matching_loss(rlog, rlog_t, rv))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
