@@ -148,6 +148,7 @@ class Pipeline:
         self.use_source_pose = use_source_pose
         self.asynchronous = asynchronous
         self._warned_intrinsics = False
+        self._bare_count = 0
         self._depth_worker = self._seg_worker = None
         if asynchronous:
             self._depth_worker = _LatestWorker(self._depth_stage, "depth")
@@ -194,8 +195,9 @@ class Pipeline:
 
     def process(self, frame) -> FrameState:
         """One frame (a Frame or an HxWx3 uint8 RGB array) -> FrameState."""
-        if not isinstance(frame, Frame):
-            frame = Frame(check_image(frame, "frame"), time.perf_counter(), 0)
+        if not isinstance(frame, Frame):  # a bare image: number it, so results can be matched to frames
+            frame = Frame(check_image(frame, "frame"), time.perf_counter(), self._bare_count)
+            self._bare_count += 1
         image = check_image(frame.image, "frame.image")
         h, w = image.shape[:2]
         intr = self._resolve_intrinsics(frame, h, w)
