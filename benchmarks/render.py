@@ -53,7 +53,8 @@ def per_effect(frames: int, rounds: int = 5) -> dict:
 
 def end_to_end(effect: str, seconds: float, source: str, fps: float = 30.0) -> dict:
     """The demo app's loop, headless, models on workers, for `seconds`. source "demo": the synthetic room
-    rendered live on its own thread at `fps` (what `python -m demo_app` shows with no webcam); "camera":
+    rendered live on its own thread at `fps`, with its exact depth (what `python -m demo_app` shows with no
+    webcam); "camera":
     prerecorded frames handed out at `fps` like a webcam, whose capture costs next to nothing."""
     from demo_app.app import App, AppConfig
 
@@ -82,7 +83,7 @@ def end_to_end(effect: str, seconds: float, source: str, fps: float = 30.0) -> d
     if source == "camera":
         app.source = PacedMemorySource(list(arsdk.DemoSource(640, 480, frames=60)), fps)
     else:
-        app.source = arsdk.DemoSource(640, 480, fps=fps, realtime=True, ground_truth=False)
+        app.source = arsdk.DemoSource(640, 480, fps=fps, realtime=True)  # the app uses its exact depth
     cfg.frames = 1_000_000
     count = [0]
     start = [None]
@@ -104,7 +105,7 @@ def end_to_end(effect: str, seconds: float, source: str, fps: float = 30.0) -> d
     wall = time.perf_counter() - start[0]
     return {"source_fps": fps, "fps": round((count[0] - 1) / wall, 2),
             "depth_updates_per_s": round(summary["frames_with_fresh_depth"] / wall, 2), "frames": count[0],
-            "depth_model": app.pipeline.depth_estimator.name,
+            "depth_model": app.pipeline.depth_estimator.name if app.pipeline else "ground truth",
             "median_ms": {k: round(v, 2) for k, v in summary["median_ms"].items()}}
 
 

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--headless", action="store_true", help="no window, even if a display exists")
     ap.add_argument("--size", type=_size, default=(640, 480), help="render size WxH (default 640x480)")
     ap.add_argument("--sync", action="store_true", help="run the models on every frame (default for files)")
-    ap.add_argument("--ground-truth", action="store_true", help="demo source: use its exact depth, mask and pose")
+    ap.add_argument("--ground-truth", action="store_true",
+                    help="demo source: use its exact depth, mask and pose (the default there unless --depth-model)")
     ap.add_argument("--threads", type=int, default=2, help="threads for the depth model (default 2)")
     ap.add_argument("-v", "--verbose", action="store_true")
     return ap

@@ -60,14 +60,16 @@ class App:
             if cfg.frames is None and isinstance(self.source, arsdk.DemoSource):
                 cfg.frames = DEMO_HEADLESS_FRAMES
         self.pipeline = None
+        if isinstance(self.source, arsdk.DemoSource) and cfg.depth_model is None and not cfg.ground_truth:
+            # the demo room comes with exact depth, mask and pose: it shows the effects as they are meant to
+            # look, and stickers stay put while its camera moves; --depth-model runs the models on it instead
+            cfg.ground_truth = True
+            self.source.ground_truth = True
+            self.say("demo room: using its exact depth, mask and pose (--depth-model NAME runs the models on it)")
         if not (cfg.ground_truth and isinstance(self.source, arsdk.DemoSource)):
             need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless
             asynchronous = cfg.asynchronous if cfg.asynchronous is not None else self.source.is_live
-            model = cfg.depth_model
-            if model is None and isinstance(self.source, arsdk.DemoSource) and arsdk.models.is_available(
-                    "arsdk_depth"):
-                model = "arsdk_depth"  # trained on rooms from the demo's own generator: the right tool for it
-            depth = arsdk.DepthEstimator(model, cfg.depth_spec, num_threads=cfg.threads)
+            depth = arsdk.DepthEstimator(cfg.depth_model, cfg.depth_spec, num_threads=cfg.threads)
             seg = arsdk.PersonSegmenter(num_threads=1) if need_mask else None
             intr = cfg.intrinsics or self.source.intrinsics or arsdk.Intrinsics.from_fov(w, h, cfg.hfov_deg)
             self.pipeline = arsdk.Pipeline(depth, seg, intr, asynchronous=asynchronous)

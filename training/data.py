@@ -134,9 +134,9 @@ def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, n
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=4000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--real", type=int, default=0, help="also this many teacher-labelled real photo crops")
+    ap.add_argument("--n", type=int, default=6000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--real", type=int, default=800, help="also this many teacher-labelled real photo crops")
     args = ap.parse_args()
     d = load_or_make(args.n, args.seed, real=args.real)
     print({k: v.shape for k, v in d.items()})

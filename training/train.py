@@ -1,6 +1,7 @@
 """Train arsdk's depth model on synthetic rooms with FastDepth distillation; resumable, with a progress bar.
 
-    python -m training.train --minutes 60            # or --steps N; resumes from training/runs/last.pt
+    python -m training.train                 # the shipped model's settings; resumes from training/runs/last.pt
+    python -m training.train --minutes 30    # stop after 30 minutes; run again to continue
 """
 from __future__ import annotations
 
@@ -53,14 +54,14 @@ def augment(img, depth, teacher, gen: torch.Generator):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=6000)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=9000)
     ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resume later)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--teacher-weight", type=float, default=0.3)
+    ap.add_argument("--teacher-weight", type=float, default=0.6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0, help="which synthetic data set (training/data.py)")
-    ap.add_argument("--real", type=int, default=0, help="teacher-labelled real photo crops in the data set")
+    ap.add_argument("--seed", type=int, default=1, help="which synthetic data set (training/data.py)")
+    ap.add_argument("--real", type=int, default=800, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=3)
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
