@@ -22,6 +22,6 @@ __all__ = [
     "FrameSource", "FrameState", "ImageFolderSource", "ImageSource", "InputError", "Intrinsics", "ModelError",
     "ModelNotFoundError", "PersonSegmenter", "Pipeline", "ScaleRecovery", "SegmenterSpec", "SourceError",
     "TemporalDepthFilter", "TemporalMaskFilter", "VideoFileSource", "WebcamSource", "WorldFrameTracker",
-    "camera_to_world_from_floor", "fit_floor_plane", "normals_from_points", "open_source", "project", "read_image",
-    "unproject",
+    "camera_to_world_from_floor", "fit_floor_plane", "models", "normals_from_points", "open_source", "project",
+    "read_image", "unproject",
 ]

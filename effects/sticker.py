@@ -3,7 +3,6 @@ a textured quad (any PNG with alpha) lies on that surface, sized in metres, hidd
 covers it, and stays at its world position frame after frame."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +81,6 @@ class StickerEffect(Effect):
         super().__init__(params, **overrides)
         self.stickers: list[Sticker] = []
         self.image = self._load_image(self.params.image or DEFAULT_IMAGE)
-        self._pending: list = []  # clicks waiting for the next frame's depth
-        self._state = None
 
     @staticmethod
     def _load_image(path) -> np.ndarray:

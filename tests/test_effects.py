@@ -1,5 +1,4 @@
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import shaders
 from arsdk.errors import InputError
 from arsdk.geometry import project, transform_points
 from arsdk.pipeline import FrameState
-from effects.sticker import surface_at
 
 
 def world_heights(state):

@@ -4,7 +4,6 @@ import cv2
 import numpy as np
 import pytest
 
-import arsdk
 from arsdk.errors import InputError
 from arsdk.evaluation import load_pairs, load_sequences
 from arsdk.geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane,
