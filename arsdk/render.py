@@ -82,18 +82,22 @@ def _create_window(size, title) -> GLContext:
 NOISE_UNIT = 15  # texture unit of the shared noise (units 0-3: frame textures, 4+: an effect's own)
 
 
-def make_noise_texture(ctx, size: int = 64, seed: int = 7):
-    """Tiling two-channel 3D texture of uniform random bytes for shaders/noise.glsl (trilinear, repeating)."""
+def make_noise_texture(ctx, size: int = 256, seed: int = 7):
+    """Tiling RGBA texture for shaders/noise.glsl: two random fields (R, B) and each shifted by (37, 17) texels
+    (G, A), so one bilinear fetch gives two y-layers of 3D value noise."""
     rng = np.random.default_rng(seed)
-    tex = ctx.texture3d((size, size, size), 2, rng.integers(0, 256, (size, size, size, 2), dtype=np.uint8).tobytes())
-    tex.repeat_x = tex.repeat_y = tex.repeat_z = True
+    a, b = rng.integers(0, 256, (2, size, size), dtype=np.uint8)
+    shift = lambda f: np.roll(f, (-17, -37), axis=(0, 1))  # noqa: E731  (row = z, column = x)
+    data = np.stack([a, shift(a), b, shift(b)], axis=-1)
+    tex = ctx.texture((size, size), 4, np.ascontiguousarray(data).tobytes())
+    tex.repeat_x = tex.repeat_y = True
     return tex
 
 
 def bind_noise(prog, tex):
-    if "u_noise3d" in prog:
+    if "u_noise2d" in prog:
         tex.use(NOISE_UNIT)
-        prog["u_noise3d"].value = NOISE_UNIT
+        prog["u_noise2d"].value = NOISE_UNIT
 
 
 def _with_defines(source: str, header: str) -> str:
