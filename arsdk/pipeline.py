@@ -150,6 +150,11 @@ class Pipeline:
         self._warned_intrinsics = False
         self._bare_count = 0
         self._depth_worker = self._seg_worker = None
+        self._helper = None
+        if not asynchronous and segmenter is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arsdk-segmentation")
         if asynchronous:
             self._depth_worker = _LatestWorker(self._depth_stage, "depth")
             if segmenter is not None:
@@ -214,11 +219,14 @@ class Pipeline:
                 mask, t = self._seg_worker.latest(wait=True)
                 timings.update(t)
         else:
+            # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
+            # max(depth, segmentation) + geometry instead of their sum
+            pending = self._helper.submit(self._segmentation_stage, item) if self.segmenter is not None else None
             result, plane, depth_index, t = self._depth_stage(item)
             timings.update(t)
             mask = None
-            if self.segmenter is not None:
-                mask, t = self._segmentation_stage(item)
+            if pending is not None:
+                mask, t = pending.result()
                 timings.update(t)
         if result.filtered.shape != (h, w):  # the frame size changed while a worker held an older result
             result, plane, depth_index = self._depth_stage(item)[:3]
@@ -245,6 +253,8 @@ class Pipeline:
         for worker in (self._depth_worker, self._seg_worker):
             if worker is not None:
                 worker.stop()
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
 
     def __enter__(self):
         return self

@@ -11,14 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from common import stats_ms, write_result
 
 import arsdk
 from arsdk import models
 from arsdk.depth import DepthEstimator, default_depth_model
 from arsdk.evaluation import depth_metrics, load_pairs, mean_metrics, median_scaled, shared_data_dir
-from arsdk.geometry import WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane, sample_points
 from arsdk.segmentation import PersonSegmenter
 
 
@@ -34,10 +32,10 @@ def record_clip(path: Path, n: int):
 
 
 def latency(depth_name: str, frames: int) -> dict:
-    depth = DepthEstimator(depth_name, num_threads=2)
-    seg = PersonSegmenter(num_threads=2)
-    tracker = WorldFrameTracker()
-    intr = arsdk.Intrinsics.from_fov(640, 480, 60)
+    """Per-stage times as the pipeline reports them, and the frame's wall time through Pipeline.process
+    (synchronous mode: segmentation runs beside depth, then geometry)."""
+    pipe = arsdk.Pipeline(DepthEstimator(depth_name, num_threads=2), PersonSegmenter(num_threads=1),
+                          arsdk.Intrinsics.from_fov(640, 480, 60))
     times = {"capture": [], "depth": [], "segmentation": [], "geometry": [], "combined": []}
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "demo.mp4"
@@ -47,18 +45,14 @@ def latency(depth_name: str, frames: int) -> dict:
             t0 = time.perf_counter()
             frame = next(it)
             t1 = time.perf_counter()
-            result = depth.estimate(frame.image, intr)
+            state = pipe.process(frame)
             t2 = time.perf_counter()
-            seg.process(frame.image)
-            t3 = time.perf_counter()
-            plane = tracker.update(fit_floor_plane(sample_points(result.filtered, intr, 8),
-                                                   rng=np.random.default_rng(0)))
-            if plane is not None:
-                camera_to_world_from_floor(plane)
-            t4 = time.perf_counter()
             if i >= 10:  # warm-up frames excluded
-                for k, v in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t4 - t1)):
-                    times[k].append(v)
+                times["capture"].append(t1 - t0)
+                times["combined"].append(t2 - t1)
+                for k in ("depth", "segmentation", "geometry"):
+                    times[k].append(state.timings[k] / 1e3)
+    pipe.close()
     return {k: stats_ms(v) for k, v in times.items()}
 
 
@@ -90,7 +84,7 @@ def main():
     names = [active] + [n for n in ("fastdepth", "arsdk_depth") if n != active and models.is_available(n)]
     lat = {}
     for name in names:
-        print(f"latency over {args.frames} frames at 640x480 (synchronous, 2 threads), depth model {name} ...")
+        print(f"latency over {args.frames} frames at 640x480 (Pipeline.process, synchronous), depth model {name} ...")
         lat[name] = latency(name, args.frames)
         for k, v in lat[name].items():
             print(f"  {k:13s} median {v['median_ms']:7.2f} ms   p95 {v['p95_ms']:7.2f} ms")
