@@ -55,7 +55,9 @@ class FloodEffect(Effect):
         import numpy as np
 
         ctx = renderer.ctx
-        size = (max(renderer.width // 2, 1), max(renderer.height // 2, 1))
+        # the surface shading is soft (ripples, refraction, reflections): a third of the resolution is plenty,
+        # and the full-resolution pass keeps the waterline and occluders exact
+        size = (max(renderer.width // 3, 1), max(renderer.height // 3, 1))
         self._water_tex = ctx.texture(size, 4)
         self._water_tex.repeat_x = self._water_tex.repeat_y = False
         self._water_fbo = ctx.framebuffer([self._water_tex], ctx.depth_renderbuffer(size))
