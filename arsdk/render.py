@@ -82,6 +82,12 @@ def _create_window(size, title) -> GLContext:
 NOISE_UNIT = 15  # texture unit of the shared noise (units 0-3: frame textures, 4+: an effect's own)
 
 
+def image_projection(intr, near: float = 0.05, far: float = 100.0) -> np.ndarray:
+    """4x4 projection from OpenCV camera coordinates to clip space for targets kept in image convention (texel
+    row 0 = top image row), as every effect target is: Intrinsics.gl_projection with y flipped."""
+    return np.diag([1.0, -1.0, 1.0, 1.0]).astype(np.float32) @ intr.gl_projection(near, far)
+
+
 def make_noise_texture(ctx, size: int = 256, seed: int = 7):
     """Tiling RGBA texture for shaders/noise.glsl: two random fields (R, B) and each shifted by (37, 17) texels
     (G, A), so one bilinear fetch gives two y-layers of 3D value noise."""

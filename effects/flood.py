@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from arsdk.render import image_projection
+
 from . import Effect, Params, register
 
 
@@ -52,8 +56,6 @@ class FloodEffect(Effect):
                 "u_refraction": p.refraction, "u_foam_width": p.foam_width, "u_caustics": p.caustics}
 
     def setup(self, renderer):
-        import numpy as np
-
         ctx = renderer.ctx
         # the surface shading is soft (ripples, refraction, reflections): a third of the resolution is plenty,
         # and the full-resolution pass keeps the waterline and occluders exact
@@ -62,17 +64,13 @@ class FloodEffect(Effect):
         self._water_tex.repeat_x = self._water_tex.repeat_y = False
         self._water_fbo = ctx.framebuffer([self._water_tex], ctx.depth_renderbuffer(size))
         self._plane_vbo = ctx.buffer(reserve=4 * 3 * 4)
-        self._plane_prog = renderer.shaders.program("flood_water.frag", "flood_plane.vert", HAS_WORLD=1,
-                                                    CAMERA_UNDER=0)
-        self._plane_vao = ctx.vertex_array(self._plane_prog, [(self._plane_vbo, "3f", "in_world")])
-        self._np = np
+        self._plane_vao = None
 
     def _draw_water(self, renderer, source):
         """Pass 1: scene depth into the depth buffer, then the water plane, shaded only where visible."""
-        np = self._np
         ctx, state, fbo = renderer.ctx, renderer.state, self._water_fbo
-        near, far = 0.05, 200.0
-        projection = np.diag([1.0, -1.0, 1.0, 1.0]).astype(np.float32) @ state.intrinsics.gl_projection(near, far)
+        far = 200.0
+        projection = image_projection(state.intrinsics, far=far)
         fbo.use()
         fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         ctx.enable(ctx.DEPTH_TEST)
@@ -89,9 +87,8 @@ class FloodEffect(Effect):
                             [cam[0] - r, self.current_level, cam[2] + r], [cam[0] + r, self.current_level, cam[2] + r]],
                            np.float32)
         self._plane_vbo.write(corners.tobytes())
-        prog = self._plane_prog = renderer.shaders.program("flood_water.frag", "flood_plane.vert", HAS_WORLD=1,
-                                                           CAMERA_UNDER=0)
-        if self._plane_vao.program is not prog:  # the shader was hot-reloaded
+        prog = renderer.shaders.program("flood_water.frag", "flood_plane.vert", HAS_WORLD=1, CAMERA_UNDER=0)
+        if self._plane_vao is None or self._plane_vao.program is not prog:  # first frame, or hot-reloaded
             self._plane_vao = ctx.vertex_array(prog, [(self._plane_vbo, "3f", "in_world")])
         renderer.bind_common(prog, source)
         for name, value in {**self.uniforms(), "u_target_size": self._water_tex.size}.items():
@@ -103,8 +100,8 @@ class FloodEffect(Effect):
         ctx.disable(ctx.DEPTH_TEST)
 
     def render(self, renderer, source, target):
-        # the costly shading runs at half resolution and only where water is visible; the full-resolution pass
-        # keeps the waterline and occluders exact
+        # the costly shading runs at a third of the resolution and only where water is visible; the
+        # full-resolution pass keeps the waterline and occluders exact
         uniforms = self.uniforms()
         state = renderer.state
         has_world = state.camera_to_world is not None

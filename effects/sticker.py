@@ -10,6 +10,7 @@ import numpy as np
 
 from arsdk.errors import InputError
 from arsdk.geometry import unproject_pixels
+from arsdk.render import image_projection
 
 from . import Effect, Params, register
 
@@ -164,8 +165,7 @@ class StickerEffect(Effect):
         self._vbo.write(verts.tobytes())
         prog = self._prog
         renderer.bind_common(prog, source)
-        projection = np.diag([1.0, -1.0, 1.0, 1.0]).astype(np.float32) @ renderer.state.intrinsics.gl_projection()
-        prog["u_projection"].write(projection.T.tobytes())  # image convention: row 0 at the top
+        prog["u_projection"].write(image_projection(renderer.state.intrinsics).T.tobytes())
         self._tex.use(4)
         prog["u_sticker"].value = 4
         prog["u_tolerance"].value = self.params.occlusion_tolerance
