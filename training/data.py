@@ -90,20 +90,11 @@ def teacher_predictions(images: np.ndarray, log=print) -> np.ndarray:
 
 
 def real_photo_crops(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
-    """Random 5:4 crops of the real photos shipped in scikit-image and matplotlib, with FastDepth's depth on
-    each: real image statistics (noise, clutter, lighting) for the student, with the teacher as the only label."""
-    import matplotlib.cbook as cbook
-    import skimage.data as sd
+    """Random 5:4 crops of real photographs (training/photos.py), with FastDepth's depth on each: real image
+    statistics (noise, clutter, lighting) for the student, with the teacher as the only label."""
+    from training.photos import collect_photos
 
-    from arsdk.camera import read_image
-
-    photos = []
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "motorcycle_right"):
-        try:
-            photos.append(np.ascontiguousarray(getattr(sd, name)()[..., :3]))
-        except Exception:
-            continue
-    photos.append(read_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    photos = collect_photos(log=log)
     rng = np.random.default_rng(seed)
     images = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0], 3), np.uint8)
     for i in range(n):
@@ -117,18 +108,28 @@ def real_photo_crops(n: int, seed: int = 0, log=print) -> dict[str, np.ndarray]:
     return {"real_images": images, "real_teacher": teacher_predictions(images, log=log)}
 
 
-def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, np.ndarray]:
-    path = CACHE / f"synthetic_{n}_{seed}{f'_real{real}' if real else ''}.npz"
+def _cached(path: Path, make, log=print) -> dict[str, np.ndarray]:
     if path.is_file():
         return dict(np.load(path))
     CACHE.mkdir(parents=True, exist_ok=True)
-    log(f"generating {n} synthetic views (cached to {path})")
-    data = generate(n, seed, log=log)
-    log("running the FastDepth teacher")
-    data["teacher"] = teacher_predictions(data["images"], log=log)
-    if real:
-        data.update(real_photo_crops(real, seed, log=log))
+    log(f"making {path.name} (cached for later runs)")
+    data = make()
     np.savez(path, **data)
+    return data
+
+
+def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, np.ndarray]:
+    """n synthetic views with their teacher depth, plus `real` teacher-labelled real photo crops."""
+
+    def synthetic():
+        data = generate(n, seed, log=log)
+        log("running the FastDepth teacher")
+        data["teacher"] = teacher_predictions(data["images"], log=log)
+        return data
+
+    data = _cached(CACHE / f"synthetic_{n}_{seed}.npz", synthetic, log)
+    if real:
+        data.update(_cached(CACHE / f"real_{real}_{seed}.npz", lambda: real_photo_crops(real, seed, log=log), log))
     return data
 
 
@@ -136,7 +137,7 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--real", type=int, default=800, help="also this many teacher-labelled real photo crops")
+    ap.add_argument("--real", type=int, default=4000, help="also this many teacher-labelled real photo crops")
     args = ap.parse_args()
     d = load_or_make(args.n, args.seed, real=args.real)
     print({k: v.shape for k, v in d.items()})

@@ -1,11 +1,13 @@
 """Evaluate arsdk's own depth model and FastDepth side by side on ../shared/data (and on the demo scene), with
 the latency of both on this machine. Writes benchmarks/results/depth_eval.json.
 
-    python -m training.evaluate
+    python -m training.evaluate                                  # the shipped .tflite and FastDepth
+    python -m training.evaluate --checkpoint training/runs/last.pt  # a training checkpoint (PyTorch), not written
 Metrics: AbsRel, RMSE (m), log10, delta1/2/3, si-RMSE; raw metric and median-scaled; per set.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -37,6 +39,27 @@ def latency_ms(est: DepthEstimator, image, intr, runs: int = 100) -> dict:
             "estimate_640x480_median_ms": round(1e3 * float(np.median(full)), 3)}
 
 
+class CheckpointRunner:
+    """Stands in for the .tflite inside a DepthEstimator: runs a training checkpoint in PyTorch (NHWC in and out),
+    so checkpoints are scored by exactly the SDK's pre- and post-processing without exporting each one."""
+
+    backend = "torch"
+
+    def __init__(self, checkpoint: Path):
+        import torch
+
+        from training.model import ArsdkDepthNet
+
+        self.torch = torch
+        self.net = ArsdkDepthNet()
+        self.net.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
+        self.net.eval()
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        with self.torch.no_grad():
+            return self.net(self.torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+
+
 def score(est, samples):
     raw, med = [], []
     for image, depth, intr, mask in samples:
@@ -47,7 +70,10 @@ def score(est, samples):
     return {"n": len(raw), "raw_metric": r(raw), "median_scaled": r(med)}
 
 
-def main():
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", type=Path, help="score this PyTorch checkpoint as arsdk_depth (nothing written)")
+    args = ap.parse_args(argv)
     root = shared_data_dir()
     sets: dict[str, list] = {}
     if root is not None:
@@ -64,6 +90,8 @@ def main():
             print(f"{name}: not available, skipped")
             continue
         est = DepthEstimator(name, temporal=None, num_threads=2)
+        if name == "arsdk_depth" and args.checkpoint:
+            est.model = CheckpointRunner(args.checkpoint)
         entry = {"backend": est.model.backend, "input": list(est.spec.input_size),
                  "latency_2_threads": latency_ms(est, probe[0], probe[2])}
         for set_name, samples in sets.items():
@@ -78,6 +106,8 @@ def main():
                   f"{e['median_scaled']['delta1']:7.3f} {e['median_scaled']['abs_rel']:10.3f} "
                   f"{e['median_scaled']['si_rmse']:8.3f} {e['raw_metric']['rmse']:6.3f}  "
                   f"{entry['latency_2_threads']['inference_median_ms']:.2f} ms")
+    if args.checkpoint:
+        return
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": results,
                                "note": "NYU scored inside rows 45:471, cols 41:601 (manifest note)"}, indent=2))
