@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.model import ArsdkDepthNet, count_macs
+from training.model import count_macs, load_checkpoint
 from training.train import RUNS
 
 OUT = Path(__file__).resolve().parents[1] / "arsdk" / "models" / "arsdk_depth.tflite"
@@ -29,9 +29,7 @@ class NHWCWrapper(torch.nn.Module):
 def export(checkpoint: Path, out: Path = OUT) -> float:
     import litert_torch
 
-    net = ArsdkDepthNet()
-    net.load_state_dict(torch.load(checkpoint, weights_only=False)["model"])
-    net.eval()
+    net = load_checkpoint(checkpoint)
     model = NHWCWrapper(net).eval()
     sample = torch.rand(1, 128, 160, 3)
     edge = litert_torch.convert(model, (sample,))

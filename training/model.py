@@ -77,6 +77,17 @@ class ArsdkDepthNet(nn.Module):
         return torch.exp(self.features(x)[0])
 
 
+DEFAULT_WIDTHS = (16, 32, 56, 112, 192)
+
+
+def load_checkpoint(path) -> ArsdkDepthNet:
+    """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode."""
+    ck = torch.load(path, weights_only=False)
+    net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", DEFAULT_WIDTHS)))
+    net.load_state_dict(ck["model"])
+    return net.eval()
+
+
 def count_macs(model: nn.Module, size=(128, 160)) -> int:
     """Multiply-accumulates of one forward pass (convolutions only; they dominate)."""
     macs = 0

@@ -65,7 +65,7 @@ def package_sample_photos(log=print) -> list[np.ndarray]:
     except Exception as exc:  # noqa: BLE001 - an optional source
         log(f"  scikit-image sample photos unavailable ({exc})")
     try:
-        import matplotlib.cbook as cbook
+        from matplotlib import cbook
 
         from arsdk.camera import read_image
 

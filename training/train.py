@@ -15,14 +15,14 @@ import torch.nn.functional as F
 
 from training.data import load_or_make
 from training.losses import gradient_matching_loss, si_log_loss
-from training.model import ArsdkDepthNet, count_macs
+from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, count_macs
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
 
 def augment(img, depth, teacher, gen: torch.Generator):
     """Colour jitter, blur, noise, horizontal flip and the depth-compensated random crop (zoom k: depth / k)."""
-    n, _, h, w = img.shape
+    n = img.shape[0]
     r = lambda *s: torch.rand(*s, generator=gen)  # noqa: E731
     # zoom: crop a window 1/k of the size and enlarge it; things look k times nearer, so divide depth by k
     k = 1.0 + 0.6 * r(n) * (r(n) < 0.6)
@@ -63,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=8)
     ap.add_argument("--real-weight", type=float, default=1.0, help="weight of the teacher loss on real crops")
+    ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=list(DEFAULT_WIDTHS),
+                    help="encoder channels per resolution, e.g. 16,32,56,112,192")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -74,7 +76,7 @@ def main(argv=None):
     teacher = torch.from_numpy(data["teacher"])[:, None]
     real_images = torch.from_numpy(data["real_images"]).permute(0, 3, 1, 2) if "real_images" in data else None
     real_teacher = torch.from_numpy(data["real_teacher"])[:, None] if "real_teacher" in data else None
-    model = ArsdkDepthNet()
+    model = ArsdkDepthNet(tuple(args.widths))
     print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
