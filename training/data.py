@@ -118,8 +118,10 @@ def _cached(path: Path, make, log=print) -> dict[str, np.ndarray]:
     return data
 
 
-def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, np.ndarray]:
-    """n synthetic views with their teacher depth, plus `real` teacher-labelled real photo crops."""
+def load_or_make(n: int, seed: int = 0, log=print, real: int = 0, hints: bool = False) -> dict[str, np.ndarray]:
+    """n synthetic views with their teacher depth, plus `real` teacher-labelled real photo crops; with `hints`,
+    also the teacher's decoder features for each (hint_<level>, real_hint_<level>: training/hints.py)."""
+    from training.hints import teacher_features
 
     def synthetic():
         data = generate(n, seed, log=log)
@@ -130,6 +132,13 @@ def load_or_make(n: int, seed: int = 0, log=print, real: int = 0) -> dict[str, n
     data = _cached(CACHE / f"synthetic_{n}_{seed}.npz", synthetic, log)
     if real:
         data.update(_cached(CACHE / f"real_{real}_{seed}.npz", lambda: real_photo_crops(real, seed, log=log), log))
+    if hints:
+        data.update(_cached(CACHE / f"hints_synthetic_{n}_{seed}.npz",
+                            lambda: teacher_features(data["images"], log=log), log))
+        if real:
+            data.update({f"real_{k}": v for k, v in _cached(
+                CACHE / f"hints_real_{real}_{seed}.npz", lambda: teacher_features(data["real_images"], log=log),
+                log).items()})
     return data
 
 
@@ -138,6 +147,7 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--real", type=int, default=4000, help="also this many teacher-labelled real photo crops")
+    ap.add_argument("--hints", action="store_true", help="also the teacher's decoder features (feature hints)")
     args = ap.parse_args()
-    d = load_or_make(args.n, args.seed, real=args.real)
+    d = load_or_make(args.n, args.seed, real=args.real, hints=args.hints)
     print({k: v.shape for k, v in d.items()})

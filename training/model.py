@@ -1,7 +1,7 @@
 """arsdk's depth network: a depthwise-separable (MobileNet-style) encoder and a decoder of bilinear resize +
 depthwise-conv upsampling with additive skips, after FastDepth and the MAI 2021 mobile-depth winner.
-It predicts log depth (m) and returns depth. `features` also returns the decoder activations per resolution, the
-place where 1x1 hint heads would attach for feature-level distillation (not used yet: see the model card)."""
+It predicts log depth (m) and returns depth. `features` also returns the decoder activations per resolution, where
+the 1x1 hint heads of feature-level distillation attach during training (training/hints.py; not exported)."""
 from __future__ import annotations
 
 import torch

@@ -14,14 +14,16 @@ import torch
 import torch.nn.functional as F
 
 from training.data import load_or_make
+from training.hints import HINT_LEVELS, HintHeads
 from training.losses import gradient_matching_loss, si_log_loss
 from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, count_macs
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
 
-def augment(img, depth, teacher, gen: torch.Generator):
-    """Colour jitter, blur, noise, horizontal flip and the depth-compensated random crop (zoom k: depth / k)."""
+def augment(img, depth, teacher, gen: torch.Generator, features=()):
+    """Colour jitter, blur, noise, horizontal flip and the depth-compensated random crop (zoom k: depth / k).
+    `features` (teacher feature maps) get the same crop. Returns img, depth, teacher, features, flipped."""
     n = img.shape[0]
     r = lambda *s: torch.rand(*s, generator=gen)  # noqa: E731
     # zoom: crop a window 1/k of the size and enlarge it; things look k times nearer, so divide depth by k
@@ -36,6 +38,8 @@ def augment(img, depth, teacher, gen: torch.Generator):
     img = F.grid_sample(img, grid, mode="bilinear", align_corners=False)
     depth = F.grid_sample(depth, grid, mode="nearest", align_corners=False) / k.view(n, 1, 1, 1)
     teacher = F.grid_sample(teacher, grid, mode="bilinear", align_corners=False) / k.view(n, 1, 1, 1)
+    features = [F.grid_sample(f, F.affine_grid(theta, f.shape, align_corners=False), mode="bilinear",
+                              align_corners=False) for f in features]
     gain = 0.6 + 0.8 * r(n, 1, 1, 1)
     tint = 0.85 + 0.3 * r(n, 3, 1, 1)
     gray = img.mean(1, keepdim=True)
@@ -47,7 +51,7 @@ def augment(img, depth, teacher, gen: torch.Generator):
     if blur.any():
         img[blur] = F.avg_pool2d(F.pad(img[blur], (1, 1, 1, 1), mode="replicate"), 3, 1)
     img = img + 0.02 * r(1).item() * torch.randn(img.shape, generator=gen)
-    return img.clamp(0, 1), depth, teacher
+    return img.clamp(0, 1), depth, teacher, features, flip
 
 
 def main(argv=None):
@@ -63,6 +67,8 @@ def main(argv=None):
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=8)
     ap.add_argument("--real-weight", type=float, default=1.0, help="weight of the teacher loss on real crops")
+    ap.add_argument("--hint-weight", type=float, default=0.0,
+                    help="weight of feature-level distillation on the teacher's decoder maps (0: off)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=list(DEFAULT_WIDTHS),
                     help="encoder channels per resolution, e.g. 16,32,56,112,192")
     ap.add_argument("--run", default="last")
@@ -70,16 +76,21 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     from tqdm import tqdm
 
-    data = load_or_make(args.samples, args.seed, real=args.real)
+    data = load_or_make(args.samples, args.seed, real=args.real, hints=args.hint_weight > 0)
     images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
     depths = torch.from_numpy(data["depths"])[:, None]
     teacher = torch.from_numpy(data["teacher"])[:, None]
     real_images = torch.from_numpy(data["real_images"]).permute(0, 3, 1, 2) if "real_images" in data else None
     real_teacher = torch.from_numpy(data["real_teacher"])[:, None] if "real_teacher" in data else None
+    hint_maps = [torch.from_numpy(data[f"hint_{lv}"]) for lv in HINT_LEVELS] if args.hint_weight else []
+    real_hint_maps = [torch.from_numpy(data[f"real_hint_{lv}"]) for lv in HINT_LEVELS] \
+        if args.hint_weight and real_images is not None else []
     model = ArsdkDepthNet(tuple(args.widths))
+    hints = HintHeads(args.widths, {lv: data[f"hint_{lv}"] for lv in HINT_LEVELS}) if args.hint_weight else None
     print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    params = list(model.parameters()) + (list(hints.parameters()) if hints else [])
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
     step = 0
@@ -87,6 +98,8 @@ def main(argv=None):
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["model"])
+        if hints:
+            hints.load_state_dict(ck["hints"])
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
         gen.set_state(ck["gen"])
@@ -94,7 +107,7 @@ def main(argv=None):
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "gen": gen.get_state(),
-                    "args": vars(args)}, ckpt_path)
+                    "args": vars(args), "hints": hints.state_dict() if hints else None}, ckpt_path)
 
     t_end = time.time() + 60 * args.minutes if args.minutes else math.inf
     model.train()
@@ -105,19 +118,25 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(images), (args.batch,), generator=gen)
-        img, dep, tea = augment(images[idx].float() / 255, depths[idx], teacher[idx], gen)
+        img, dep, tea, feats, flipped = augment(images[idx].float() / 255, depths[idx], teacher[idx], gen,
+                                                [m[idx].float() for m in hint_maps])
         valid = (dep > 0.05).float()
         log_gt = torch.log(dep.clamp_min(0.05))
-        log_pred, _ = model.features(img)
+        log_pred, decoder_maps = model.features(img)
         loss = si_log_loss(log_pred, log_gt, valid) + 0.5 * gradient_matching_loss(log_pred, log_gt, valid)
+        if hints:
+            loss = loss + args.hint_weight * hints.loss(decoder_maps, feats, ~flipped)
         if args.teacher_weight:
             tv = (tea > 0.05).float()
             loss = loss + args.teacher_weight * si_log_loss(log_pred, torch.log(tea.clamp_min(0.05)), tv, lam=1.0)
         if real_images is not None and args.real_per_batch:
             # real photos: the teacher's depth is the only label, and only its shape (scale-invariant) is trusted
             ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen)
-            rimg, rtea, _ = augment(real_images[ridx].float() / 255, real_teacher[ridx], real_teacher[ridx], gen)
-            rlog, _ = model.features(rimg)
+            rimg, rtea, _, rfeats, rflipped = augment(real_images[ridx].float() / 255, real_teacher[ridx],
+                                                      real_teacher[ridx], gen, [m[ridx].float() for m in real_hint_maps])
+            rlog, rdecoder_maps = model.features(rimg)
+            if hints:
+                loss = loss + args.hint_weight * hints.loss(rdecoder_maps, rfeats, ~rflipped)
             rv = (rtea > 0.05).float()
             rlog_t = torch.log(rtea.clamp_min(0.05))
             loss = loss + args.real_weight * (si_log_loss(rlog, rlog_t, rv, lam=1.0)
