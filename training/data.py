@@ -147,7 +147,8 @@ if __name__ == "__main__":
     ap.add_argument("--n", type=int, default=6000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--real", type=int, default=4000, help="also this many teacher-labelled real photo crops")
-    ap.add_argument("--hints", action="store_true", help="also the teacher's decoder features (feature hints)")
+    ap.add_argument("--hints", action=argparse.BooleanOptionalAction, default=True,
+                    help="also the teacher's decoder features, for feature-level distillation (default: yes)")
     args = ap.parse_args()
     d = load_or_make(args.n, args.seed, real=args.real, hints=args.hints)
     print({k: v.shape for k, v in d.items()})

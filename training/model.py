@@ -39,8 +39,13 @@ class UpBlock(nn.Module):
         return self.pw(self.dw(x)) + skip
 
 
+# encoder channels per resolution (1/2 .. 1/32) of the shipped model; the first runs used 16, 32, 56, 112, 192
+DEFAULT_WIDTHS = (24, 48, 80, 160, 256)
+FIRST_WIDTHS = (16, 32, 56, 112, 192)  # what checkpoints written before --widths existed were built with
+
+
 class ArsdkDepthNet(nn.Module):
-    def __init__(self, widths=(16, 32, 56, 112, 192)):
+    def __init__(self, widths=DEFAULT_WIDTHS):
         super().__init__()
         w0, w1, w2, w3, w4 = widths
         self.stem = conv_bn(3, w0, 3, 2)                                                 # 1/2
@@ -77,13 +82,10 @@ class ArsdkDepthNet(nn.Module):
         return torch.exp(self.features(x)[0])
 
 
-DEFAULT_WIDTHS = (16, 32, 56, 112, 192)
-
-
 def load_checkpoint(path) -> ArsdkDepthNet:
     """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode."""
     ck = torch.load(path, weights_only=False)
-    net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", DEFAULT_WIDTHS)))
+    net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", FIRST_WIDTHS)))
     net.load_state_dict(ck["model"])
     return net.eval()
 

@@ -57,7 +57,7 @@ def augment(img, depth, teacher, gen: torch.Generator, features=()):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=6000)
-    ap.add_argument("--steps", type=int, default=9000)
+    ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resume later)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -67,7 +67,7 @@ def main(argv=None):
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=8)
     ap.add_argument("--real-weight", type=float, default=1.0, help="weight of the teacher loss on real crops")
-    ap.add_argument("--hint-weight", type=float, default=0.0,
+    ap.add_argument("--hint-weight", type=float, default=0.2,
                     help="weight of feature-level distillation on the teacher's decoder maps (0: off)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=list(DEFAULT_WIDTHS),
                     help="encoder channels per resolution, e.g. 16,32,56,112,192")

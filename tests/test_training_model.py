@@ -1,0 +1,40 @@
+"""The depth network stays inside the issue's compute budget, and checkpoints rebuild the net they were trained as."""
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training.model import FIRST_WIDTHS, ArsdkDepthNet, count_macs, load_checkpoint  # noqa: E402
+
+
+def test_default_network_is_within_the_compute_budget():
+    net = ArsdkDepthNet()
+    macs = count_macs(net)
+    assert 0.02e9 < macs <= 0.15e9  # issue 4: at most 0.15 GMACs at the input size (FastDepth: 0.37)
+    with torch.no_grad():
+        depth = net.eval()(torch.rand(2, 3, 128, 160))
+    assert depth.shape == (2, 1, 128, 160) and (depth > 0).all()
+
+
+def test_checkpoints_rebuild_their_own_widths(tmp_path):
+    small = (8, 16, 24, 32, 48)
+    net = ArsdkDepthNet(small)
+    torch.save({"model": net.state_dict(), "args": {"widths": list(small)}}, tmp_path / "small.pt")
+    torch.save({"model": ArsdkDepthNet(FIRST_WIDTHS).state_dict(), "args": {}}, tmp_path / "old.pt")
+    x = torch.rand(1, 3, 128, 160)
+    with torch.no_grad():
+        assert torch.equal(load_checkpoint(tmp_path / "small.pt")(x), net.eval()(x))
+    assert load_checkpoint(tmp_path / "old.pt").head[1].in_channels == FIRST_WIDTHS[0]
+
+
+def test_shipped_model_is_the_default_network():
+    """The wheel's .tflite was exported from DEFAULT_WIDTHS: each encoder resolution 1/2..1/32 of its 160x128
+    input carries that many channels (changing the widths means re-training and re-exporting)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from arsdk import models
+    from training.model import DEFAULT_WIDTHS
+
+    interp = Interpreter(str(models.model_path("arsdk_depth")))
+    shapes = {tuple(int(v) for v in t["shape"]) for t in interp.get_tensor_details()}
+    for level, width in enumerate(DEFAULT_WIDTHS, start=1):
+        assert (1, 128 >> level, 160 >> level, width) in shapes, f"no {width}-channel map at 1/{2 ** level}"
