@@ -26,6 +26,19 @@ def test_checkpoints_rebuild_their_own_widths(tmp_path):
     assert load_checkpoint(tmp_path / "old.pt").head[1].in_channels == FIRST_WIDTHS[0]
 
 
+def test_checkpoints_with_a_weight_average_load_the_average(tmp_path):
+    """train.py --ema-decay stores the moving average beside the last weights; export and evaluation use it."""
+    small = (8, 16, 24, 32, 48)
+    last, average = ArsdkDepthNet(small), ArsdkDepthNet(small)
+    torch.save({"model": last.state_dict(), "ema": average.state_dict(), "args": {"widths": list(small)}},
+               tmp_path / "ema.pt")
+    x = torch.rand(1, 3, 128, 160)
+    with torch.no_grad():
+        loaded = load_checkpoint(tmp_path / "ema.pt")(x)
+        assert torch.equal(loaded, average.eval()(x))
+        assert not torch.equal(loaded, last.eval()(x))
+
+
 def test_shipped_model_is_the_default_network():
     """The wheel's .tflite was exported from DEFAULT_WIDTHS: each encoder resolution 1/2..1/32 of its 160x128
     input carries that many channels (changing the widths means re-training and re-exporting)."""

@@ -83,10 +83,11 @@ class ArsdkDepthNet(nn.Module):
 
 
 def load_checkpoint(path) -> ArsdkDepthNet:
-    """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode."""
+    """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode;
+    its moving average of the weights when it was trained with one (train.py --ema-decay)."""
     ck = torch.load(path, weights_only=False)
     net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", FIRST_WIDTHS)))
-    net.load_state_dict(ck["model"])
+    net.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
     return net.eval()
 
 

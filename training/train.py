@@ -71,6 +71,9 @@ def main(argv=None):
                     help="weight of feature-level distillation on the teacher's decoder maps (0: off)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=list(DEFAULT_WIDTHS),
                     help="encoder channels per resolution, e.g. 16,32,56,112,192")
+    ap.add_argument("--ema-decay", type=float, default=0.0,
+                    help="keep an exponential moving average of the weights (BatchNorm statistics included) with "
+                         "this decay and export it instead of the last weights (0: off)")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -91,6 +94,9 @@ def main(argv=None):
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
     params = list(model.parameters()) + (list(hints.parameters()) if hints else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
+    ema = (torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema_decay), use_buffers=True)
+        if args.ema_decay else None)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
     step = 0
@@ -101,13 +107,19 @@ def main(argv=None):
         if hints:
             hints.load_state_dict(ck["hints"])
         opt.load_state_dict(ck["opt"])
+        if ema is not None:
+            if ck.get("ema") is None:
+                raise SystemExit(f"{ckpt_path} was trained without --ema-decay; resume it without, or start a new --run")
+            ema.module.load_state_dict(ck["ema"])
+            ema.n_averaged.fill_(step)
         step = ck["step"]
         gen.set_state(ck["gen"])
         print(f"resumed from {ckpt_path} at step {step}")
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "gen": gen.get_state(),
-                    "args": vars(args), "hints": hints.state_dict() if hints else None}, ckpt_path)
+                    "args": vars(args), "hints": hints.state_dict() if hints else None,
+                    "ema": ema.module.state_dict() if ema is not None else None}, ckpt_path)
 
     t_end = time.time() + 60 * args.minutes if args.minutes else math.inf
     model.train()
@@ -144,6 +156,8 @@ def main(argv=None):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         bar.update(1)
