@@ -39,6 +39,18 @@ def test_checkpoints_with_a_weight_average_load_the_average(tmp_path):
         assert not torch.equal(loaded, last.eval()(x))
 
 
+def test_a_resumed_weight_average_keeps_averaging():
+    """Resuming a run must continue its average, not restart it from the current weights."""
+    from training.train import weight_average
+
+    small = (8, 16, 24, 32, 48)
+    average, current = ArsdkDepthNet(small), ArsdkDepthNet(small)
+    ema = weight_average(current, 0.9, average.state_dict(), steps=100)
+    ema.update_parameters(current)
+    w_avg, w_cur = average.stem[0].weight, current.stem[0].weight
+    assert torch.allclose(ema.module.stem[0].weight, 0.9 * w_avg + 0.1 * w_cur)
+
+
 def test_shipped_model_is_the_default_network():
     """The wheel's .tflite was exported from DEFAULT_WIDTHS: each encoder resolution 1/2..1/32 of its 160x128
     input carries that many channels (changing the widths means re-training and re-exporting)."""

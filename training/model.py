@@ -39,7 +39,7 @@ class UpBlock(nn.Module):
         return self.pw(self.dw(x)) + skip
 
 
-# encoder channels per resolution (1/2 .. 1/32) of the shipped model; the first runs used 16, 32, 56, 112, 192
+# encoder channels per resolution (1/2 .. 1/32) of the shipped model
 DEFAULT_WIDTHS = (24, 48, 80, 160, 256)
 FIRST_WIDTHS = (16, 32, 56, 112, 192)  # what checkpoints written before --widths existed were built with
 

@@ -54,6 +54,17 @@ def augment(img, depth, teacher, gen: torch.Generator, features=()):
     return img.clamp(0, 1), depth, teacher, features, flip
 
 
+def weight_average(model, decay: float, state=None, steps: int = 0):
+    """Exponential moving average of model's weights and BatchNorm statistics; resumed from `state` after `steps`
+    updates (with no updates counted, the next one would overwrite the average with the current weights)."""
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(decay), use_buffers=True)
+    if state is not None:
+        ema.module.load_state_dict(state)
+        ema.n_averaged.fill_(steps)
+    return ema
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=6000)
@@ -94,12 +105,9 @@ def main(argv=None):
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
     params = list(model.parameters()) + (list(hints.parameters()) if hints else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
-    ema = (torch.optim.swa_utils.AveragedModel(
-        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema_decay), use_buffers=True)
-        if args.ema_decay else None)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
-    step = 0
+    step, ema_state = 0, None
     gen = torch.Generator().manual_seed(0)
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
@@ -107,14 +115,14 @@ def main(argv=None):
         if hints:
             hints.load_state_dict(ck["hints"])
         opt.load_state_dict(ck["opt"])
-        if ema is not None:
-            if ck.get("ema") is None:
-                raise SystemExit(f"{ckpt_path} was trained without --ema-decay; resume it without, or start a new --run")
-            ema.module.load_state_dict(ck["ema"])
-            ema.n_averaged.fill_(step)
         step = ck["step"]
         gen.set_state(ck["gen"])
+        if (ck.get("ema") is None) != (args.ema_decay == 0):
+            raise SystemExit(f"{ckpt_path} was trained {'with' if ck.get('ema') is not None else 'without'} "
+                             f"--ema-decay: resume it the same way, or start a new --run")
+        ema_state = ck.get("ema")
         print(f"resumed from {ckpt_path} at step {step}")
+    ema = weight_average(model, args.ema_decay, ema_state, step) if args.ema_decay else None
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "gen": gen.get_state(),
