@@ -105,6 +105,10 @@ class MeshBuilder:
         nrm = np.array(tris)
         self._emit(c + radius * nrm, nrm, np.zeros((len(nrm), 2)), mat)
 
+    def add(self, vertices: np.ndarray):
+        """Append ready-made triangles (n x FLOATS_PER_VERTEX), e.g. a placed MeshPiece."""
+        self._chunks.append(np.asarray(vertices, np.float32))
+
     def array(self) -> np.ndarray:
         return np.concatenate(self._chunks) if self._chunks else np.zeros((0, FLOATS_PER_VERTEX), np.float32)
 
@@ -123,6 +127,74 @@ class Room:
     photos: np.ndarray | None = None  # L x 256 x 256 x 3 uint8 photo texture layers
     person_box: tuple | None = None   # (x, z, radius) of the person, if any
     furniture: list = field(default_factory=list)  # (x, z, half-x, half-z) footprints
+
+
+@dataclass(frozen=True)
+class MeshPiece:
+    """A modelled piece of furniture for random rooms (training/furniture.py loads a library of them): triangles in
+    its own metric frame, footprint centred on x = z = 0, standing on y = 0, front toward +z; PHOTO materials
+    number their layers from 0 within `textures`."""
+
+    name: str
+    vertices: np.ndarray              # n x FLOATS_PER_VERTEX
+    size: tuple[float, float, float]  # width (x), height (y), depth (z) in metres
+    textures: np.ndarray              # T x S x S x 3 uint8 photo layers (T may be 0)
+    top: float | None = None          # height in metres where things can stand on it
+
+    def placed(self, x: float, z: float, yaw: float, layer_offset: int, y: float = 0.0) -> np.ndarray:
+        """Its triangles turned by yaw about y (as MeshBuilder.box turns), moved to (x, y, z), its photo layers
+        shifted to where its textures start in the room's layer stack."""
+        v = self.vertices.copy()
+        c, s = math.cos(yaw), math.sin(yaw)
+        rot = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], np.float32)
+        v[:, 0:3] = v[:, 0:3] @ rot.T + np.float32([x, y, z])
+        v[:, 3:6] = v[:, 3:6] @ rot.T
+        v[v[:, 14] == PHOTO, 16] += layer_offset
+        return v
+
+
+def _place_piece(rng, pieces, W, D, footprints) -> tuple[MeshPiece, float, float, float, tuple] | None:
+    """A piece and where it stands: most against a wall with its back to it, as rooms are furnished, the rest
+    anywhere at any angle; None if it found no free floor after a few tries."""
+    piece = pieces[int(rng.integers(0, len(pieces)))]
+    w, _, d = piece.size
+    for _ in range(8):
+        if rng.random() < 0.65:
+            wall = int(rng.integers(0, 4))  # back to z=0, x=0, z=D, x=W
+            yaw = wall * math.pi / 2
+            hx, hz = (w / 2, d / 2) if wall % 2 == 0 else (d / 2, w / 2)
+            if min(W - 2 * hx, D - 2 * hz) <= 0:
+                continue
+            along = rng.uniform(hx, W - hx) if wall % 2 == 0 else rng.uniform(hz, D - hz)
+            x, z = {0: (along, hz + 0.02), 1: (hx + 0.02, along),
+                    2: (along, D - hz - 0.02), 3: (W - hx - 0.02, along)}[wall]
+        else:
+            yaw = float(rng.uniform(0, 2 * math.pi))
+            hx = hz = math.hypot(w, d) / 2
+            if min(W, D) <= 2 * hx:
+                continue
+            x, z = rng.uniform(hx, W - hx), rng.uniform(hz, D - hz)
+        if not any(abs(x - fx) < hx + fhx and abs(z - fz) < hz + fhz for fx, fz, fhx, fhz in footprints):
+            return piece, float(x), float(z), float(yaw), (float(x), float(z), hx, hz)
+    return None
+
+
+def _add_piece(mb: MeshBuilder, rng, pieces, small, W, D, footprints: list, layers: list):
+    """Place one modelled piece (and maybe a small one on top of it); its textures join `layers`."""
+    spot = _place_piece(rng, pieces, W, D, footprints)
+    if spot is None:
+        return
+    piece, x, z, yaw, footprint = spot
+    mb.add(piece.placed(x, z, yaw, sum(len(t) for t in layers)))
+    layers.append(piece.textures)
+    footprints.append(footprint)
+    if piece.top and small and rng.random() < 0.7:  # a lamp, a plant, a pot on it
+        thing = small[int(rng.integers(0, len(small)))]
+        du, dv = rng.uniform(-0.3, 0.3, 2) * np.array(piece.size)[[0, 2]]
+        c, s = math.cos(yaw), math.sin(yaw)
+        mb.add(thing.placed(x + c * du + s * dv, z - s * du + c * dv, float(rng.uniform(0, 2 * math.pi)),
+                            sum(len(t) for t in layers), piece.top))
+        layers.append(thing.textures)
 
 
 def _rgb(rng, lo=0.2, hi=0.9):
@@ -196,16 +268,22 @@ def demo_room() -> Room:
                 furniture=[(2.0, 2.6, 0.6, 0.4), (0.35, 4.6, 0.3, 0.7), (3.6, 0.5, 0.9, 0.45)])
 
 
-def random_room(rng: np.random.Generator, photos: np.ndarray | None = None) -> Room:
-    """A random furnished room for training data: size, materials, furniture, lights, maybe a person."""
+def random_room(rng: np.random.Generator, photos: np.ndarray | None = None,
+                pieces: list[MeshPiece] | None = None) -> Room:
+    """A random furnished room for training data: size, materials, furniture, lights, maybe a person. With
+    `pieces` (modelled furniture), most furniture is drawn from them, small pieces sometimes standing on others."""
     W, H, D = rng.uniform(3.0, 8.0), rng.uniform(2.3, 3.4), rng.uniform(3.0, 9.0)
     n_photos = 0 if photos is None else len(photos)
     mb = MeshBuilder()
     mb.quad((0, 0, D), (W, 0, 0), (0, 0, -D), _random_material(rng, n_photos, allow_photo=rng.random() < 0.15))
     wall_mat = _random_material(rng, n_photos, allow_photo=rng.random() < 0.25)
     mb.box((W / 2, H / 2, D / 2), (W, H, D), wall_mat, inward=True, skip=("-y",))
-    footprints = []
+    footprints, layers = [], [] if photos is None else [photos]
+    small = [p for p in pieces or () if max(p.size[0], p.size[2]) < 0.5 and p.size[1] < 0.6]
     for _ in range(int(rng.integers(2, 9))):
+        if pieces and rng.random() < 0.7:
+            _add_piece(mb, rng, pieces, small, W, D, footprints, layers)
+            continue
         w, d = rng.uniform(0.3, 2.0), rng.uniform(0.3, 1.5)
         x, z = rng.uniform(w / 2, W - w / 2), rng.uniform(d / 2, D - d / 2)
         kind = rng.random()
@@ -224,6 +302,8 @@ def random_room(rng: np.random.Generator, photos: np.ndarray | None = None) -> R
             top = rng.uniform(0.4, 1.1) if kind < 0.4 else 0.0
             mb.box((x + rng.uniform(-w, w) / 2, top + bh / 2, z + rng.uniform(-d, d) / 2), (bw, bh, bd),
                    _random_material(rng, n_photos), yaw=float(rng.uniform(0, math.pi)))
+    for _ in range(int(rng.integers(4, 13)) if pieces else 0):  # real rooms are fuller than a few boxes
+        _add_piece(mb, rng, pieces, small, W, D, footprints, layers)
     for _ in range(int(rng.integers(1, 6)) if n_photos else 0):
         pw, ph = rng.uniform(0.4, 1.5), rng.uniform(0.3, 1.2)
         x0, y0 = rng.uniform(0, max(W - pw, 0.01)), rng.uniform(0.5, max(H - ph - 0.1, 0.6))
@@ -237,7 +317,19 @@ def random_room(rng: np.random.Generator, photos: np.ndarray | None = None) -> R
     lights = [((rng.uniform(0.5, W - 0.5), H - 0.2, rng.uniform(0.5, D - 0.5)), _rgb(rng, 0.5, 1.0))
               for _ in range(2)]
     amb = float(rng.uniform(0.1, 0.4))
+    layers = [t for t in layers if len(t)]
+    if pieces and layers:
+        photos = np.concatenate([_square(t, layers[0].shape[1]) for t in layers])
     return Room(mb.array(), (W, H, D), lights, (amb, amb, amb * rng.uniform(0.9, 1.1)), photos, person, footprints)
+
+
+def _square(layers: np.ndarray, size: int) -> np.ndarray:
+    """Photo layers resized to size x size, so textures of any source stack into one texture array."""
+    if layers.shape[1:3] == (size, size):
+        return layers
+    import cv2
+
+    return np.stack([cv2.resize(t, (size, size), interpolation=cv2.INTER_AREA) for t in layers])
 
 
 # ----------------------------------------------------------------------------- cameras

@@ -47,16 +47,23 @@ def reference_factor(intr: Intrinsics) -> float:
     return (intr.fx / intr.width) / (0.5 / math.tan(math.radians(NYU_HFOV_DEG) / 2))
 
 
-def generate(n: int, seed: int = 0, views_per_room: int = 6, log=print) -> dict[str, np.ndarray]:
+def generate(n: int, seed: int = 0, views_per_room: int = 6, log=print,
+             furnished: bool = False) -> dict[str, np.ndarray]:
+    """n views of random rooms; `furnished`: most furniture is modelled (training/furniture.py), not boxes."""
     rng = np.random.default_rng(seed)
     renderer = SceneRenderer(*RENDER_SIZE)
     photos = photo_textures()
+    pieces = None
+    if furnished:
+        from training.furniture import furniture_library
+
+        pieces = furniture_library(log) or None
     images = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0], 3), np.uint8)
     depths = np.zeros((n, MODEL_SIZE[1], MODEL_SIZE[0]), np.float32)
     t0 = time.perf_counter()
     i = 0
     while i < n:
-        room = random_room(rng, photos)
+        room = random_room(rng, photos, pieces)
         renderer.set_room(room)
         for _ in range(views_per_room):
             if i >= n:
@@ -118,22 +125,25 @@ def _cached(path: Path, make, log=print) -> dict[str, np.ndarray]:
     return data
 
 
-def load_or_make(n: int, seed: int = 0, log=print, real: int = 0, hints: bool = False) -> dict[str, np.ndarray]:
+def load_or_make(n: int, seed: int = 0, log=print, real: int = 0, hints: bool = False,
+                 furnished: bool = False) -> dict[str, np.ndarray]:
     """n synthetic views with their teacher depth, plus `real` teacher-labelled real photo crops; with `hints`,
-    also the teacher's decoder features for each (hint_<level>, real_hint_<level>: training/hints.py)."""
+    also the teacher's decoder features for each (hint_<level>, real_hint_<level>: training/hints.py);
+    `furnished`: rooms furnished with modelled furniture (generate)."""
     from training.hints import teacher_features
 
     def synthetic():
-        data = generate(n, seed, log=log)
+        data = generate(n, seed, log=log, furnished=furnished)
         log("running the FastDepth teacher")
         data["teacher"] = teacher_predictions(data["images"], log=log)
         return data
 
-    data = _cached(CACHE / f"synthetic_{n}_{seed}.npz", synthetic, log)
+    tag = f"{n}_{seed}" + ("_furnished" if furnished else "")
+    data = _cached(CACHE / f"synthetic_{tag}.npz", synthetic, log)
     if real:
         data.update(_cached(CACHE / f"real_{real}_{seed}.npz", lambda: real_photo_crops(real, seed, log=log), log))
     if hints:
-        data.update(_cached(CACHE / f"hints_synthetic_{n}_{seed}.npz",
+        data.update(_cached(CACHE / f"hints_synthetic_{tag}.npz",
                             lambda: teacher_features(data["images"], log=log), log))
         if real:
             data.update({f"real_{k}": v for k, v in _cached(
@@ -149,6 +159,8 @@ if __name__ == "__main__":
     ap.add_argument("--real", type=int, default=4000, help="also this many teacher-labelled real photo crops")
     ap.add_argument("--hints", action=argparse.BooleanOptionalAction, default=True,
                     help="also the teacher's decoder features, for feature-level distillation (default: yes)")
+    ap.add_argument("--furnished", action=argparse.BooleanOptionalAction, default=False,
+                    help="furnish the rooms with Sweet Home 3D's modelled furniture (training/furniture.py)")
     args = ap.parse_args()
-    d = load_or_make(args.n, args.seed, real=args.real, hints=args.hints)
+    d = load_or_make(args.n, args.seed, real=args.real, hints=args.hints, furnished=args.furnished)
     print({k: v.shape for k, v in d.items()})

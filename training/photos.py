@@ -75,22 +75,30 @@ def package_sample_photos(log=print) -> list[np.ndarray]:
     return out
 
 
-def fetch_opencv_doc(log=print) -> Path | None:
-    """Download and unpack Debian's opencv-doc (about 95 MB) into training/cache once; None if apt cannot."""
-    examples = OPENCV_DOC / "usr/share/doc/opencv-doc"
-    if examples.is_dir():
-        return examples
+def fetch_debian_package(package: str, dest: Path, log=print) -> bool:
+    """Download Debian's `package` with apt-get and unpack it into dest (under training/cache) once; False if apt
+    cannot (the caller trains without it)."""
+    if dest.is_dir():
+        return True
     CACHE.mkdir(parents=True, exist_ok=True)
-    log("fetching Debian's opencv-doc (OpenCV's sample images) with apt-get download")
+    log(f"fetching Debian's {package} with apt-get download")
     try:
-        subprocess.run(["apt-get", "download", "opencv-doc"], cwd=CACHE, check=True, capture_output=True)
-        deb = sorted(CACHE.glob("opencv-doc_*.deb"))[-1]
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(OPENCV_DOC)], check=True, capture_output=True)
+        subprocess.run(["apt-get", "download", package], cwd=CACHE, check=True, capture_output=True)
+        deb = sorted(CACHE.glob(f"{package}_*.deb"))[-1]
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True, capture_output=True)
         deb.unlink()
     except (OSError, subprocess.CalledProcessError, IndexError) as exc:
-        log(f"  opencv-doc unavailable ({exc}); training on the other photo sources only")
+        log(f"  {package} unavailable ({exc})")
+        return False
+    return True
+
+
+def fetch_opencv_doc(log=print) -> Path | None:
+    """Debian's opencv-doc (about 95 MB, OpenCV's sample images) unpacked in training/cache; None if apt cannot."""
+    if not fetch_debian_package("opencv-doc", OPENCV_DOC, log):
+        log("  training on the other photo sources only")
         return None
-    return examples
+    return OPENCV_DOC / "usr/share/doc/opencv-doc"
 
 
 def opencv_doc_photos(log=print, video_frames: int = 6) -> list[np.ndarray]:

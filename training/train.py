@@ -75,6 +75,8 @@ def main(argv=None):
     ap.add_argument("--teacher-weight", type=float, default=0.6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1, help="which synthetic data set (training/data.py)")
+    ap.add_argument("--furnished", action=argparse.BooleanOptionalAction, default=False,
+                    help="synthetic rooms furnished with modelled furniture (training/furniture.py)")
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=8)
     ap.add_argument("--real-weight", type=float, default=1.0, help="weight of the teacher loss on real crops")
@@ -90,7 +92,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     from tqdm import tqdm
 
-    data = load_or_make(args.samples, args.seed, real=args.real, hints=args.hint_weight > 0)
+    data = load_or_make(args.samples, args.seed, real=args.real, hints=args.hint_weight > 0, furnished=args.furnished)
     images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
     depths = torch.from_numpy(data["depths"])[:, None]
     teacher = torch.from_numpy(data["teacher"])[:, None]
