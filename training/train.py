@@ -87,6 +87,8 @@ def main(argv=None):
     ap.add_argument("--ema-decay", type=float, default=0.0,
                     help="keep an exponential moving average of the weights (BatchNorm statistics included) with "
                          "this decay and export it instead of the last weights (0: off)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -124,6 +126,12 @@ def main(argv=None):
                              f"--ema-decay: resume it the same way, or start a new --run")
         ema_state = ck.get("ema")
         print(f"resumed from {ckpt_path} at step {step}")
+    elif args.init is not None:
+        ck = torch.load(args.init, weights_only=False)
+        model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
+        if hints and ck.get("hints") is not None:
+            hints.load_state_dict(ck["hints"])
+        print(f"starting from the weights of {args.init}")
     ema = weight_average(model, args.ema_decay, ema_state, step) if args.ema_decay else None
 
     def save():
