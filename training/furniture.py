@@ -40,6 +40,9 @@ def read_catalog(text: str) -> list[dict[str, str]]:
     return [pieces[k] for k in sorted(pieces, key=int)]
 
 
+DEFAULT_MATERIAL = {"kd": (0.6, 0.6, 0.6), "map": None, "opacity": 1.0}  # for names no .mtl defines
+
+
 def parse_mtl(text: str) -> dict[str, dict]:
     """Material name -> {"kd": (r, g, b), "map": texture file or None, "opacity": d}."""
     out, cur = {}, None
@@ -48,7 +51,7 @@ def parse_mtl(text: str) -> dict[str, dict]:
         if not parts:
             continue
         if parts[0] == "newmtl":
-            cur = out.setdefault(" ".join(parts[1:]), {"kd": (0.6, 0.6, 0.6), "map": None, "opacity": 1.0})
+            cur = out.setdefault(" ".join(parts[1:]), dict(DEFAULT_MATERIAL))
         elif cur is None:
             continue
         elif parts[0] == "Kd" and len(parts) >= 4:
@@ -95,19 +98,21 @@ def parse_obj(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str],
         elif head == "mtllib":
             mtllibs.append(rest.strip())
 
-    def gather(table, refs, width, fallback):
-        arr = np.asarray(table, np.float32).reshape(-1, width) if table else np.zeros((0, width), np.float32)
+    def gather(table, refs, width):
+        """Rows of table for OBJ's 1-based (or, if negative, counted from the end) indices; zeros and False where
+        a corner has no index for it."""
+        arr = np.asarray(table, np.float32).reshape(-1, width)
         refs = np.asarray(refs, np.int64).reshape(-1, 3)
-        refs = np.where(refs < 0, refs + len(arr) + 1, refs)  # negative indices count back from the end
+        refs = np.where(refs < 0, refs + len(arr) + 1, refs)
         ok = (refs > 0) & (refs <= len(arr))
-        out = np.where(ok[..., None], arr[np.clip(refs - 1, 0, max(len(arr) - 1, 0))] if len(arr) else 0, fallback)
-        return np.broadcast_to(out, refs.shape + (width,)).astype(np.float32), ok.all(1)
+        padded = np.vstack([np.zeros((1, width), np.float32), arr])  # row 0: what a missing index reads
+        return padded[np.where(ok, refs, 0)], ok.all(1)
 
-    pos, _ = gather(v, tri_v, 3, 0.0)
-    uv, _ = gather(vt, tri_t, 2, 0.0)
+    pos, _ = gather(v, tri_v, 3)
+    uv, _ = gather(vt, tri_t, 2)
     face_n = np.cross(pos[:, 1] - pos[:, 0], pos[:, 2] - pos[:, 0])
     face_n /= np.linalg.norm(face_n, axis=1, keepdims=True) + 1e-12
-    nrm, has_n = gather(vn, tri_n, 3, 0.0)
+    nrm, has_n = gather(vn, tri_n, 3)
     nrm[~has_n] = face_n[~has_n][:, None, :]
     return pos, uv, nrm, materials, np.asarray(tri_m, np.int64), mtllibs
 
@@ -156,7 +161,7 @@ def load_piece(zf: zipfile.ZipFile, entry: dict[str, str]) -> MeshPiece | None:
         sel = mat_idx == (m if name is not None else -1)
         if not sel.any():
             continue
-        props = mtl.get(name, {"kd": (0.6, 0.6, 0.6), "map": None, "opacity": 1.0})
+        props = mtl.get(name, DEFAULT_MATERIAL)
         if props["opacity"] < 0.5:  # glass: a depth camera mostly sees through it too
             keep &= ~sel
             continue

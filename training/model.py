@@ -82,12 +82,18 @@ class ArsdkDepthNet(nn.Module):
         return torch.exp(self.features(x)[0])
 
 
+def checkpoint_weights(ck: dict) -> dict:
+    """The weights a checkpoint stands for: its moving average when trained with one (train.py --ema-decay),
+    else its last weights."""
+    return ck["ema"] if ck.get("ema") is not None else ck["model"]
+
+
 def load_checkpoint(path) -> ArsdkDepthNet:
     """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode;
     its moving average of the weights when it was trained with one (train.py --ema-decay)."""
     ck = torch.load(path, weights_only=False)
     net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", FIRST_WIDTHS)))
-    net.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
+    net.load_state_dict(checkpoint_weights(ck))
     return net.eval()
 
 

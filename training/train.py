@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from training.data import load_or_make
 from training.hints import HINT_LEVELS, HintHeads
 from training.losses import gradient_matching_loss, si_log_loss
-from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, count_macs
+from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, checkpoint_weights, count_macs
 
 RUNS = Path(__file__).resolve().parent / "runs"
 
@@ -128,7 +128,7 @@ def main(argv=None):
         print(f"resumed from {ckpt_path} at step {step}")
     elif args.init is not None:
         ck = torch.load(args.init, weights_only=False)
-        model.load_state_dict(ck["ema"] if ck.get("ema") is not None else ck["model"])
+        model.load_state_dict(checkpoint_weights(ck))
         if hints and ck.get("hints") is not None:
             hints.load_state_dict(ck["hints"])
         print(f"starting from the weights of {args.init}")
