@@ -88,7 +88,8 @@ def main(argv=None):
                     help="keep an exponential moving average of the weights (BatchNorm statistics included) with "
                          "this decay and export it instead of the last weights (0: off)")
     ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser")
+                    help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser; a --run "
+                         "that already has a checkpoint resumes from it instead, so the same command resumes")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
