@@ -91,7 +91,7 @@ def checkpoint_weights(ck: dict) -> dict:
 def load_checkpoint(path) -> ArsdkDepthNet:
     """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode;
     its moving average of the weights when it was trained with one (train.py --ema-decay)."""
-    ck = torch.load(path, weights_only=False)
+    ck = torch.load(path, weights_only=False, map_location="cpu")
     net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", FIRST_WIDTHS)))
     net.load_state_dict(checkpoint_weights(ck))
     return net.eval()
@@ -108,7 +108,7 @@ def count_macs(model: nn.Module, size=(128, 160)) -> int:
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
     with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, *size))
+        model.eval()(torch.zeros(1, 3, *size, device=next(model.parameters()).device))
     for h in handles:
         h.remove()
     return macs

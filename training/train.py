@@ -2,6 +2,7 @@
 
     python -m training.train                 # the shipped model's settings; resumes from training/runs/last.pt
     python -m training.train --minutes 30    # stop after 30 minutes; run again to continue
+    python -m training.train --seed 1,2,3 --device cuda --fit-minutes 10   # three data sets, on a GPU, in 10 minutes
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -19,16 +21,18 @@ from training.losses import gradient_matching_loss, si_log_loss
 from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, checkpoint_weights, count_macs
 
 RUNS = Path(__file__).resolve().parent / "runs"
+FIT_CALIBRATION_STEPS = 200
+PROVISIONAL_STEPS = 10**9  # --fit-minutes' step count until the speed is measured: the cosine stays at its peak
 
 
 def augment(img, depth, teacher, gen: torch.Generator, features=()):
     """Colour jitter, blur, noise, horizontal flip and the depth-compensated random crop (zoom k: depth / k).
     `features` (teacher feature maps) get the same crop. Returns img, depth, teacher, features, flipped."""
-    n = img.shape[0]
-    r = lambda *s: torch.rand(*s, generator=gen)  # noqa: E731
+    n, dev = img.shape[0], gen.device
+    r = lambda *s: torch.rand(*s, generator=gen, device=dev)  # noqa: E731
     # zoom: crop a window 1/k of the size and enlarge it; things look k times nearer, so divide depth by k
     k = 1.0 + 0.6 * r(n) * (r(n) < 0.6)
-    theta = torch.zeros(n, 2, 3)
+    theta = torch.zeros(n, 2, 3, device=dev)
     theta[:, 0, 0], theta[:, 1, 1] = 1 / k, 1 / k
     theta[:, 0, 2] = (r(n) * 2 - 1) * (1 - 1 / k)
     theta[:, 1, 2] = (r(n) * 2 - 1) * (1 - 1 / k)
@@ -50,8 +54,25 @@ def augment(img, depth, teacher, gen: torch.Generator, features=()):
     blur = r(n) < 0.3
     if blur.any():
         img[blur] = F.avg_pool2d(F.pad(img[blur], (1, 1, 1, 1), mode="replicate"), 3, 1)
-    img = img + 0.02 * r(1).item() * torch.randn(img.shape, generator=gen)
+    img = img + 0.02 * r(1).item() * torch.randn(img.shape, generator=gen, device=dev)
     return img.clamp(0, 1), depth, teacher, features, flip
+
+
+def seed_list(text: str) -> list[int]:
+    return [int(v) for v in text.split(",")]
+
+
+def load_seeds(args) -> dict:
+    """The data sets of every seed in args.seed (training/data.py), concatenated."""
+    sets = [load_or_make(args.samples, seed, real=args.real, hints=args.hint_weight > 0, furnished=args.furnished)
+            for seed in args.seed]
+    return sets[0] if len(sets) == 1 else {k: np.concatenate([d[k] for d in sets]) for k in sets[0]}
+
+
+def fitted_steps(step: int, steps_per_second: float, minutes: float) -> int:
+    """The run's total step count for --fit-minutes: as many as `minutes` hold at the measured speed, and at least
+    one more than `step` (already done), so a run whose calibration outlasted its minutes still ends cleanly."""
+    return max(step + 1, int(steps_per_second * 60 * minutes))
 
 
 def weight_average(model, decay: float, state=None, steps: int = 0):
@@ -70,11 +91,15 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, default=6000)
     ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--minutes", type=float, default=None, help="stop after this long (resume later)")
+    ap.add_argument("--fit-minutes", type=float, default=None,
+                    help="overrides --steps: as many steps as fit in about this many minutes on this machine, "
+                         f"measured over the first {FIT_CALIBRATION_STEPS} (the count is kept in the checkpoint)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--teacher-weight", type=float, default=0.6)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1, help="which synthetic data set (training/data.py)")
+    ap.add_argument("--seed", type=seed_list, default=[1],
+                    help="which synthetic data set (training/data.py); several, comma-separated, train on their union")
     ap.add_argument("--furnished", action=argparse.BooleanOptionalAction, default=False,
                     help="synthetic rooms furnished with modelled furniture (training/furniture.py)")
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
@@ -90,45 +115,56 @@ def main(argv=None):
     ap.add_argument("--init", type=Path, default=None,
                     help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser; a --run "
                          "that already has a checkpoint resumes from it instead, so the same command resumes")
+    ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when PyTorch sees a GPU)")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: this PyTorch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
     from tqdm import tqdm
 
-    data = load_or_make(args.samples, args.seed, real=args.real, hints=args.hint_weight > 0, furnished=args.furnished)
-    images = torch.from_numpy(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
-    depths = torch.from_numpy(data["depths"])[:, None]
-    teacher = torch.from_numpy(data["teacher"])[:, None]
-    real_images = torch.from_numpy(data["real_images"]).permute(0, 3, 1, 2) if "real_images" in data else None
-    real_teacher = torch.from_numpy(data["real_teacher"])[:, None] if "real_teacher" in data else None
-    hint_maps = [torch.from_numpy(data[f"hint_{lv}"]) for lv in HINT_LEVELS] if args.hint_weight else []
-    real_hint_maps = [torch.from_numpy(data[f"real_hint_{lv}"]) for lv in HINT_LEVELS] \
+    data = load_seeds(args)
+    # the whole data set lives on the training device (uint8 images: a few GB for tens of thousands of views)
+    on = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
+    images = on(data["images"]).permute(0, 3, 1, 2)  # uint8, converted per batch
+    depths = on(data["depths"])[:, None]
+    teacher = on(data["teacher"])[:, None]
+    real_images = on(data["real_images"]).permute(0, 3, 1, 2) if "real_images" in data else None
+    real_teacher = on(data["real_teacher"])[:, None] if "real_teacher" in data else None
+    hint_maps = [on(data[f"hint_{lv}"]) for lv in HINT_LEVELS] if args.hint_weight else []
+    real_hint_maps = [on(data[f"real_hint_{lv}"]) for lv in HINT_LEVELS] \
         if args.hint_weight and real_images is not None else []
-    model = ArsdkDepthNet(tuple(args.widths))
-    hints = HintHeads(args.widths, {lv: data[f"hint_{lv}"] for lv in HINT_LEVELS}) if args.hint_weight else None
+    model = ArsdkDepthNet(tuple(args.widths)).to(device)
+    hints = HintHeads(args.widths, {lv: data[f"hint_{lv}"] for lv in HINT_LEVELS}).to(device) \
+        if args.hint_weight else None
+    del data
     print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
-          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views")
+          f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views"
+          + (f" + {len(real_images)} real crops" if real_images is not None else "") + f"; training on {device}")
     params = list(model.parameters()) + (list(hints.parameters()) if hints else [])
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
     step, ema_state = 0, None
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator(device).manual_seed(0)
     if ckpt_path.is_file():
-        ck = torch.load(ckpt_path, weights_only=False)
+        ck = torch.load(ckpt_path, weights_only=False, map_location=device)
         model.load_state_dict(ck["model"])
         if hints:
             hints.load_state_dict(ck["hints"])
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
-        gen.set_state(ck["gen"])
+        gen.set_state(ck["gen"].cpu())
         if (ck.get("ema") is None) != (args.ema_decay == 0):
             raise SystemExit(f"{ckpt_path} was trained {'with' if ck.get('ema') is not None else 'without'} "
                              f"--ema-decay: resume it the same way, or start a new --run")
         ema_state = ck.get("ema")
+        if args.fit_minutes and ck["args"].get("fit_minutes"):  # fitted when the run began (or still provisional)
+            args.steps = ck["args"]["steps"]
         print(f"resumed from {ckpt_path} at step {step}")
     elif args.init is not None:
-        ck = torch.load(args.init, weights_only=False)
+        ck = torch.load(args.init, weights_only=False, map_location=device)
         model.load_state_dict(checkpoint_weights(ck))
         if hints and ck.get("hints") is not None:
             hints.load_state_dict(ck["hints"])
@@ -141,6 +177,10 @@ def main(argv=None):
                     "ema": ema.module.state_dict() if ema is not None else None}, ckpt_path)
 
     t_end = time.time() + 60 * args.minutes if args.minutes else math.inf
+    if args.fit_minutes and step == 0:
+        args.steps = PROVISIONAL_STEPS
+    fit_at = step + FIT_CALIBRATION_STEPS if args.steps == PROVISIONAL_STEPS else None
+    t_start, step_start = time.time(), step
     model.train()
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", mininterval=5)
     avg = None
@@ -148,7 +188,7 @@ def main(argv=None):
         lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, len(images), (args.batch,), generator=gen)
+        idx = torch.randint(0, len(images), (args.batch,), generator=gen, device=gen.device)
         img, dep, tea, feats, flipped = augment(images[idx].float() / 255, depths[idx], teacher[idx], gen,
                                                 [m[idx].float() for m in hint_maps])
         valid = (dep > 0.05).float()
@@ -162,7 +202,7 @@ def main(argv=None):
             loss = loss + args.teacher_weight * si_log_loss(log_pred, torch.log(tea.clamp_min(0.05)), tv, lam=1.0)
         if real_images is not None and args.real_per_batch:
             # real photos: the teacher's depth is the only label, and only its shape (scale-invariant) is trusted
-            ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen)
+            ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen, device=gen.device)
             rimg, rtea, _, rfeats, rflipped = augment(real_images[ridx].float() / 255, real_teacher[ridx],
                                                       real_teacher[ridx], gen, [m[ridx].float() for m in real_hint_maps])
             rlog, rdecoder_maps = model.features(rimg)
@@ -180,6 +220,10 @@ def main(argv=None):
         step += 1
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         bar.update(1)
+        if step == fit_at:
+            rate = (step - step_start) / (time.time() - t_start)
+            args.steps = bar.total = fitted_steps(step, rate, args.fit_minutes)
+            print(f"\n{rate:.1f} steps/s here: {args.steps} steps fit in {args.fit_minutes:g} minutes", flush=True)
         bar.set_postfix(loss=f"{avg:.4f}", lr=f"{lr:.2e}", refresh=False)
         if step % 250 == 0:
             save()
