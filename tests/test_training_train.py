@@ -39,3 +39,4 @@ def test_zoom_divides_depth_by_its_factor():
     assert torch.allclose(per_image.min(1).values, per_image.max(1).values)  # one factor per image
     k = 2.0 / per_image[:, 0]
     assert (k >= 1).all() and (k <= 1.6 + 1e-5).all() and (k > 1.01).any() and (k == 1).any()
+    assert torch.allclose(out_teacher, out_depth)

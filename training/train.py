@@ -39,11 +39,14 @@ def augment(img, depth, teacher, gen: torch.Generator, features=()):
     flip = r(n) < 0.5
     theta[flip, 0, 0] *= -1
     grid = F.affine_grid(theta, img.shape, align_corners=False)
-    img = F.grid_sample(img, grid, mode="bilinear", align_corners=False)
+    # border padding: at a flipped or edge-touching window, rounding puts the outermost samples a hair outside the
+    # frame, and zero padding would darken that column of the image and the teacher's depth
+    img = F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=False)
     depth = F.grid_sample(depth, grid, mode="nearest", align_corners=False) / k.view(n, 1, 1, 1)
-    teacher = F.grid_sample(teacher, grid, mode="bilinear", align_corners=False) / k.view(n, 1, 1, 1)
+    teacher = F.grid_sample(teacher, grid, mode="bilinear", padding_mode="border",
+                            align_corners=False) / k.view(n, 1, 1, 1)
     features = [F.grid_sample(f, F.affine_grid(theta, f.shape, align_corners=False), mode="bilinear",
-                              align_corners=False) for f in features]
+                              padding_mode="border", align_corners=False) for f in features]
     gain = 0.6 + 0.8 * r(n, 1, 1, 1)
     tint = 0.85 + 0.3 * r(n, 3, 1, 1)
     gray = img.mean(1, keepdim=True)
