@@ -8,6 +8,7 @@ Metrics: AbsRel, RMSE (m), log10, delta1/2/3, si-RMSE; raw metric and median-sca
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -90,6 +91,8 @@ def main(argv=None):
         est = DepthEstimator(name, temporal=None, num_threads=2)
         if name == "arsdk_depth" and args.checkpoint:
             est.model = CheckpointRunner(args.checkpoint)
+            # scored at the input size it was trained at (the shipped spec's may differ)
+            est.spec = dataclasses.replace(est.spec, input_size=tuple(est.model.net.input_size))
         entry = {"backend": est.model.backend, "input": list(est.spec.input_size),
                  "latency_2_threads": {} if args.checkpoint else latency_ms(est, probe[0], probe[2])}
         for set_name, samples in sets.items():

@@ -1,7 +1,8 @@
 """Export a trained checkpoint to arsdk/models/arsdk_depth.tflite with litert-torch and check it against PyTorch.
 
-The exported graph takes 1x128x160x3 float RGB in [0, 1] (NHWC, normalisation inside) and returns 1x128x160x1
-metric depth for the reference camera (see training/data.py); the distillation hint heads are not exported.
+The exported graph takes 1xHxWx3 float RGB in [0, 1] (NHWC, at the input size the checkpoint was trained at; any
+normalisation inside) and returns 1xHxWx1 metric depth for the reference camera (see training/data.py); the
+distillation hint heads are not exported. arsdk.depth.ARSDK_DEPTH must name the same input size.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def export(checkpoint: Path, out: Path = OUT) -> float:
 
     net = load_checkpoint(checkpoint)
     model = NHWCWrapper(net).eval()
-    sample = torch.rand(1, 128, 160, 3)
+    w, h = net.input_size
+    sample = torch.rand(1, h, w, 3)
     edge = litert_torch.convert(model, (sample,))
     out.parent.mkdir(parents=True, exist_ok=True)
     edge.export(str(out))
@@ -41,11 +43,11 @@ def export(checkpoint: Path, out: Path = OUT) -> float:
     worst = 0.0
     rng = np.random.default_rng(0)
     for _ in range(5):
-        x = rng.random((1, 128, 160, 3), dtype=np.float32)
+        x = rng.random((1, h, w, 3), dtype=np.float32)
         with torch.no_grad():
             ref = model(torch.from_numpy(x)).numpy()
         worst = max(worst, float(np.max(np.abs(tfl.run(x) - ref))))
-    print(f"exported {out} ({out.stat().st_size / 1e6:.2f} MB, {count_macs(net) / 1e9:.3f} GMACs); "
+    print(f"exported {out} ({out.stat().st_size / 1e6:.2f} MB, {count_macs(net, (h, w)) / 1e9:.3f} GMACs at {w}x{h}); "
           f"max |TFLite - PyTorch| = {worst:.2e} m")
     return worst
 

@@ -88,12 +88,36 @@ def checkpoint_weights(ck: dict) -> dict:
     return ck["ema"] if ck.get("ema") is not None else ck["model"]
 
 
-def load_checkpoint(path) -> ArsdkDepthNet:
-    """The network stored in a training checkpoint, built with the widths it was trained with, in eval mode;
-    its moving average of the weights when it was trained with one (train.py --ema-decay)."""
+ARCHITECTURES = ("arsdk", "fastdepth")
+DEFAULT_INPUT = (160, 128)  # (width, height) the network sees; checkpoints written before --input used it
+
+
+def build_model(args: dict) -> nn.Module:
+    """The network a run's arguments describe: ArsdkDepthNet with its widths (--arch arsdk), or FastDepth's
+    architecture starting from FastDepth's weights (--arch fastdepth; training/fastdepth_torch.py)."""
+    arch = args.get("arch", "arsdk")
+    if arch == "fastdepth":
+        from training.fastdepth_torch import FastDepthStudent
+
+        return FastDepthStudent()
+    if arch != "arsdk":
+        raise ValueError(f"architecture {arch!r}: expected one of {', '.join(ARCHITECTURES)}")
+    return ArsdkDepthNet(tuple(args.get("widths", FIRST_WIDTHS)))
+
+
+def checkpoint_input_size(ck: dict) -> tuple[int, int]:
+    """(width, height) of the input the checkpoint's network was trained at."""
+    return tuple(ck.get("args", {}).get("input", DEFAULT_INPUT))
+
+
+def load_checkpoint(path) -> nn.Module:
+    """The network stored in a training checkpoint, built as it was trained (architecture, widths), in eval mode;
+    its moving average of the weights when it was trained with one (train.py --ema-decay). Its input size is
+    `checkpoint_input_size(torch.load(path))`, also set as the network's `input_size` attribute."""
     ck = torch.load(path, weights_only=False, map_location="cpu")
-    net = ArsdkDepthNet(tuple(ck.get("args", {}).get("widths", FIRST_WIDTHS)))
+    net = build_model(ck.get("args", {}))
     net.load_state_dict(checkpoint_weights(ck))
+    net.input_size = checkpoint_input_size(ck)
     return net.eval()
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from training.data import load_or_make
 from training.hints import HINT_LEVELS, HintHeads
 from training.losses import gradient_matching_loss, si_log_loss
-from training.model import DEFAULT_WIDTHS, ArsdkDepthNet, checkpoint_weights, count_macs
+from training.model import ARCHITECTURES, DEFAULT_INPUT, DEFAULT_WIDTHS, build_model, checkpoint_weights, count_macs
 
 RUNS = Path(__file__).resolve().parent / "runs"
 FIT_CALIBRATION_STEPS = 200
@@ -72,6 +72,29 @@ def load_seeds(args) -> dict:
     return sets[0] if len(sets) == 1 else {k: np.concatenate([d[k] for d in sets]) for k in sets[0]}
 
 
+def input_size(text: str) -> list[int]:
+    """'WxH' -> [W, H]; both multiples of 32 (the networks halve the image five times)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"input size {text!r}: expected WIDTHxHEIGHT, e.g. 128x96") from None
+    if w <= 0 or h <= 0 or w % 32 or h % 32:
+        raise argparse.ArgumentTypeError(f"input size {text!r}: width and height must be positive multiples of 32")
+    return [w, h]
+
+
+def predict_log_depth(model, img, size):
+    """The model's log depth for a batch at the data's resolution: the batch is area-resized to the network's
+    input `size` (W, H) and the output bilinearly resized back, as the SDK does with a camera frame."""
+    h, w = img.shape[-2:]
+    if (w, h) != tuple(size):
+        img = F.interpolate(img, size=(size[1], size[0]), mode="area")
+    log_pred, maps = model.features(img)
+    if log_pred.shape[-2:] != (h, w):
+        log_pred = F.interpolate(log_pred, size=(h, w), mode="bilinear", align_corners=False)
+    return log_pred, maps
+
+
 def fitted_steps(step: int, steps_per_second: float, minutes: float) -> int:
     """The run's total step count for --fit-minutes: as many as `minutes` hold at the measured speed, and at least
     one more than `step` (already done), so a run whose calibration outlasted its minutes still ends cleanly."""
@@ -99,7 +122,10 @@ def main(argv=None):
                          f"measured over the first {FIT_CALIBRATION_STEPS} (the count is kept in the checkpoint)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--teacher-weight", type=float, default=0.6)
+    ap.add_argument("--teacher-weight", type=float, default=0.6,
+                    help="weight of the teacher loss (scale-invariant log error) on the synthetic views")
+    ap.add_argument("--synthetic-weight", type=float, default=1.0,
+                    help="weight of the rendered-depth losses on the synthetic views (0: teacher only)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=seed_list, default=[1],
                     help="which synthetic data set (training/data.py); several, comma-separated, train on their union")
@@ -108,8 +134,14 @@ def main(argv=None):
     ap.add_argument("--real", type=int, default=4000, help="teacher-labelled real photo crops in the data set")
     ap.add_argument("--real-per-batch", type=int, default=8)
     ap.add_argument("--real-weight", type=float, default=1.0, help="weight of the teacher loss on real crops")
-    ap.add_argument("--hint-weight", type=float, default=0.2,
-                    help="weight of feature-level distillation on the teacher's decoder maps (0: off)")
+    ap.add_argument("--hint-weight", type=float, default=None,
+                    help="weight of feature-level distillation on the teacher's decoder maps (0: off; default 0.2 "
+                         "for --arch arsdk, 0 for --arch fastdepth, whose decoder is the teacher's own)")
+    ap.add_argument("--arch", choices=ARCHITECTURES, default="arsdk",
+                    help="arsdk: ArsdkDepthNet from scratch (training/model.py); fastdepth: FastDepth's architecture "
+                         "starting from FastDepth's weights, fine-tuned at --input (training/fastdepth_torch.py)")
+    ap.add_argument("--input", type=input_size, default=list(DEFAULT_INPUT),
+                    help="WIDTHxHEIGHT the network sees; the training images are resized to it (default %(default)s)")
     ap.add_argument("--widths", type=lambda t: [int(v) for v in t.split(",")], default=list(DEFAULT_WIDTHS),
                     help="encoder channels per resolution, e.g. 16,32,56,112,192")
     ap.add_argument("--ema-decay", type=float, default=0.0,
@@ -121,6 +153,11 @@ def main(argv=None):
     ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when PyTorch sees a GPU)")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
+    if args.hint_weight is None:
+        args.hint_weight = 0.2 if args.arch == "arsdk" else 0.0
+    if args.arch == "fastdepth" and args.hint_weight:
+        ap.error("--hint-weight: --arch fastdepth has the teacher's own decoder, so there are no hints to match; "
+                 "leave it at 0")
     torch.set_num_threads(args.threads)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -138,11 +175,12 @@ def main(argv=None):
     hint_maps = [on(data[f"hint_{lv}"]) for lv in HINT_LEVELS] if args.hint_weight else []
     real_hint_maps = [on(data[f"real_hint_{lv}"]) for lv in HINT_LEVELS] \
         if args.hint_weight and real_images is not None else []
-    model = ArsdkDepthNet(tuple(args.widths)).to(device)
+    model = build_model(vars(args)).to(device)
     hints = HintHeads(args.widths, {lv: data[f"hint_{lv}"] for lv in HINT_LEVELS}).to(device) \
         if args.hint_weight else None
     del data
-    print(f"model: {count_macs(model) / 1e9:.3f} GMACs at 128x160, "
+    gmacs = count_macs(model, args.input[::-1]) / 1e9
+    print(f"model: {args.arch}, {gmacs:.3f} GMACs at {args.input[0]}x{args.input[1]}, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {len(images)} training views"
           + (f" + {len(real_images)} real crops" if real_images is not None else "") + f"; training on {device}")
     params = list(model.parameters()) + (list(hints.parameters()) if hints else [])
@@ -196,8 +234,9 @@ def main(argv=None):
                                                 [m[idx].float() for m in hint_maps])
         valid = (dep > 0.05).float()
         log_gt = torch.log(dep.clamp_min(0.05))
-        log_pred, decoder_maps = model.features(img)
-        loss = si_log_loss(log_pred, log_gt, valid) + 0.5 * gradient_matching_loss(log_pred, log_gt, valid)
+        log_pred, decoder_maps = predict_log_depth(model, img, args.input)
+        loss = args.synthetic_weight * (si_log_loss(log_pred, log_gt, valid)
+                                        + 0.5 * gradient_matching_loss(log_pred, log_gt, valid))
         if hints:
             loss = loss + args.hint_weight * hints.loss(decoder_maps, feats, ~flipped)
         if args.teacher_weight:
@@ -208,7 +247,7 @@ def main(argv=None):
             ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen, device=gen.device)
             rimg, rtea, _, rfeats, rflipped = augment(real_images[ridx].float() / 255, real_teacher[ridx],
                                                       real_teacher[ridx], gen, [m[ridx].float() for m in real_hint_maps])
-            rlog, rdecoder_maps = model.features(rimg)
+            rlog, rdecoder_maps = predict_log_depth(model, rimg, args.input)
             if hints:
                 loss = loss + args.hint_weight * hints.loss(rdecoder_maps, rfeats, ~rflipped)
             rv = (rtea > 0.05).float()
