@@ -89,3 +89,14 @@ def test_fastdepth_student_at_the_sdks_input_is_within_the_compute_budget():
     w, h = ARSDK_DEPTH.input_size
     macs = count_macs(FastDepthStudent(), (h, w))
     assert 0.02e9 < macs <= 0.15e9  # issue 4: at most 0.15 GMACs at its input size (FastDepth at 224x224: 0.37)
+
+
+def test_resuming_with_another_network_stops_naming_the_option():
+    trained = {"arch": "fastdepth", "widths": [24, 48, 80, 160, 256], "input": [128, 96]}
+    train.check_same_network("fd.pt", trained, dict(trained, widths=[8, 8, 8, 8, 8]))  # widths: arsdk only
+    with pytest.raises(SystemExit, match=r"--arch fastdepth \(asked: arsdk\)"):
+        train.check_same_network("fd.pt", trained, dict(trained, arch="arsdk"))
+    with pytest.raises(SystemExit, match=r"--input \[128, 96\] \(asked: \[160, 128\]\)"):
+        train.check_same_network("fd.pt", trained, dict(trained, input=[160, 128]))
+    # a checkpoint from before --arch and --input: the first widths at 160x128
+    train.check_same_network("old.pt", {}, {"arch": "arsdk", "widths": [16, 32, 56, 112, 192], "input": [160, 128]})

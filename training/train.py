@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from training.data import load_or_make
 from training.hints import HINT_LEVELS, HintHeads
 from training.losses import gradient_matching_loss, si_log_loss
-from training.model import ARCHITECTURES, DEFAULT_INPUT, DEFAULT_WIDTHS, build_model, checkpoint_weights, count_macs
+from training.model import (ARCHITECTURES, DEFAULT_INPUT, DEFAULT_WIDTHS, FIRST_WIDTHS, build_model,
+                            checkpoint_weights, count_macs)
 
 RUNS = Path(__file__).resolve().parent / "runs"
 FIT_CALIBRATION_STEPS = 200
@@ -93,6 +94,18 @@ def predict_log_depth(model, img, size):
     if log_pred.shape[-2:] != (h, w):
         log_pred = F.interpolate(log_pred, size=(h, w), mode="bilinear", align_corners=False)
     return log_pred, maps
+
+
+def check_same_network(path, trained: dict, asked: dict) -> None:
+    """Resuming builds the network from the command line: stop, naming the options, when it is not the one the
+    checkpoint at `path` was trained as (its architecture, widths or input size)."""
+    defaults = {"arch": "arsdk", "widths": list(FIRST_WIDTHS), "input": list(DEFAULT_INPUT)}
+    differ = [f"--{k} {trained.get(k, defaults[k])} (asked: {asked[k]})" for k in defaults
+              if list(np.atleast_1d(trained.get(k, defaults[k]))) != list(np.atleast_1d(asked[k]))
+              and not (k == "widths" and trained.get("arch", "arsdk") == asked["arch"] == "fastdepth")]
+    if differ:
+        raise SystemExit(f"{path} was trained with {', '.join(differ)}: resume it with the same options, "
+                         f"or start a new --run")
 
 
 def fitted_steps(step: int, steps_per_second: float, minutes: float) -> int:
@@ -191,6 +204,7 @@ def main(argv=None):
     gen = torch.Generator(device).manual_seed(0)
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False, map_location=device)
+        check_same_network(ckpt_path, ck.get("args", {}), vars(args))
         model.load_state_dict(ck["model"])
         if hints:
             hints.load_state_dict(ck["hints"])
