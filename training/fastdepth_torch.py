@@ -60,9 +60,9 @@ class OnnxConvNet(nn.Module):
                 module.running_mean.data = torch.from_numpy(mean.copy())
                 module.running_var.data = torch.from_numpy(var.copy())
             elif node.op_type == "Clip":
-                module = nn.ReLU6() if (a.get("min", 0.0), a.get("max", 6.0)) == (0.0, 6.0) else None
-                if module is None:
+                if (a.get("min", 0.0), a.get("max", 6.0)) != (0.0, 6.0):
                     raise ValueError(f"{onnx_path}: Clip {node.output[0]} is not ReLU6 ({a})")
+                module = nn.ReLU6()
             elif node.op_type in ("Upsample", "Resize"):
                 mode = a.get("mode", b"nearest")
                 if mode not in (b"nearest", "nearest"):
@@ -87,13 +87,6 @@ class OnnxConvNet(nn.Module):
                 y = F.interpolate(values[inputs[0]], scale_factor=2.0, mode="nearest")
             values[output] = y
         return values[self.output_name]
-
-
-def fastdepth_torch() -> OnnxConvNet:
-    """The fetched FastDepth (arsdk.models, 'fastdepth') as a PyTorch network in eval mode."""
-    from arsdk import models
-
-    return OnnxConvNet(models.model_path("fastdepth")).eval()
 
 
 def max_difference_to_onnxruntime(net: OnnxConvNet, onnx_path, seed: int = 0) -> float:

@@ -92,32 +92,34 @@ ARCHITECTURES = ("arsdk", "fastdepth")
 DEFAULT_INPUT = (160, 128)  # (width, height) the network sees; checkpoints written before --input used it
 
 
+def network_args(args: dict) -> dict:
+    """What a run's arguments say about its network: arch, widths, input (width, height) as lists; a checkpoint
+    written before an option existed was trained with its default then: arsdk, FIRST_WIDTHS, DEFAULT_INPUT."""
+    return {"arch": args.get("arch", "arsdk"), "widths": list(args.get("widths", FIRST_WIDTHS)),
+            "input": list(args.get("input", DEFAULT_INPUT))}
+
+
 def build_model(args: dict) -> nn.Module:
     """The network a run's arguments describe: ArsdkDepthNet with its widths (--arch arsdk), or FastDepth's
     architecture starting from FastDepth's weights (--arch fastdepth; training/fastdepth_torch.py)."""
-    arch = args.get("arch", "arsdk")
-    if arch == "fastdepth":
+    net_args = network_args(args)
+    if net_args["arch"] == "fastdepth":
         from training.fastdepth_torch import FastDepthStudent
 
         return FastDepthStudent()
-    if arch != "arsdk":
-        raise ValueError(f"architecture {arch!r}: expected one of {', '.join(ARCHITECTURES)}")
-    return ArsdkDepthNet(tuple(args.get("widths", FIRST_WIDTHS)))
-
-
-def checkpoint_input_size(ck: dict) -> tuple[int, int]:
-    """(width, height) of the input the checkpoint's network was trained at."""
-    return tuple(ck.get("args", {}).get("input", DEFAULT_INPUT))
+    if net_args["arch"] != "arsdk":
+        raise ValueError(f"architecture {net_args['arch']!r}: expected one of {', '.join(ARCHITECTURES)}")
+    return ArsdkDepthNet(tuple(net_args["widths"]))
 
 
 def load_checkpoint(path) -> nn.Module:
     """The network stored in a training checkpoint, built as it was trained (architecture, widths), in eval mode;
-    its moving average of the weights when it was trained with one (train.py --ema-decay). Its input size is
-    `checkpoint_input_size(torch.load(path))`, also set as the network's `input_size` attribute."""
+    its moving average of the weights when it was trained with one (train.py --ema-decay). Its `input_size`
+    attribute is the (width, height) it was trained at."""
     ck = torch.load(path, weights_only=False, map_location="cpu")
     net = build_model(ck.get("args", {}))
     net.load_state_dict(checkpoint_weights(ck))
-    net.input_size = checkpoint_input_size(ck)
+    net.input_size = tuple(network_args(ck.get("args", {}))["input"])
     return net.eval()
 
 

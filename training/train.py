@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from training.data import load_or_make
 from training.hints import HINT_LEVELS, HintHeads
 from training.losses import gradient_matching_loss, si_log_loss
-from training.model import (ARCHITECTURES, DEFAULT_INPUT, DEFAULT_WIDTHS, FIRST_WIDTHS, build_model,
-                            checkpoint_weights, count_macs)
+from training.model import (ARCHITECTURES, DEFAULT_INPUT, DEFAULT_WIDTHS, build_model, checkpoint_weights,
+                            count_macs, network_args)
 
 RUNS = Path(__file__).resolve().parent / "runs"
 FIT_CALIBRATION_STEPS = 200
@@ -99,10 +99,10 @@ def predict_log_depth(model, img, size):
 def check_same_network(path, trained: dict, asked: dict) -> None:
     """Resuming builds the network from the command line: stop, naming the options, when it is not the one the
     checkpoint at `path` was trained as (its architecture, widths or input size)."""
-    defaults = {"arch": "arsdk", "widths": list(FIRST_WIDTHS), "input": list(DEFAULT_INPUT)}
-    differ = [f"--{k} {trained.get(k, defaults[k])} (asked: {asked[k]})" for k in defaults
-              if list(np.atleast_1d(trained.get(k, defaults[k]))) != list(np.atleast_1d(asked[k]))
-              and not (k == "widths" and trained.get("arch", "arsdk") == asked["arch"] == "fastdepth")]
+    was, now = network_args(trained), network_args(asked)
+    if was["arch"] == now["arch"] == "fastdepth":
+        del was["widths"], now["widths"]  # --widths shapes ArsdkDepthNet only
+    differ = [f"--{k} {was[k]} (asked: {now[k]})" for k in was if was[k] != now[k]]
     if differ:
         raise SystemExit(f"{path} was trained with {', '.join(differ)}: resume it with the same options, "
                          f"or start a new --run")
