@@ -56,6 +56,18 @@ def test_an_onnx_graph_with_an_unsupported_op_is_refused_by_name(tmp_path):
         OnnxConvNet(path)
 
 
+def test_an_upsampling_other_than_nearest_x2_is_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Upsample", ["x"], ["y"], mode="nearest", scales=[1.0, 1.0, 3.0, 3.0])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 12, 12])])
+    path = tmp_path / "up3.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 8)]), str(path))
+    with pytest.raises(ValueError, match="expected nearest x2"):
+        OnnxConvNet(path)
+
+
 def test_input_size_option():
     assert train.input_size("128x96") == [128, 96]
     for bad in ("100x96", "128", "128x96x3", "0x96"):

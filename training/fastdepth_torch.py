@@ -1,7 +1,7 @@
 """FastDepth's ONNX graph as a trainable PyTorch network, so a student can start from the teacher's weights.
 
 The ONNX file (the NetAdapt-pruned FastDepth, MobileNet encoder + NNConv5 decoder) is a plain chain of Conv,
-BatchNormalization, Clip (ReLU6), Relu, nearest Upsample x2 and Add (the decoder's skips). `OnnxConvNet` rebuilds
+BatchNormalization, Clip (ReLU6), Relu, nearest x2 Upsample and Add (the decoder's skips). `OnnxConvNet` rebuilds
 it node by node with nn.Conv2d / nn.BatchNorm2d holding the ONNX weights; it runs at any input size that is a
 multiple of 32 in each dimension, and gives the same output as onnxruntime at 224x224.
 """
@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SUPPORTED = ("Conv", "BatchNormalization", "Clip", "Relu", "Upsample", "Resize", "Add")
+SUPPORTED = ("Conv", "BatchNormalization", "Clip", "Relu", "Upsample", "Add")
 
 
 def _attrs(node) -> dict:
@@ -63,10 +63,12 @@ class OnnxConvNet(nn.Module):
                 if (a.get("min", 0.0), a.get("max", 6.0)) != (0.0, 6.0):
                     raise ValueError(f"{onnx_path}: Clip {node.output[0]} is not ReLU6 ({a})")
                 module = nn.ReLU6()
-            elif node.op_type in ("Upsample", "Resize"):
+            elif node.op_type == "Upsample":  # forward() does nearest x2; anything else is refused, not guessed
                 mode = a.get("mode", b"nearest")
-                if mode not in (b"nearest", "nearest"):
-                    raise ValueError(f"{onnx_path}: {node.op_type} {node.output[0]} mode {mode}; expected nearest")
+                scales = a["scales"] if "scales" in a else weights.get(node.input[1]) if len(node.input) > 1 else None
+                if mode not in (b"nearest", "nearest") or scales is None or list(scales) != [1.0, 1.0, 2.0, 2.0]:
+                    raise ValueError(f"{onnx_path}: Upsample {node.output[0]} (mode {mode}, scales {scales}); "
+                                     f"expected nearest x2")
             index = None
             if module is not None:
                 index = len(self.layers)
