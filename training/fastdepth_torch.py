@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 SUPPORTED = ("Conv", "BatchNormalization", "Clip", "Relu", "Upsample", "Add")
+TAPPED_OPS = ("Clip", "Relu", "Add")  # the nodes that end a block: forward(taps=...) collects their outputs
 
 
 def _attrs(node) -> dict:
@@ -76,7 +77,9 @@ class OnnxConvNet(nn.Module):
             data_inputs = tuple(n for n in node.input if n not in weights and n)
             self.steps.append((node.op_type, index, data_inputs, node.output[0]))
 
-    def forward(self, x):
+    def forward(self, x, taps: list | None = None):
+        """Depth for x; with `taps`, every block's output (Clip, Relu and Add nodes, in graph order, the final output
+        excluded) is appended to it, for feature-level distillation (training/scale_distill.py)."""
         values = {self.input_name: x}
         for op, index, inputs, output in self.steps:
             if index is not None:
@@ -88,6 +91,8 @@ class OnnxConvNet(nn.Module):
             else:  # nearest x2 upsampling
                 y = F.interpolate(values[inputs[0]], scale_factor=2.0, mode="nearest")
             values[output] = y
+            if taps is not None and op in TAPPED_OPS and output != self.output_name:
+                taps.append(y)
         return values[self.output_name]
 
 

@@ -1,0 +1,94 @@
+"""Scale distillation (training/scale_distill.py): FastDepth's weights taught to see at 128x96 what FastDepth sees
+at 224x224, with block outputs tapped from the rebuilt ONNX graph."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from arsdk import models  # noqa: E402
+from training import scale_distill  # noqa: E402
+from training.scale_distill import PictureSource, distillation_loss, folder_photos  # noqa: E402
+
+needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
+
+
+@needs_fastdepth
+def test_taps_leave_the_output_unchanged_and_cover_every_block():
+    from training.fastdepth_torch import TAPPED_OPS, OnnxConvNet
+
+    net = OnnxConvNet(models.model_path("fastdepth")).eval()
+    x = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    taps = []
+    with torch.no_grad():
+        plain, tapped = net(x), net(x, taps)
+    assert torch.equal(plain, tapped)
+    blocks = sum(op in TAPPED_OPS for op, *_ in net.steps) - 1  # the final ReLU is the output, not a tap
+    assert len(taps) == blocks > 20
+    assert taps[0].shape[-2:] == (48, 64) and taps[-1].shape[-2:] == (48, 64)  # 1/2 of the input, first and last
+
+
+def test_distillation_loss_is_zero_only_when_the_student_matches_the_pooled_teacher():
+    gen = torch.Generator().manual_seed(0)
+    t_depth = 1 + 3 * torch.rand(2, 1, 8, 8, generator=gen)
+    t_taps = [torch.rand(2, 4, 8, 8, generator=gen)]
+    pooled = lambda a: torch.nn.functional.avg_pool2d(a, 2)  # noqa: E731 - 8x8 onto the student's 4x4
+    loss, d, f = distillation_loss(pooled(t_depth), [pooled(t_taps[0])], t_depth, t_taps, 0.5)
+    assert loss.item() == pytest.approx(0, abs=1e-6)
+    loss, d, f = distillation_loss(pooled(t_depth) * 1.5, [pooled(t_taps[0]) + 0.1], t_depth, t_taps, 0.5)
+    assert d.item() == pytest.approx(np.log(1.5), rel=1e-4) and f.item() > 0
+    assert loss.item() == pytest.approx(d.item() + 0.5 * f.item(), rel=1e-5)
+
+
+def test_picture_source_gives_the_same_view_at_both_sizes():
+    rng = np.random.default_rng(0)
+    photo = np.zeros((300, 400, 3), np.uint8)
+    photo[:, :200] = 200  # left half bright: a crop keeps it on one side at both sizes
+    renders = rng.integers(0, 255, (3, 128, 160, 3), dtype=np.uint8)
+    src = PictureSource([photo], renders, (128, 96), seed=0, render_share=0.5)
+    small, big = src.batch(8)
+    assert small.shape == (8, 3, 96, 128) and big.shape == (8, 3, 224, 224)
+    assert 0 <= float(small.min()) and float(big.max()) <= 1
+    # each pair is one picture: the means of its two sizes agree
+    assert torch.allclose(small.mean(dim=(1, 2, 3)), big.mean(dim=(1, 2, 3)), atol=0.02)
+
+
+def test_folder_photos_reads_a_folder_and_refuses_the_evaluation_data(tmp_path, monkeypatch):
+    import cv2
+
+    room = tmp_path / "rooms"
+    room.mkdir()
+    cv2.imwrite(str(room / "a.png"), np.full((60, 80, 3), 90, np.uint8))
+    (room / "notes.txt").write_text("not an image")
+    photos = folder_photos(room, log=lambda *_: None)
+    assert len(photos) == 1 and photos[0].shape == (60, 80, 3)
+    shared = tmp_path / "shared" / "data"
+    (shared / "nyu").mkdir(parents=True)
+    (shared / "manifest.json").write_text("{}")
+    monkeypatch.setenv("ARSDK_SHARED_DATA", str(shared))
+    for refused in (shared, shared / "nyu", tmp_path / "shared"):
+        with pytest.raises(SystemExit, match="evaluation data"):
+            folder_photos(refused)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match="no images"):
+        folder_photos(empty)
+
+
+@needs_fastdepth
+def test_a_short_run_writes_a_checkpoint_the_evaluator_loads_at_its_input(tmp_path, monkeypatch):
+    from training.model import load_checkpoint
+
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 255, (240, 320, 3), dtype=np.uint8) for _ in range(2)]
+    monkeypatch.setattr(scale_distill, "load_pictures", lambda *a, **k: (photos, np.zeros((0,))))
+    monkeypatch.setattr(scale_distill, "RUNS", tmp_path)
+    scale_distill.main(["--steps", "2", "--batch", "2", "--run", "t"])
+    ck = torch.load(tmp_path / "t.pt", weights_only=False)
+    assert ck["step"] == 2 and ck["args"]["arch"] == "fastdepth" and ck["args"]["input"] == [128, 96]
+    net = load_checkpoint(tmp_path / "t.pt")
+    assert net.input_size == (128, 96)
+    scale_distill.main(["--steps", "3", "--batch", "2", "--run", "t"])  # resumes
+    assert torch.load(tmp_path / "t.pt", weights_only=False)["step"] == 3
+    with pytest.raises(SystemExit, match="--input"):
+        scale_distill.main(["--steps", "4", "--batch", "2", "--run", "t", "--input", "160x128"])
