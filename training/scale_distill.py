@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from arsdk.imaging import downscale
 from training.fastdepth_torch import FastDepthStudent
-from training.train import RUNS, input_size
+from training.train import RUNS, end_run, input_size, set_cosine_lr
 
 TEACHER_INPUT = (224, 224)
 
@@ -174,9 +174,7 @@ def main(argv=None):
     bar = tqdm(total=args.steps, initial=step, desc="scale distillation", unit="step", mininterval=5)
     avg = None
     while step < args.steps and time.time() < t_end:
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        set_cosine_lr(opt, args.lr, step, args.steps)
         small, big = source.batch(args.batch)
         t_taps, s_taps = [], []
         with torch.no_grad():
@@ -193,9 +191,7 @@ def main(argv=None):
         bar.set_postfix(loss=f"{avg[0]:.4f}", depth=f"{avg[1]:.4f}", feat=f"{avg[2]:.4f}", refresh=False)
         if step % 250 == 0:
             save()
-    save()
-    bar.close()
-    print(f"stopped at step {step}/{args.steps}; checkpoint {ckpt_path}")
+    end_run(bar, save, step, args.steps, ckpt_path)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,21 @@ def weight_average(model, decay: float, state=None, steps: int = 0):
     return ema
 
 
+def set_cosine_lr(opt, base_lr: float, step: int, steps: int) -> float:
+    """Cosine decay from base_lr at step 0 to 0 at `steps`; sets it on every parameter group and returns it."""
+    lr = base_lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+    for g in opt.param_groups:
+        g["lr"] = lr
+    return lr
+
+
+def end_run(bar, save, step: int, steps: int, ckpt_path) -> None:
+    """Save the last checkpoint, close the progress bar and say where the run stopped (done, or to resume)."""
+    save()
+    bar.close()
+    print(f"stopped at step {step}/{steps}; checkpoint {ckpt_path}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--samples", type=int, default=6000)
@@ -240,9 +255,7 @@ def main(argv=None):
     bar = tqdm(total=args.steps, initial=step, desc="train", unit="step", mininterval=5)
     avg = None
     while step < args.steps and time.time() < t_end:
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps))
-        for g in opt.param_groups:
-            g["lr"] = lr
+        lr = set_cosine_lr(opt, args.lr, step, args.steps)
         idx = torch.randint(0, len(images), (args.batch,), generator=gen, device=gen.device)
         img, dep, tea, feats, flipped = augment(images[idx].float() / 255, depths[idx], teacher[idx], gen,
                                                 [m[idx].float() for m in hint_maps])
@@ -283,9 +296,7 @@ def main(argv=None):
         bar.set_postfix(loss=f"{avg:.4f}", lr=f"{lr:.2e}", refresh=False)
         if step % 250 == 0:
             save()
-    save()
-    bar.close()
-    print(f"stopped at step {step}/{args.steps}; checkpoint {ckpt_path}")
+    end_run(bar, save, step, args.steps, ckpt_path)
 
 
 if __name__ == "__main__":
