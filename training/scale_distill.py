@@ -1,8 +1,8 @@
 """Scale distillation: FastDepth's own network taught to see at a small input what FastDepth sees at 224x224.
 
 FastDepth's architecture fits the latency budget only at 128x96, where, run unchanged, its filters meet every
-object at 0.57 times the size they were trained on (NYU median-scaled delta1 0.67, against 0.78 for FastDepth fed
-the same 128x96 frames blown back up to 224x224). The student here starts from FastDepth's weights and is trained
+object at 0.57 times the size they were trained on (NYU median-scaled delta1 0.31-0.32, against 0.78 for FastDepth
+fed the same 128x96 frames blown back up to 224x224). The student here starts from FastDepth's weights and is trained
 to give, at the small input, what the teacher gives at 224x224 on the same picture: its depth and its activations
 after every block (area-pooled onto the student's grid). Teacher and student always see the same augmented image,
 made on the fly (the teacher runs in the loop, in PyTorch), so there is no label to get out of step with its image,
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from arsdk.imaging import downscale
 from training.fastdepth_torch import FastDepthStudent
-from training.train import RUNS, end_run, input_size, set_cosine_lr
+from training.train import RUNS, check_same_network, end_run, input_size, set_cosine_lr
 
 TEACHER_INPUT = (224, 224)
 
@@ -76,8 +76,8 @@ def folder_photos(folder: Path, log=print) -> list[np.ndarray]:
 
     folder = Path(folder).resolve()
     shared = shared_data_dir()
-    if shared is not None and (folder == shared.resolve() or shared.resolve() in folder.parents
-                               or folder in shared.resolve().parents):
+    shared = shared.resolve() if shared is not None else None
+    if shared is not None and (folder == shared or shared in folder.parents or folder in shared.parents):
         raise SystemExit(f"--photos {folder}: holds the evaluation data ({shared}); never train on it")
     if not folder.is_dir():
         raise SystemExit(f"--photos {folder}: not a folder of images")
@@ -111,8 +111,9 @@ def distillation_loss(student_depth, student_taps, teacher_depth, teacher_taps, 
     feature_weight x the mean over blocks of the squared activation difference, each block's divided by the
     teacher's mean square there (so every block counts alike)."""
     size = student_depth.shape[-2:]
-    log_s = torch.log(student_depth.clamp_min(0.05))
-    log_t = torch.log(F.adaptive_avg_pool2d(teacher_depth, size).clamp_min(0.05))
+    floor = FastDepthStudent.min_depth  # the last ReLU can output 0
+    log_s = torch.log(student_depth.clamp_min(floor))
+    log_t = torch.log(F.adaptive_avg_pool2d(teacher_depth, size).clamp_min(floor))
     depth_loss = (log_s - log_t).abs().mean()
     feat = student_depth.new_zeros(())
     if feature_weight:
@@ -156,9 +157,7 @@ def main(argv=None):
                "scale_distill": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
-        if ck["args"].get("input") != list(args.input):
-            raise SystemExit(f"{ckpt_path} was trained at --input {ck['args'].get('input')}: resume it with the same "
-                             f"--input, or start a new --run")
+        check_same_network(ckpt_path, ck["args"], ck_args)
         student.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step = ck["step"]
