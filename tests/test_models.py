@@ -56,4 +56,4 @@ def test_loader_runs_both_backends():
 def test_shipped_model_is_present():
     path = models.model_path("arsdk_depth")
     m = load_model(path, 1)
-    assert m.input_shape == (1, 128, 160, 3)
+    assert m.input_shape == (1, 224, 224, 3)

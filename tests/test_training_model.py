@@ -51,15 +51,15 @@ def test_a_resumed_weight_average_keeps_averaging():
     assert torch.allclose(ema.module.stem[0].weight, 0.9 * w_avg + 0.1 * w_cur)
 
 
-def test_shipped_model_is_the_default_network():
-    """The wheel's .tflite was exported from DEFAULT_WIDTHS: each encoder resolution 1/2..1/32 of its 160x128
-    input carries that many channels (changing the widths means re-training and re-exporting)."""
+def test_shipped_model_takes_the_specs_input_and_returns_half_of_it():
+    """The wheel's .tflite is FastDepth pruned at its own grid (training/prune.py): it takes ARSDK_DEPTH's
+    224x224 RGB and returns metric depth at 112x112, FastDepth's map before its last per-pixel upsampling."""
     from ai_edge_litert.interpreter import Interpreter
 
     from arsdk import models
-    from training.model import DEFAULT_WIDTHS
+    from arsdk.depth import ARSDK_DEPTH
 
     interp = Interpreter(str(models.model_path("arsdk_depth")))
-    shapes = {tuple(int(v) for v in t["shape"]) for t in interp.get_tensor_details()}
-    for level, width in enumerate(DEFAULT_WIDTHS, start=1):
-        assert (1, 128 >> level, 160 >> level, width) in shapes, f"no {width}-channel map at 1/{2 ** level}"
+    w, h = ARSDK_DEPTH.input_size
+    assert tuple(interp.get_input_details()[0]["shape"]) == (1, h, w, 3)
+    assert tuple(interp.get_output_details()[0]["shape"]) == (1, h // 2, w // 2, 1)

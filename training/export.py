@@ -1,7 +1,8 @@
 """Export a trained checkpoint to arsdk/models/arsdk_depth.tflite with litert-torch and check it against PyTorch.
 
 The exported graph takes 1xHxWx3 float RGB in [0, 1] (NHWC, at the input size the checkpoint was trained at; any
-normalisation inside) and returns 1xHxWx1 metric depth for the reference camera (see training/data.py); the
+normalisation inside) and returns 1xHxWx1 metric depth for the reference camera (see training/data.py), at half the
+input size for a pruned FastDepth (training/prune.py drops its last upsampling); the
 distillation hint heads are not exported. arsdk.depth.ARSDK_DEPTH must name the same input size.
 """
 from __future__ import annotations

@@ -95,14 +95,22 @@ DEFAULT_INPUT = (160, 128)  # (width, height) the network sees; checkpoints writ
 def network_args(args: dict) -> dict:
     """What a run's arguments say about its network: arch, widths, input (width, height) as lists; a checkpoint
     written before an option existed was trained with its default then: arsdk, FIRST_WIDTHS, DEFAULT_INPUT."""
-    return {"arch": args.get("arch", "arsdk"), "widths": list(args.get("widths", FIRST_WIDTHS)),
-            "input": list(args.get("input", DEFAULT_INPUT))}
+    out = {"arch": args.get("arch", "arsdk"), "widths": list(args.get("widths", FIRST_WIDTHS)),
+           "input": list(args.get("input", DEFAULT_INPUT))}
+    if out["arch"] == "pruned":  # training/prune.py: FastDepth cut to these channels
+        out["keep"] = args["keep"]
+    return out
 
 
 def build_model(args: dict) -> nn.Module:
     """The network a run's arguments describe: ArsdkDepthNet with its widths (--arch arsdk), or FastDepth's
-    architecture starting from FastDepth's weights (--arch fastdepth; training/fastdepth_torch.py)."""
+    architecture starting from FastDepth's weights (--arch fastdepth; training/fastdepth_torch.py), or FastDepth
+    with channels pruned (arch "pruned", written by training/prune.py)."""
     net_args = network_args(args)
+    if net_args["arch"] == "pruned":
+        from training.prune import PrunedFastDepth
+
+        return PrunedFastDepth(net_args["keep"])
     if net_args["arch"] == "fastdepth":
         from training.fastdepth_torch import FastDepthStudent
 

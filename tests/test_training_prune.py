@@ -1,0 +1,155 @@
+"""FastDepth pruned at its own 224x224 grid (training/prune.py): BatchNorm folding, the dropped last upsampling,
+channel spaces across the decoder's skips, channel choice and the least-squares refit."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from arsdk import models  # noqa: E402
+from training import prune  # noqa: E402
+from training.prune import (PrunedFastDepth, channel_energy, channel_spaces, choose_channels,  # noqa: E402
+                            drop_final_upsample, folded_fastdepth, refit)
+
+needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
+
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def photos_224(n: int) -> torch.Tensor:
+    """The first n of scikit-image's sample photos PHOTOS at 224x224, RGB in [0, 1], NCHW."""
+    import cv2
+    import skimage.data as sd
+
+    out = []
+    for name in PHOTOS[:n]:
+        img = getattr(sd, name)()
+        out.append(cv2.resize(img, (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32) / 255)
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    if not models.is_available("fastdepth"):
+        pytest.skip("FastDepth not fetched")
+    return folded_fastdepth()
+
+
+@needs_fastdepth
+def test_folding_and_dropping_the_last_upsampling_keep_fastdepths_output(teacher):
+    from training.fastdepth_torch import FastDepthStudent
+
+    x = photos_224(2)
+    with torch.no_grad():
+        full = FastDepthStudent().net.eval()(x)
+        half = teacher(x)
+    assert half.shape == (2, 1, 112, 112)
+    # nearest x2 then per-pixel operations: every other pixel of FastDepth's map is the map without the upsampling
+    assert torch.allclose(half, full[..., ::2, ::2], atol=1e-5)
+    assert not any(op == "BatchNormalization" and not isinstance(teacher.layers[i], torch.nn.Identity)
+                   for op, i, *_ in teacher.steps)
+
+
+@needs_fastdepth
+def test_an_upsampling_followed_by_a_spatial_convolution_is_not_dropped():
+    from training.fastdepth_torch import OnnxConvNet
+
+    net = OnnxConvNet(models.model_path("fastdepth"))
+    ups = [i for i, s in enumerate(net.steps) if s[0] == "Upsample"]
+    del net.steps[ups[-1]:]  # now the last upsampling is followed by the decoder's 5x5 depthwise convolution
+    net.output_name = net.steps[-1][3]
+    with pytest.raises(ValueError, match="follows the last upsampling"):
+        drop_final_upsample(net)
+
+
+@needs_fastdepth
+def test_skips_join_channel_spaces_and_input_output_are_not_prunable(teacher):
+    space, sizes = channel_spaces(teacher)
+    adds = [ins for op, _, ins, _ in teacher.steps if op == "Add"]
+    assert len(adds) == 3
+    for a, b in adds:  # both sides of every skip prune the same channels
+        assert space[a] == space[b] and space[a] in sizes
+    assert space[teacher.input_name] not in sizes and space[teacher.output_name] not in sizes
+    assert len(sizes) == 16 and sizes["313"] == 200
+
+
+@needs_fastdepth
+def test_keeping_every_channel_changes_nothing_and_pruning_cuts_macs(teacher):
+    from training.model import count_macs
+
+    _, sizes = channel_spaces(teacher)
+    x = photos_224(1)
+    whole = PrunedFastDepth({s: list(range(n)) for s, n in sizes.items()}).eval()
+    with torch.no_grad():
+        assert torch.equal(whole.net(x), teacher(x))
+    keep = choose_channels(channel_energy(teacher, x), 0.5)
+    for s, kept in keep.items():
+        assert kept == sorted(kept) and len(set(kept)) == len(kept)
+        assert len(kept) == sizes[s] if sizes[s] <= 16 else (len(kept) % 8 == 0 and len(kept) < 0.6 * sizes[s])
+    assert count_macs(PrunedFastDepth(keep), (224, 224)) < 0.4 * count_macs(whole, (224, 224))
+    with pytest.raises(ValueError, match="expected a fraction"):
+        choose_channels({}, 1.5)
+    with pytest.raises(ValueError, match="does not have"):
+        PrunedFastDepth({"no such space": [0]})
+
+
+@needs_fastdepth
+def test_refit_brings_a_pruned_network_back_towards_the_teacher_on_pictures_it_did_not_see(teacher):
+    """The least-squares refit must generalise: fitted on 32 views of three photos, judged on a fourth."""
+    import skimage.data as sd
+
+    from training.scale_distill import PictureSource
+
+    source = PictureSource([getattr(sd, name)() for name in PHOTOS[:3]], [], (224, 224), seed=0)
+    fit = source.batch(32)[1]
+    held_out = photos_224(4)[3:]
+    keep = choose_channels(channel_energy(teacher, fit), 0.7)
+    pruned = PrunedFastDepth(keep).eval()
+
+    def log_error():
+        with torch.no_grad():
+            return float((torch.log(pruned(held_out)) - torch.log(teacher(held_out).clamp_min(0.05))).abs().mean())
+    before = log_error()
+    refit(pruned.net, teacher, fit, keep, batch=16, positions=1024, log=lambda *a: None)
+    after = log_error()
+    assert after < 0.6 * before, (before, after)
+
+
+@needs_fastdepth
+def test_the_default_cut_is_within_the_compute_budget(teacher):
+    from training.model import count_macs
+
+    _, sizes = channel_spaces(teacher)
+    energy = {s: np.random.default_rng(0).random(n) for s, n in sizes.items()}  # counts do not depend on it
+    keep = choose_channels(energy, prune.KEEP)
+    for s in prune.WHOLE:
+        del keep[s]
+    assert 0.1e9 < count_macs(PrunedFastDepth(keep), (224, 224)) <= 0.15e9  # issue 4: at most 0.15 GMACs
+
+
+@needs_fastdepth
+def test_a_pruned_checkpoint_loads_as_it_was_cut(tmp_path, teacher):
+    from training.model import load_checkpoint
+    from training.train import check_same_network
+
+    keep = choose_channels(channel_energy(teacher, photos_224(1)), 0.5)
+    net = PrunedFastDepth(keep).eval()
+    with torch.no_grad():
+        net.net.layers[0].bias.add_(0.1)  # stands for the refit: the checkpoint must keep it
+    args = {"arch": "pruned", "input": [224, 224], "keep": keep}
+    torch.save({"model": net.state_dict(), "args": args}, tmp_path / "p.pt")
+    loaded = load_checkpoint(tmp_path / "p.pt")
+    x = photos_224(1)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+    assert tuple(loaded.input_size) == (224, 224)
+    other = dict(args, keep={s: k[:8] for s, k in keep.items()})
+    with pytest.raises(SystemExit, match="--keep"):
+        check_same_network("p.pt", args, other)
+
+
+@needs_fastdepth
+def test_an_unknown_whole_space_is_named(capsys):
+    with pytest.raises(SystemExit, match="--whole 999: 999 is not a prunable channel space"):
+        prune.main(["--whole", "999", "--images", "2", "--renders", "0"])

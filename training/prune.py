@@ -1,0 +1,365 @@
+"""FastDepth thinned at its own 224x224 input: channels pruned, the rest refitted to reproduce the teacher.
+
+Scale distillation (training/scale_distill.py) showed that FastDepth's filters need its 224x224 grid: at a smaller
+input they must relearn real rooms, and the pictures here cannot teach that. Pruning keeps the grid and so keeps
+every kept filter meeting objects at the size it was trained on; it removes channels instead. What is left is
+refitted layer by layer, in graph order, by least squares: each convolution's weights are solved so that, fed the
+pruned network's own activations, it gives the teacher's pre-activation output on the kept channels (He et al.
+2017, "Channel pruning for accelerating very deep neural networks"). That is a linear fit per layer, a few hundred
+unknowns per output channel against millions of pixels, so a few hundred pictures pin it down; no training loop
+has to learn rooms from the pictures, only to pass on what the teacher already does.
+
+Steps: BatchNorm folded into the convolutions; channels grouped into "spaces" (a tensor's channels and every
+tensor that shares them through depthwise convolutions, activations, upsampling and the decoder's additive skips);
+in each space the channels carrying the least energy into the next pointwise convolution are dropped; then the
+least-squares refit.
+
+    python -m training.prune --keep 0.5 --run pruned50      # writes training/runs/pruned50.pt
+    python -m training.evaluate --checkpoint training/runs/pruned50.pt
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from training.fastdepth_torch import FastDepthStudent, OnnxConvNet
+
+INPUT = (224, 224)  # FastDepth's grid, kept
+
+
+def fold_batchnorm(net: OnnxConvNet) -> None:
+    """Fold every BatchNormalization into the convolution before it (which gets a bias); the BN becomes Identity."""
+    producer = {out: idx for op, idx, ins, out in net.steps if op == "Conv"}
+    readers: dict[str, int] = {}
+    for _, _, ins, _ in net.steps:
+        for name in ins:
+            readers[name] = readers.get(name, 0) + 1
+    for op, idx, ins, out in net.steps:
+        if op != "BatchNormalization":
+            continue
+        if ins[0] not in producer or readers[ins[0]] != 1:
+            raise ValueError(f"BatchNormalization {out} does not follow a convolution read by it alone")
+        conv, bn = net.layers[producer[ins[0]]], net.layers[idx]
+        with torch.no_grad():
+            s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(s)
+            folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                               groups=conv.groups, bias=True)
+            folded.weight.copy_(conv.weight * s[:, None, None, None])
+            folded.bias.copy_((bias - bn.running_mean) * s + bn.bias)
+        net.layers[producer[ins[0]]] = folded
+        net.layers[idx] = nn.Identity()
+
+
+def _is_depthwise(conv: nn.Conv2d) -> bool:
+    return conv.groups > 1 and conv.groups == conv.in_channels == conv.out_channels
+
+
+def channel_spaces(net: OnnxConvNet) -> tuple[dict[str, str], dict[str, int]]:
+    """Which channel space each tensor lives in, and each prunable space's size. A full convolution starts a new
+    space; a depthwise one, an activation, BatchNorm or upsampling stays in its input's; an Add joins its two inputs'
+    spaces (the pruned channels must be the same on both sides of a skip). The network's input and output spaces are
+    not prunable and are left out of the sizes. Space names are the first tensor of each, in graph order."""
+    parent: dict[str, str] = {}
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    order: dict[str, int] = {net.input_name: -1}
+    parent[net.input_name] = net.input_name
+    size: dict[str, int] = {}
+    for i, (op, idx, ins, out) in enumerate(net.steps):
+        order[out] = i
+        module = net.layers[idx] if idx is not None else None
+        if op == "Conv" and not _is_depthwise(module):
+            parent[out] = out
+            size[out] = module.out_channels
+        else:
+            parent[out] = find(ins[0])
+        if op == "Add":
+            a, b = find(ins[0]), find(ins[1])
+            if a != b:  # the earlier tensor names the joint space
+                a, b = sorted((a, b), key=order.__getitem__)
+                parent[b] = a
+    space = {name: find(name) for name in parent}
+    fixed = {space[net.input_name], space[net.output_name]}
+    sizes = {s: size[s] for s in set(space.values()) if s not in fixed}
+    return space, sizes
+
+
+def prune_channels(net: OnnxConvNet, keep: dict[str, list[int]]) -> None:
+    """Cut every convolution down to the kept channels of its input and output spaces (in place; BN folded first)."""
+    space, sizes = channel_spaces(net)
+    unknown = set(keep) - set(sizes)
+    if unknown:
+        raise ValueError(f"keep names spaces this network does not have: {sorted(unknown)}")
+    for op, idx, ins, out in net.steps:
+        if op == "BatchNormalization" and not isinstance(net.layers[idx], nn.Identity):
+            raise ValueError("fold_batchnorm before prune_channels")
+        if op != "Conv":
+            continue
+        conv = net.layers[idx]
+        k_in, k_out = keep.get(space[ins[0]]), keep.get(space[out])
+        w = conv.weight.data
+        b = conv.bias.data if conv.bias is not None else None
+        if k_out is not None:
+            w = w[k_out]
+            b = b[k_out] if b is not None else None
+        depthwise = _is_depthwise(conv)
+        if k_in is not None and not depthwise:
+            w = w[:, k_in]
+        cout = w.shape[0]
+        cin = cout if depthwise else w.shape[1]
+        new = nn.Conv2d(cin, cout, conv.kernel_size, conv.stride, conv.padding, groups=cout if depthwise else 1,
+                        bias=b is not None)
+        new.weight.data = w.clone()
+        if b is not None:
+            new.bias.data = b.clone()
+        net.layers[idx] = new
+
+
+POINTWISE_OPS = ("BatchNormalization", "Clip", "Relu")
+
+
+def drop_final_upsample(net: OnnxConvNet) -> None:
+    """Remove the last nearest x2 upsampling when only per-pixel operations (1x1 convolutions, BatchNorm,
+    activations) follow it: the output is then the same map at every other pixel, half the size, and the SDK's
+    bilinear resize to the frame does the enlarging. FastDepth spends a third of its time at that last 224x224."""
+    last = max((i for i, step in enumerate(net.steps) if step[0] == "Upsample"), default=None)
+    if last is None:
+        raise ValueError("the network has no upsampling to drop")
+    for op, idx, _, out in net.steps[last + 1:]:
+        pointwise = op in POINTWISE_OPS or (op == "Conv" and net.layers[idx].kernel_size == (1, 1))
+        if not pointwise:
+            raise ValueError(f"{op} {out} follows the last upsampling: dropping it would change the output")
+    source, upsampled = net.steps[last][2][0], net.steps[last][3]
+    del net.steps[last]
+    net.steps = [(op, idx, tuple(source if n == upsampled else n for n in ins), out)
+                 for op, idx, ins, out in net.steps]
+
+
+def folded_fastdepth(onnx_path=None) -> OnnxConvNet:
+    """FastDepth (training/fastdepth_torch.py) with its BatchNorm folded and its final upsampling dropped: the same
+    function at 112x112, fewer layers."""
+    if onnx_path is None:
+        from arsdk import models
+
+        onnx_path = models.model_path("fastdepth")
+    net = OnnxConvNet(onnx_path)
+    fold_batchnorm(net)
+    drop_final_upsample(net)
+    return net.eval()
+
+
+class PrunedFastDepth(nn.Module):
+    """FastDepth with BatchNorm folded and each channel space cut to `keep` (space name -> kept channel indices).
+    Same interface as FastDepthStudent: RGB in [0, 1], metric depth out; `features` gives log depth, no hints."""
+
+    min_depth = FastDepthStudent.min_depth
+
+    def __init__(self, keep: dict[str, list[int]], onnx_path=None):
+        super().__init__()
+        self.keep = {k: list(v) for k, v in keep.items()}
+        self.net = folded_fastdepth(onnx_path)
+        prune_channels(self.net, self.keep)
+
+    def features(self, x):
+        return torch.log(self.net(x).clamp_min(self.min_depth)), []
+
+    def forward(self, x):
+        return self.net(x).clamp_min(self.min_depth)
+
+
+def _pointwise_inputs(net: OnnxConvNet, space: dict[str, str]):
+    """(conv module, input space) of every full convolution whose input is prunable."""
+    _, sizes = channel_spaces(net)
+    for op, idx, ins, _ in net.steps:
+        if op == "Conv" and not _is_depthwise(net.layers[idx]) and space[ins[0]] in sizes:
+            yield net.layers[idx], space[ins[0]]
+
+
+@torch.no_grad()
+def channel_energy(net: OnnxConvNet, images: torch.Tensor, batch: int = 32) -> dict[str, np.ndarray]:
+    """Per prunable space, what each channel carries forward: for every full convolution reading the space, the
+    channel's mean square activation times the squared norm of the weights that read it, summed."""
+    space, sizes = channel_spaces(net)
+    energy = {s: np.zeros(n) for s, n in sizes.items()}
+    hooks = []
+    for conv, s in _pointwise_inputs(net, space):
+        col = conv.weight.square().sum(dim=(0, 2, 3)).double().numpy()
+
+        def hook(mod, inp, out, s=s, col=col):
+            energy[s] += inp[0].double().square().mean(dim=(0, 2, 3)).numpy() * col
+        hooks.append(conv.register_forward_hook(hook))
+    for i in range(0, len(images), batch):
+        net(images[i:i + batch])
+    for h in hooks:
+        h.remove()
+    return energy
+
+
+def choose_channels(energy: dict[str, np.ndarray], keep_ratio: float, multiple: int = 8,
+                    whole_below: int = 16) -> dict[str, list[int]]:
+    """The highest-energy channels of each space: keep_ratio of them, rounded to a multiple of `multiple` (what
+    XNNPACK's kernels like), kept in their original order. Spaces of at most `whole_below` channels (FastDepth's
+    two 16-channel bottlenecks at 112x112, which every pixel passes through) are kept whole."""
+    if not 0 < keep_ratio <= 1:
+        raise ValueError(f"keep_ratio {keep_ratio}: expected a fraction in (0, 1]")
+    keep = {}
+    for s, e in energy.items():
+        n = len(e) if len(e) <= whole_below else max(multiple, int(round(keep_ratio * len(e) / multiple)) * multiple)
+        keep[s] = sorted(int(c) for c in np.argsort(-e, kind="stable")[:min(n, len(e))])
+    return keep
+
+
+class _Stop(Exception):
+    pass
+
+
+def _capture(net, images, module, what):
+    """Run `net` on images until `module` runs; return its input ('in') or output ('out')."""
+    box = {}
+
+    def hook(mod, inp, out):
+        box["v"] = inp[0] if what == "in" else out
+        raise _Stop
+    h = module.register_forward_hook(hook)
+    try:
+        net(images)
+    except _Stop:
+        pass
+    finally:
+        h.remove()
+    return box["v"]
+
+
+def _patches(x: torch.Tensor, conv: nn.Conv2d, positions: torch.Tensor) -> torch.Tensor:
+    """conv's receptive field at the sampled output positions: [B, C, k*k, P]."""
+    cols = F.unfold(x, conv.kernel_size, padding=conv.padding, stride=conv.stride)
+    b, _, _ = cols.shape
+    cols = cols.view(b, x.shape[1], -1, cols.shape[-1])
+    return cols[..., positions]
+
+
+@torch.no_grad()
+def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep: dict[str, list[int]],
+          batch: int = 16, positions: int = 3136, ridge: float = 1e-3, seed: int = 0, log=print) -> None:
+    """Least-squares refit of every convolution of `student` (pruned, BN folded), in graph order, to give the
+    teacher's (BN folded, unpruned) output on its kept channels from the student's own input: full convolutions
+    as one linear map with bias, depthwise ones channel by channel. `positions` output pixels are sampled per image;
+    `ridge` is relative to the mean diagonal of the normal equations (so an idle channel stays put, not blown up)."""
+    space, _ = channel_spaces(teacher)
+    rng = torch.Generator().manual_seed(seed)
+    convs = [(idx, ins, out) for op, idx, ins, out in student.steps if op == "Conv"]
+    t0 = time.time()
+    for n, (idx, ins, out) in enumerate(convs):
+        s_conv, t_conv = student.layers[idx], teacher.layers[idx]
+        k_out = keep.get(space[out])
+        depthwise = _is_depthwise(s_conv)
+        kk = s_conv.kernel_size[0] * s_conv.kernel_size[1]
+        cin = kk if depthwise else s_conv.in_channels * kk
+        groups = s_conv.out_channels if depthwise else 1
+        gram = torch.zeros(groups, cin + 1, cin + 1, dtype=torch.float64)
+        cross = torch.zeros(groups, cin + 1, 1 if depthwise else s_conv.out_channels, dtype=torch.float64)
+        for i in range(0, len(images), batch):
+            chunk = images[i:i + batch]
+            x = _capture(student, chunk, s_conv, "in")
+            y = _capture(teacher, chunk, t_conv, "out")
+            if k_out is not None:
+                y = y[:, k_out]
+            hw = y.shape[-2] * y.shape[-1]
+            pos = torch.randperm(hw, generator=rng)[:positions]
+            p = _patches(x, s_conv, pos)  # [B, C, kk, P]
+            y = y.flatten(2)[..., pos]  # [B, Cout, P]
+            if depthwise:  # per channel: kk taps + bias
+                a = torch.cat([p, torch.ones_like(p[:, :, :1])], 2).permute(1, 0, 3, 2).reshape(groups, -1, kk + 1)
+                t = y.permute(1, 0, 2).reshape(groups, -1, 1)
+            else:
+                a = p.reshape(p.shape[0], -1, p.shape[-1]).permute(0, 2, 1).reshape(-1, cin)
+                a = torch.cat([a, torch.ones_like(a[:, :1])], 1)[None]
+                t = y.permute(0, 2, 1).reshape(-1, y.shape[1])[None]
+            a, t = a.double(), t.double()
+            gram += a.transpose(1, 2) @ a
+            cross += a.transpose(1, 2) @ t
+        diag = torch.diagonal(gram, dim1=1, dim2=2)
+        lam = ridge * diag[:, :-1].mean(dim=1).clamp_min(1e-12)
+        eye = torch.eye(cin + 1, dtype=torch.float64)
+        eye[-1, -1] = 0  # the bias is not shrunk
+        sol = torch.linalg.solve(gram + lam[:, None, None] * eye, cross)  # [G, cin+1, out]
+        if depthwise:
+            s_conv.weight.copy_(sol[:, :-1, 0].reshape(s_conv.weight.shape).float())
+            s_conv.bias.copy_(sol[:, -1, 0].float())
+        else:
+            s_conv.weight.copy_(sol[0, :-1].T.reshape(s_conv.weight.shape).float())
+            s_conv.bias.copy_(sol[0, -1].float())
+        log(f"  refit {n + 1}/{len(convs)} {tuple(s_conv.weight.shape)} ({time.time() - t0:.0f} s)")
+
+
+def calibration_images(n: int, renders: int, seed: int, photos_dir: Path | None = None, log=print) -> torch.Tensor:
+    """n random views at 224x224 (FastDepth's input, resized as the SDK resizes a frame) of the real photographs
+    and the rendered rooms: training/scale_distill.py's PictureSource."""
+    from training.scale_distill import PictureSource, load_pictures
+
+    source = PictureSource(*load_pictures(renders, seed, photos_dir, log), INPUT, seed, 0.5 if renders else 0.0)
+    return torch.cat([source.batch(min(32, n - i))[1] for i in range(0, n, 32)])
+
+
+KEEP = 0.55  # with WHOLE: 0.138 GMACs at 224x224, within issue 4's 0.15
+WHOLE = ("313",)  # the decoder's first space (200 channels at 7x7): halving it alone costs 0.06 log depth on NYU
+# frames after the refit, for 1 % of FastDepth's MACs; the encoder's eight deep spaces together cost 0.11 for 29 %
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--keep", type=float, default=KEEP, help="fraction of each channel space kept")
+    ap.add_argument("--whole", default=",".join(WHOLE),
+                    help="channel spaces (FastDepth's tensor names) kept whole, comma-separated; '' for none")
+    ap.add_argument("--images", type=int, default=768, help="calibration views for choosing and refitting")
+    ap.add_argument("--renders", type=int, default=3000, help="rendered room views among the pictures (0: photos only)")
+    ap.add_argument("--photos", type=Path, default=None, help="also calibrate on the images in this folder")
+    ap.add_argument("--no-refit", action="store_true", help="prune only (to measure what the refit adds)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--run", default="pruned")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from training.model import count_macs
+    from training.train import RUNS
+
+    teacher = folded_fastdepth()
+    _, sizes = channel_spaces(teacher)
+    whole = [w for w in args.whole.split(",") if w]
+    unknown = [w for w in whole if w not in sizes]
+    if unknown:
+        raise SystemExit(f"--whole {args.whole}: {', '.join(unknown)} is not a prunable channel space "
+                         f"(expected some of {', '.join(sorted(sizes))})")
+    images = calibration_images(args.images, args.renders, args.seed, args.photos)
+    print(f"{len(images)} calibration views")
+    keep = choose_channels(channel_energy(teacher, images), args.keep)
+    for w in whole:
+        del keep[w]
+    model = PrunedFastDepth(keep).eval()
+    if not args.no_refit:
+        refit(model.net, teacher, images, keep)
+    macs = count_macs(model, INPUT[::-1])
+    print(f"{args.keep:.2f} of the channels kept (whole: {', '.join(whole) or 'none'}): {macs / 1e9:.3f} GMACs at "
+          f"224x224 (FastDepth {count_macs(FastDepthStudent(), INPUT[::-1]) / 1e9:.3f})")
+    RUNS.mkdir(parents=True, exist_ok=True)
+    path = RUNS / f"{args.run}.pt"
+    torch.save({"model": model.state_dict(), "step": 0,
+                "args": {"arch": "pruned", "input": list(INPUT), "keep": keep,
+                         "prune": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}}, path)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
