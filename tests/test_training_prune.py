@@ -90,6 +90,8 @@ def test_keeping_every_channel_changes_nothing_and_pruning_cuts_macs(teacher):
     assert count_macs(PrunedFastDepth(keep), (224, 224)) < 0.4 * count_macs(whole, (224, 224))
     with pytest.raises(ValueError, match="expected a fraction"):
         choose_channels({}, 1.5)
+    with pytest.raises(ValueError, match="whole: 999 is not a prunable channel space"):
+        choose_channels(channel_energy(teacher, x), 0.5, whole=("999",))
     with pytest.raises(ValueError, match="does not have"):
         PrunedFastDepth({"no such space": [0]})
 
@@ -122,9 +124,8 @@ def test_the_default_cut_is_within_the_compute_budget(teacher):
 
     _, sizes = channel_spaces(teacher)
     energy = {s: np.random.default_rng(0).random(n) for s, n in sizes.items()}  # counts do not depend on it
-    keep = choose_channels(energy, prune.KEEP)
-    for s in prune.WHOLE:
-        del keep[s]
+    keep = choose_channels(energy, prune.KEEP, prune.WHOLE)
+    assert not set(prune.WHOLE) & set(keep)
     assert 0.1e9 < count_macs(PrunedFastDepth(keep), (224, 224)) <= 0.15e9  # issue 4: at most 0.15 GMACs
 
 

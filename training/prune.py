@@ -147,41 +147,32 @@ def drop_final_upsample(net: OnnxConvNet) -> None:
                  for op, idx, ins, out in net.steps]
 
 
-def folded_fastdepth(onnx_path=None) -> OnnxConvNet:
-    """FastDepth (training/fastdepth_torch.py) with its BatchNorm folded and its final upsampling dropped: the same
-    function at 112x112, fewer layers."""
-    if onnx_path is None:
-        from arsdk import models
-
-        onnx_path = models.model_path("fastdepth")
-    net = OnnxConvNet(onnx_path)
+def fold_and_halve(net: OnnxConvNet) -> OnnxConvNet:
+    """BatchNorm folded and the final upsampling dropped (in place): the same function at half the size, in eval."""
     fold_batchnorm(net)
     drop_final_upsample(net)
     return net.eval()
 
 
-class PrunedFastDepth(nn.Module):
-    """FastDepth with BatchNorm folded and each channel space cut to `keep` (space name -> kept channel indices).
-    Same interface as FastDepthStudent: RGB in [0, 1], metric depth out; `features` gives log depth, no hints."""
+def folded_fastdepth(onnx_path=None) -> OnnxConvNet:
+    """FastDepth (training/fastdepth_torch.py) with its BatchNorm folded and its final upsampling dropped: the same
+    function at 112x112, fewer layers."""
+    return fold_and_halve(FastDepthStudent(onnx_path).net)
 
-    min_depth = FastDepthStudent.min_depth
+
+class PrunedFastDepth(FastDepthStudent):
+    """FastDepth with BatchNorm folded, its final upsampling dropped and each channel space cut to `keep` (space
+    name -> kept channel indices); FastDepthStudent's interface (RGB in [0, 1], metric depth out)."""
 
     def __init__(self, keep: dict[str, list[int]], onnx_path=None):
-        super().__init__()
+        super().__init__(onnx_path)
         self.keep = {k: list(v) for k, v in keep.items()}
-        self.net = folded_fastdepth(onnx_path)
+        fold_and_halve(self.net)
         prune_channels(self.net, self.keep)
 
-    def features(self, x):
-        return torch.log(self.net(x).clamp_min(self.min_depth)), []
 
-    def forward(self, x):
-        return self.net(x).clamp_min(self.min_depth)
-
-
-def _pointwise_inputs(net: OnnxConvNet, space: dict[str, str]):
-    """(conv module, input space) of every full convolution whose input is prunable."""
-    _, sizes = channel_spaces(net)
+def _pointwise_inputs(net: OnnxConvNet, space: dict[str, str], sizes: dict[str, int]):
+    """(conv module, input space) of every full convolution whose input is prunable (channel_spaces' two maps)."""
     for op, idx, ins, _ in net.steps:
         if op == "Conv" and not _is_depthwise(net.layers[idx]) and space[ins[0]] in sizes:
             yield net.layers[idx], space[ins[0]]
@@ -194,7 +185,7 @@ def channel_energy(net: OnnxConvNet, images: torch.Tensor, batch: int = 32) -> d
     space, sizes = channel_spaces(net)
     energy = {s: np.zeros(n) for s, n in sizes.items()}
     hooks = []
-    for conv, s in _pointwise_inputs(net, space):
+    for conv, s in _pointwise_inputs(net, space, sizes):
         col = conv.weight.square().sum(dim=(0, 2, 3)).double().numpy()
 
         def hook(mod, inp, out, s=s, col=col):
@@ -207,15 +198,29 @@ def channel_energy(net: OnnxConvNet, images: torch.Tensor, batch: int = 32) -> d
     return energy
 
 
-def choose_channels(energy: dict[str, np.ndarray], keep_ratio: float, multiple: int = 8,
+def unknown_spaces(names, sizes: dict[str, int]) -> str:
+    """'' when every name is a prunable channel space, else what is wrong, naming the spaces there are."""
+    unknown = [n for n in names if n not in sizes]
+    if not unknown:
+        return ""
+    return f"{', '.join(unknown)} is not a prunable channel space (expected some of {', '.join(sorted(sizes))})"
+
+
+def choose_channels(energy: dict[str, np.ndarray], keep_ratio: float, whole=(), multiple: int = 8,
                     whole_below: int = 16) -> dict[str, list[int]]:
     """The highest-energy channels of each space: keep_ratio of them, rounded to a multiple of `multiple` (what
-    XNNPACK's kernels like), kept in their original order. Spaces of at most `whole_below` channels (FastDepth's
-    two 16-channel bottlenecks at 112x112, which every pixel passes through) are kept whole."""
+    XNNPACK's kernels like), kept in their original order. The spaces named in `whole` are left out (kept whole), and
+    so in effect are those of at most `whole_below` channels (FastDepth's two 16-channel bottlenecks at 112x112,
+    which every pixel passes through)."""
     if not 0 < keep_ratio <= 1:
         raise ValueError(f"keep_ratio {keep_ratio}: expected a fraction in (0, 1]")
+    wrong = unknown_spaces(whole, energy)
+    if wrong:
+        raise ValueError(f"whole: {wrong}")
     keep = {}
     for s, e in energy.items():
+        if s in whole:
+            continue
         n = len(e) if len(e) <= whole_below else max(multiple, int(round(keep_ratio * len(e) / multiple)) * multiple)
         keep[s] = sorted(int(c) for c in np.argsort(-e, kind="stable")[:min(n, len(e))])
     return keep
@@ -338,15 +343,12 @@ def main(argv=None):
     teacher = folded_fastdepth()
     _, sizes = channel_spaces(teacher)
     whole = [w for w in args.whole.split(",") if w]
-    unknown = [w for w in whole if w not in sizes]
-    if unknown:
-        raise SystemExit(f"--whole {args.whole}: {', '.join(unknown)} is not a prunable channel space "
-                         f"(expected some of {', '.join(sorted(sizes))})")
+    wrong = unknown_spaces(whole, sizes)  # before the pictures load
+    if wrong:
+        raise SystemExit(f"--whole {args.whole}: {wrong}")
     images = calibration_images(args.images, args.renders, args.seed, args.photos)
     print(f"{len(images)} calibration views")
-    keep = choose_channels(channel_energy(teacher, images), args.keep)
-    for w in whole:
-        del keep[w]
+    keep = choose_channels(channel_energy(teacher, images), args.keep, whole)
     model = PrunedFastDepth(keep).eval()
     if not args.no_refit:
         refit(model.net, teacher, images, keep)
