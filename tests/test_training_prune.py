@@ -8,8 +8,8 @@ pytest.importorskip("onnx")
 
 from arsdk import models  # noqa: E402
 from training import prune  # noqa: E402
-from training.prune import (PrunedFastDepth, channel_energy, channel_spaces, choose_channels,  # noqa: E402
-                            drop_final_upsample, folded_fastdepth, refit)
+from training.prune import (PrunedFastDepth, activation_ranges, channel_energy, channel_spaces,  # noqa: E402
+                            choose_channels, drop_final_upsample, folded_fastdepth, passed_target, refit)
 
 needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
 
@@ -118,13 +118,66 @@ def test_refit_brings_a_pruned_network_back_towards_the_teacher_on_pictures_it_d
     assert after < 0.6 * before, (before, after)
 
 
+def test_the_passed_target_stops_fitting_what_the_activation_clamps_away():
+    teacher = torch.tensor([-2.0, -2.0, 3.0, 3.0, 8.0, 8.0])
+    pred = torch.tensor([-5.0, 1.0, -1.0, 4.0, 9.0, 5.0])
+    # clamped by both: no error, so aim at the prediction; crossed the bound: aim at the bound; inside: the teacher
+    assert passed_target(teacher, pred, 0.0, 6.0).tolist() == [-5.0, 0.0, 3.0, 3.0, 9.0, 6.0]
+    relu = passed_target(teacher, pred, 0.0, float("inf"))
+    assert relu.tolist() == [-5.0, 0.0, 3.0, 3.0, 8.0, 8.0]
+
+
+@needs_fastdepth
+def test_every_fastdepth_convolution_ends_in_relu6_or_relu(teacher):
+    ranges = activation_ranges(teacher)
+    convs = [out for op, _, _, out in teacher.steps if op == "Conv"]
+    assert sorted(ranges) == sorted(convs)
+    assert ranges["229"] == (0.0, 6.0)  # the MobileNet encoder's ReLU6
+    assert ranges["348"] == (0.0, float("inf"))  # the decoder's ReLU, through to the output
+
+
+@needs_fastdepth
+def test_fitting_only_what_passes_the_activation_lowers_the_error_after_it(teacher):
+    """On the pictures it is fitted on, a second, activation-aware pass must do no worse than plain least squares at
+    what a convolution with pruned inputs (FastDepth's third pointwise one, 241) hands on after its ReLU6, and must
+    change it."""
+    from training.prune import _capture
+
+    fit = photos_224(2)
+    keep = choose_channels(channel_energy(teacher, fit), 0.5)
+    idx = next(i for op, i, _, out in teacher.steps if out == "241")
+    with torch.no_grad():
+        target = _capture(teacher, fit, teacher.layers[idx], "out")[:, keep["241"]].clamp(0, 6)
+    errors = []
+    for passes in (1, 2):
+        pruned = PrunedFastDepth(keep).eval()
+        refit(pruned.net, teacher, fit, keep, batch=2, positions=12544, passes=passes, log=lambda *a: None)
+        with torch.no_grad():
+            handed_on = _capture(pruned.net, fit, pruned.net.layers[idx], "out").clamp(0, 6)
+        errors.append(float((handed_on - target).square().mean()))
+    assert errors[1] <= errors[0] and errors[1] != errors[0], errors
+
+
+@needs_fastdepth
+def test_a_space_can_keep_its_own_fraction(teacher):
+    _, sizes = channel_spaces(teacher)
+    energy = {s: np.arange(n, dtype=float) for s, n in sizes.items()}
+    keep = choose_channels(energy, 0.5, space_ratios={"307": 0.75})
+    assert len(keep["307"]) == 384 and len(keep["301"]) == 240  # 0.75 of 512; 0.5 of 480
+    assert keep["307"] == list(range(128, 512))  # the highest energies, in order
+    with pytest.raises(ValueError, match="space_ratios\\[307\\] 1.5"):
+        choose_channels(energy, 0.5, space_ratios={"307": 1.5})
+    with pytest.raises(ValueError, match="999 is not a prunable channel space"):
+        choose_channels(energy, 0.5, space_ratios={"999": 0.5})
+
+
 @needs_fastdepth
 def test_the_default_cut_is_within_the_compute_budget(teacher):
     from training.model import count_macs
 
     _, sizes = channel_spaces(teacher)
     energy = {s: np.random.default_rng(0).random(n) for s, n in sizes.items()}  # counts do not depend on it
-    keep = choose_channels(energy, prune.KEEP, prune.WHOLE)
+    keep = choose_channels(energy, prune.KEEP, prune.WHOLE, space_ratios=prune.SPACE_KEEP)
     assert not set(prune.WHOLE) & set(keep)
     assert 0.1e9 < count_macs(PrunedFastDepth(keep), (224, 224)) <= 0.15e9  # issue 4: at most 0.15 GMACs
 

@@ -207,21 +207,25 @@ def unknown_spaces(names, sizes: dict[str, int]) -> str:
 
 
 def choose_channels(energy: dict[str, np.ndarray], keep_ratio: float, whole=(), multiple: int = 8,
-                    whole_below: int = 16) -> dict[str, list[int]]:
-    """The highest-energy channels of each space: keep_ratio of them, rounded to a multiple of `multiple` (what
-    XNNPACK's kernels like), kept in their original order. The spaces named in `whole` are left out (kept whole), and
-    so in effect are those of at most `whole_below` channels (FastDepth's two 16-channel bottlenecks at 112x112,
-    which every pixel passes through)."""
-    if not 0 < keep_ratio <= 1:
-        raise ValueError(f"keep_ratio {keep_ratio}: expected a fraction in (0, 1]")
-    wrong = unknown_spaces(whole, energy)
-    if wrong:
-        raise ValueError(f"whole: {wrong}")
+                    whole_below: int = 16, space_ratios: dict[str, float] | None = None) -> dict[str, list[int]]:
+    """The highest-energy channels of each space: keep_ratio of them (or the space's own ratio in `space_ratios`),
+    rounded to a multiple of `multiple` (what XNNPACK's kernels like), kept in their original order. The spaces named
+    in `whole` are left out (kept whole), and so in effect are those of at most `whole_below` channels (FastDepth's
+    two 16-channel bottlenecks at 112x112, which every pixel passes through)."""
+    space_ratios = space_ratios or {}
+    for name, ratio in [("keep_ratio", keep_ratio)] + [(f"space_ratios[{k}]", v) for k, v in space_ratios.items()]:
+        if not 0 < ratio <= 1:
+            raise ValueError(f"{name} {ratio}: expected a fraction in (0, 1]")
+    for name, spaces in (("whole", whole), ("space_ratios", space_ratios)):
+        wrong = unknown_spaces(spaces, energy)
+        if wrong:
+            raise ValueError(f"{name}: {wrong}")
     keep = {}
     for s, e in energy.items():
         if s in whole:
             continue
-        n = len(e) if len(e) <= whole_below else max(multiple, int(round(keep_ratio * len(e) / multiple)) * multiple)
+        ratio = space_ratios.get(s, keep_ratio)
+        n = len(e) if len(e) <= whole_below else max(multiple, int(round(ratio * len(e) / multiple)) * multiple)
         keep[s] = sorted(int(c) for c in np.argsort(-e, kind="stable")[:min(n, len(e))])
     return keep
 
@@ -255,14 +259,49 @@ def _patches(x: torch.Tensor, conv: nn.Conv2d, positions: torch.Tensor) -> torch
     return cols[..., positions]
 
 
+def activation_ranges(net: OnnxConvNet) -> dict[str, tuple[float, float]]:
+    """For each convolution whose output reaches the rest of the network only through a ReLU6 or ReLU (possibly
+    via a folded BatchNorm, now Identity), the range that activation passes: conv output name -> (low, high)."""
+    readers: dict[str, list[tuple[str, int | None, str]]] = {}
+    for op, idx, ins, out in net.steps:
+        for name in ins:
+            readers.setdefault(name, []).append((op, idx, out))
+    ranges = {}
+    for op, idx, _, out in net.steps:
+        if op != "Conv":
+            continue
+        nxt = readers.get(out, [])
+        if len(nxt) == 1 and nxt[0][0] == "BatchNormalization" and isinstance(net.layers[nxt[0][1]], nn.Identity):
+            nxt = readers.get(nxt[0][2], [])
+        if len(nxt) == 1 and nxt[0][0] in ("Clip", "Relu"):
+            ranges[out] = (0.0, 6.0 if nxt[0][0] == "Clip" else float("inf"))
+    return ranges
+
+
+def passed_target(target: torch.Tensor, pred: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """The target a least-squares step should aim at when only what the activation clamp(., low, high) passes
+    matters: the teacher's value where it is inside the range; where the teacher's value is clamped, the prediction
+    itself while it is clamped too (no error), else the bound it crossed. One step of majorize-minimize on
+    sum(active (pred - t)^2) + sum(t <= low: relu(pred - low)^2) + sum(t >= high: relu(high - pred)^2)."""
+    below, above = target <= low, target >= high
+    out = torch.where(below, pred.clamp(max=low), target)
+    return torch.where(above, pred.clamp(min=high), out)
+
+
 @torch.no_grad()
 def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep: dict[str, list[int]],
-          batch: int = 16, positions: int = 3136, ridge: float = 1e-3, seed: int = 0, log=print) -> None:
+          batch: int = 16, positions: int = 3136, ridge: float = 1e-3, seed: int = 0, passes: int = 1,
+          log=print) -> None:
     """Least-squares refit of every convolution of `student` (pruned, BN folded), in graph order, to give the
     teacher's (BN folded, unpruned) output on its kept channels from the student's own input: full convolutions
     as one linear map with bias, depthwise ones channel by channel. `positions` output pixels are sampled per image;
-    `ridge` is relative to the mean diagonal of the normal equations (so an idle channel stays put, not blown up)."""
+    `ridge` is relative to the mean diagonal of the normal equations (so an idle channel stays put, not blown up).
+    With passes > 1, each convolution followed by a ReLU6 or ReLU gets passes - 1 further steps that stop fitting
+    the values the activation clamps away (passed_target): that freedom goes to the values that reach the output."""
+    if passes < 1:
+        raise ValueError(f"passes {passes}: expected at least 1")
     space, _ = channel_spaces(teacher)
+    ranges = activation_ranges(teacher)
     rng = torch.Generator().manual_seed(seed)
     convs = [(idx, ins, out) for op, idx, ins, out in student.steps if op == "Conv"]
     t0 = time.time()
@@ -273,33 +312,49 @@ def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep
         kk = s_conv.kernel_size[0] * s_conv.kernel_size[1]
         cin = kk if depthwise else s_conv.in_channels * kk
         groups = s_conv.out_channels if depthwise else 1
+        chunks: list = [(i, None) for i in range(0, len(images), batch)]  # positions drawn on the first pass
+        sampled = []
+
+        def samples():
+            """(inputs with a ones column, targets) of each chunk, in float64, at the same positions every pass."""
+            for c, (i, pos) in enumerate(chunks):
+                chunk = images[i:i + batch]
+                x = _capture(student, chunk, s_conv, "in")
+                y = _capture(teacher, chunk, t_conv, "out")
+                if k_out is not None:
+                    y = y[:, k_out]
+                if pos is None:
+                    hw = y.shape[-2] * y.shape[-1]
+                    pos = torch.randperm(hw, generator=rng)[:positions]
+                    chunks[c] = (i, pos)
+                p = _patches(x, s_conv, pos)  # [B, C, kk, P]
+                y = y.flatten(2)[..., pos]  # [B, Cout, P]
+                if depthwise:  # per channel: kk taps + bias
+                    a = torch.cat([p, torch.ones_like(p[:, :, :1])], 2).permute(1, 0, 3, 2).reshape(groups, -1, kk + 1)
+                    t = y.permute(1, 0, 2).reshape(groups, -1, 1)
+                else:
+                    a = p.reshape(p.shape[0], -1, p.shape[-1]).permute(0, 2, 1).reshape(-1, cin)
+                    a = torch.cat([a, torch.ones_like(a[:, :1])], 1)[None]
+                    t = y.permute(0, 2, 1).reshape(-1, y.shape[1])[None]
+                yield a.double(), t.double()
+
         gram = torch.zeros(groups, cin + 1, cin + 1, dtype=torch.float64)
         cross = torch.zeros(groups, cin + 1, 1 if depthwise else s_conv.out_channels, dtype=torch.float64)
-        for i in range(0, len(images), batch):
-            chunk = images[i:i + batch]
-            x = _capture(student, chunk, s_conv, "in")
-            y = _capture(teacher, chunk, t_conv, "out")
-            if k_out is not None:
-                y = y[:, k_out]
-            hw = y.shape[-2] * y.shape[-1]
-            pos = torch.randperm(hw, generator=rng)[:positions]
-            p = _patches(x, s_conv, pos)  # [B, C, kk, P]
-            y = y.flatten(2)[..., pos]  # [B, Cout, P]
-            if depthwise:  # per channel: kk taps + bias
-                a = torch.cat([p, torch.ones_like(p[:, :, :1])], 2).permute(1, 0, 3, 2).reshape(groups, -1, kk + 1)
-                t = y.permute(1, 0, 2).reshape(groups, -1, 1)
-            else:
-                a = p.reshape(p.shape[0], -1, p.shape[-1]).permute(0, 2, 1).reshape(-1, cin)
-                a = torch.cat([a, torch.ones_like(a[:, :1])], 1)[None]
-                t = y.permute(0, 2, 1).reshape(-1, y.shape[1])[None]
-            a, t = a.double(), t.double()
+        for a, t in samples():
             gram += a.transpose(1, 2) @ a
             cross += a.transpose(1, 2) @ t
         diag = torch.diagonal(gram, dim1=1, dim2=2)
         lam = ridge * diag[:, :-1].mean(dim=1).clamp_min(1e-12)
         eye = torch.eye(cin + 1, dtype=torch.float64)
         eye[-1, -1] = 0  # the bias is not shrunk
-        sol = torch.linalg.solve(gram + lam[:, None, None] * eye, cross)  # [G, cin+1, out]
+        # one factorisation for every pass: only the right-hand side changes
+        chol = torch.linalg.cholesky(gram + lam[:, None, None] * eye)
+        sol = torch.cholesky_solve(cross, chol)  # [G, cin+1, out]
+        for _ in range(passes - 1 if out in ranges else 0):
+            cross.zero_()
+            for a, t in samples():
+                cross += a.transpose(1, 2) @ passed_target(t, a @ sol, *ranges[out])
+            sol = torch.cholesky_solve(cross, chol)
         if depthwise:
             s_conv.weight.copy_(sol[:, :-1, 0].reshape(s_conv.weight.shape).float())
             s_conv.bias.copy_(sol[:, -1, 0].float())
@@ -321,6 +376,8 @@ def calibration_images(n: int, renders: int, seed: int, photos_dir: Path | None 
 KEEP = 0.55  # with WHOLE: 0.138 GMACs at 224x224, within issue 4's 0.15
 WHOLE = ("313",)  # the decoder's first space (200 channels at 7x7): halving it alone costs 0.06 log depth on NYU
 # frames after the refit, for 1 % of FastDepth's MACs; the encoder's eight deep spaces together cost 0.11 for 29 %
+SPACE_KEEP: dict[str, float] = {}  # none: 0.45 of the 112-28 px spaces and 0.7 of the deeper ones scored the same
+PASSES = 3  # plain least squares, then two steps that stop fitting what ReLU6/ReLU clamp away: NYU 0.676 -> 0.697
 
 
 def main(argv=None):
@@ -328,10 +385,15 @@ def main(argv=None):
     ap.add_argument("--keep", type=float, default=KEEP, help="fraction of each channel space kept")
     ap.add_argument("--whole", default=",".join(WHOLE),
                     help="channel spaces (FastDepth's tensor names) kept whole, comma-separated; '' for none")
+    ap.add_argument("--space-keep", default=",".join(f"{k}={v}" for k, v in SPACE_KEEP.items()),
+                    help="per-space fractions overriding --keep, as SPACE=FRACTION,...; '' for none")
     ap.add_argument("--images", type=int, default=768, help="calibration views for choosing and refitting")
     ap.add_argument("--renders", type=int, default=3000, help="rendered room views among the pictures (0: photos only)")
     ap.add_argument("--photos", type=Path, default=None, help="also calibrate on the images in this folder")
     ap.add_argument("--no-refit", action="store_true", help="prune only (to measure what the refit adds)")
+    ap.add_argument("--passes", type=int, default=PASSES,
+                    help="least-squares passes per convolution; after the first, values an activation clamps away "
+                         "are no longer fitted")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", default="pruned")
@@ -346,14 +408,22 @@ def main(argv=None):
     wrong = unknown_spaces(whole, sizes)  # before the pictures load
     if wrong:
         raise SystemExit(f"--whole {args.whole}: {wrong}")
+    try:
+        space_keep = {k: float(v) for k, v in (item.split("=") for item in args.space_keep.split(",") if item)}
+    except ValueError:
+        raise SystemExit(f"--space-keep {args.space_keep!r}: expected SPACE=FRACTION pairs, comma-separated")
+    wrong = unknown_spaces(space_keep, sizes)
+    if wrong:
+        raise SystemExit(f"--space-keep {args.space_keep}: {wrong}")
     images = calibration_images(args.images, args.renders, args.seed, args.photos)
     print(f"{len(images)} calibration views")
-    keep = choose_channels(channel_energy(teacher, images), args.keep, whole)
+    keep = choose_channels(channel_energy(teacher, images), args.keep, whole, space_ratios=space_keep)
     model = PrunedFastDepth(keep).eval()
     if not args.no_refit:
-        refit(model.net, teacher, images, keep)
+        refit(model.net, teacher, images, keep, passes=args.passes)
     macs = count_macs(model, INPUT[::-1])
-    print(f"{args.keep:.2f} of the channels kept (whole: {', '.join(whole) or 'none'}): {macs / 1e9:.3f} GMACs at "
+    print(f"{args.keep:.2f} of the channels kept (whole: {', '.join(whole) or 'none'}; own fractions: "
+          f"{args.space_keep or 'none'}): {macs / 1e9:.3f} GMACs at "
           f"224x224 (FastDepth {count_macs(FastDepthStudent(), INPUT[::-1]) / 1e9:.3f})")
     RUNS.mkdir(parents=True, exist_ok=True)
     path = RUNS / f"{args.run}.pt"
