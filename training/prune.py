@@ -12,8 +12,9 @@ has to learn rooms from the pictures, only to pass on what the teacher already d
 Steps: BatchNorm folded into the convolutions; channels grouped into "spaces" (a tensor's channels and every
 tensor that shares them through depthwise convolutions, activations, upsampling and the decoder's additive skips);
 in each space the channels carrying the least energy into the next pointwise convolution are dropped; then the
-least-squares refit.
+least-squares refit, whose later passes fit only what each convolution's ReLU6 or ReLU lets through.
 
+    python -m training.prune --run pruned                   # the shipped model (training/runs/pruned.pt), ~16 min
     python -m training.prune --keep 0.5 --run pruned50      # writes training/runs/pruned50.pt
     python -m training.evaluate --checkpoint training/runs/pruned50.pt
 """
@@ -288,6 +289,35 @@ def passed_target(target: torch.Tensor, pred: torch.Tensor, low: float, high: fl
     return torch.where(above, pred.clamp(min=high), out)
 
 
+def _layer_samples(student, teacher, images, batch, s_conv, t_conv, k_out, chunks, positions, rng):
+    """For one convolution, per chunk of images: (its inputs in the student as [groups, samples, taps + 1], a ones
+    column for the bias; the teacher's outputs on the kept channels as [groups, samples, outputs]), float64.
+    `chunks` lists (first image, sampled output positions or None); None is drawn here once and stored, so every
+    pass over the layer sees the same pixels."""
+    depthwise = _is_depthwise(s_conv)
+    kk = s_conv.kernel_size[0] * s_conv.kernel_size[1]
+    for c, (i, pos) in enumerate(chunks):
+        chunk = images[i:i + batch]
+        x = _capture(student, chunk, s_conv, "in")
+        y = _capture(teacher, chunk, t_conv, "out")
+        if k_out is not None:
+            y = y[:, k_out]
+        if pos is None:
+            pos = torch.randperm(y.shape[-2] * y.shape[-1], generator=rng)[:positions]
+            chunks[c] = (i, pos)
+        p = _patches(x, s_conv, pos)  # [B, C, kk, P]
+        y = y.flatten(2)[..., pos]  # [B, Cout, P]
+        if depthwise:  # per channel: kk taps + bias
+            groups = s_conv.out_channels
+            a = torch.cat([p, torch.ones_like(p[:, :, :1])], 2).permute(1, 0, 3, 2).reshape(groups, -1, kk + 1)
+            t = y.permute(1, 0, 2).reshape(groups, -1, 1)
+        else:
+            a = p.reshape(p.shape[0], -1, p.shape[-1]).permute(0, 2, 1).reshape(-1, s_conv.in_channels * kk)
+            a = torch.cat([a, torch.ones_like(a[:, :1])], 1)[None]
+            t = y.permute(0, 2, 1).reshape(-1, y.shape[1])[None]
+        yield a.double(), t.double()
+
+
 @torch.no_grad()
 def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep: dict[str, list[int]],
           batch: int = 16, positions: int = 3136, ridge: float = 1e-3, seed: int = 0, passes: int = 1,
@@ -313,34 +343,11 @@ def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep
         cin = kk if depthwise else s_conv.in_channels * kk
         groups = s_conv.out_channels if depthwise else 1
         chunks: list = [(i, None) for i in range(0, len(images), batch)]  # positions drawn on the first pass
-        sampled = []
-
-        def samples():
-            """(inputs with a ones column, targets) of each chunk, in float64, at the same positions every pass."""
-            for c, (i, pos) in enumerate(chunks):
-                chunk = images[i:i + batch]
-                x = _capture(student, chunk, s_conv, "in")
-                y = _capture(teacher, chunk, t_conv, "out")
-                if k_out is not None:
-                    y = y[:, k_out]
-                if pos is None:
-                    hw = y.shape[-2] * y.shape[-1]
-                    pos = torch.randperm(hw, generator=rng)[:positions]
-                    chunks[c] = (i, pos)
-                p = _patches(x, s_conv, pos)  # [B, C, kk, P]
-                y = y.flatten(2)[..., pos]  # [B, Cout, P]
-                if depthwise:  # per channel: kk taps + bias
-                    a = torch.cat([p, torch.ones_like(p[:, :, :1])], 2).permute(1, 0, 3, 2).reshape(groups, -1, kk + 1)
-                    t = y.permute(1, 0, 2).reshape(groups, -1, 1)
-                else:
-                    a = p.reshape(p.shape[0], -1, p.shape[-1]).permute(0, 2, 1).reshape(-1, cin)
-                    a = torch.cat([a, torch.ones_like(a[:, :1])], 1)[None]
-                    t = y.permute(0, 2, 1).reshape(-1, y.shape[1])[None]
-                yield a.double(), t.double()
+        layer = (student, teacher, images, batch, s_conv, t_conv, k_out, chunks, positions, rng)
 
         gram = torch.zeros(groups, cin + 1, cin + 1, dtype=torch.float64)
         cross = torch.zeros(groups, cin + 1, 1 if depthwise else s_conv.out_channels, dtype=torch.float64)
-        for a, t in samples():
+        for a, t in _layer_samples(*layer):
             gram += a.transpose(1, 2) @ a
             cross += a.transpose(1, 2) @ t
         diag = torch.diagonal(gram, dim1=1, dim2=2)
@@ -352,7 +359,7 @@ def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep
         sol = torch.cholesky_solve(cross, chol)  # [G, cin+1, out]
         for _ in range(passes - 1 if out in ranges else 0):
             cross.zero_()
-            for a, t in samples():
+            for a, t in _layer_samples(*layer):
                 cross += a.transpose(1, 2) @ passed_target(t, a @ sol, *ranges[out])
             sol = torch.cholesky_solve(cross, chol)
         if depthwise:
