@@ -34,17 +34,23 @@ from training.fastdepth_torch import FastDepthStudent, OnnxConvNet
 INPUT = (224, 224)  # FastDepth's grid, kept
 
 
+def _readers(net: OnnxConvNet) -> dict[str, list[tuple[str, int | None, str]]]:
+    """Tensor name -> the steps that read it, as (op, layer index, output name), in graph order."""
+    readers: dict[str, list[tuple[str, int | None, str]]] = {}
+    for op, idx, ins, out in net.steps:
+        for name in ins:
+            readers.setdefault(name, []).append((op, idx, out))
+    return readers
+
+
 def fold_batchnorm(net: OnnxConvNet) -> None:
     """Fold every BatchNormalization into the convolution before it (which gets a bias); the BN becomes Identity."""
     producer = {out: idx for op, idx, ins, out in net.steps if op == "Conv"}
-    readers: dict[str, int] = {}
-    for _, _, ins, _ in net.steps:
-        for name in ins:
-            readers[name] = readers.get(name, 0) + 1
+    readers = _readers(net)
     for op, idx, ins, out in net.steps:
         if op != "BatchNormalization":
             continue
-        if ins[0] not in producer or readers[ins[0]] != 1:
+        if ins[0] not in producer or len(readers[ins[0]]) != 1:
             raise ValueError(f"BatchNormalization {out} does not follow a convolution read by it alone")
         conv, bn = net.layers[producer[ins[0]]], net.layers[idx]
         with torch.no_grad():
@@ -262,11 +268,9 @@ def _patches(x: torch.Tensor, conv: nn.Conv2d, positions: torch.Tensor) -> torch
 
 def activation_ranges(net: OnnxConvNet) -> dict[str, tuple[float, float]]:
     """For each convolution whose output reaches the rest of the network only through a ReLU6 or ReLU (possibly
-    via a folded BatchNorm, now Identity), the range that activation passes: conv output name -> (low, high)."""
-    readers: dict[str, list[tuple[str, int | None, str]]] = {}
-    for op, idx, ins, out in net.steps:
-        for name in ins:
-            readers.setdefault(name, []).append((op, idx, out))
+    via a folded BatchNorm, now Identity), the range that activation passes: conv output name -> (low, high); a
+    Clip's bounds are its module's (OnnxConvNet builds it as nn.ReLU6)."""
+    readers = _readers(net)
     ranges = {}
     for op, idx, _, out in net.steps:
         if op != "Conv":
@@ -274,8 +278,11 @@ def activation_ranges(net: OnnxConvNet) -> dict[str, tuple[float, float]]:
         nxt = readers.get(out, [])
         if len(nxt) == 1 and nxt[0][0] == "BatchNormalization" and isinstance(net.layers[nxt[0][1]], nn.Identity):
             nxt = readers.get(nxt[0][2], [])
-        if len(nxt) == 1 and nxt[0][0] in ("Clip", "Relu"):
-            ranges[out] = (0.0, 6.0 if nxt[0][0] == "Clip" else float("inf"))
+        if len(nxt) == 1 and nxt[0][0] == "Clip":
+            clip = net.layers[nxt[0][1]]
+            ranges[out] = (float(clip.min_val), float(clip.max_val))
+        elif len(nxt) == 1 and nxt[0][0] == "Relu":
+            ranges[out] = (0.0, float("inf"))
     return ranges
 
 
@@ -338,31 +345,24 @@ def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep
     for n, (idx, ins, out) in enumerate(convs):
         s_conv, t_conv = student.layers[idx], teacher.layers[idx]
         k_out = keep.get(space[out])
-        depthwise = _is_depthwise(s_conv)
-        kk = s_conv.kernel_size[0] * s_conv.kernel_size[1]
-        cin = kk if depthwise else s_conv.in_channels * kk
-        groups = s_conv.out_channels if depthwise else 1
         chunks: list = [(i, None) for i in range(0, len(images), batch)]  # positions drawn on the first pass
         layer = (student, teacher, images, batch, s_conv, t_conv, k_out, chunks, positions, rng)
 
-        gram = torch.zeros(groups, cin + 1, cin + 1, dtype=torch.float64)
-        cross = torch.zeros(groups, cin + 1, 1 if depthwise else s_conv.out_channels, dtype=torch.float64)
+        gram = cross = 0  # normal equations, [G, inputs + 1, inputs + 1] and [G, inputs + 1, outputs]
         for a, t in _layer_samples(*layer):
-            gram += a.transpose(1, 2) @ a
-            cross += a.transpose(1, 2) @ t
+            gram = gram + a.transpose(1, 2) @ a
+            cross = cross + a.transpose(1, 2) @ t
         diag = torch.diagonal(gram, dim1=1, dim2=2)
         lam = ridge * diag[:, :-1].mean(dim=1).clamp_min(1e-12)
-        eye = torch.eye(cin + 1, dtype=torch.float64)
+        eye = torch.eye(gram.shape[-1], dtype=torch.float64)
         eye[-1, -1] = 0  # the bias is not shrunk
         # one factorisation for every pass: only the right-hand side changes
         chol = torch.linalg.cholesky(gram + lam[:, None, None] * eye)
         sol = torch.cholesky_solve(cross, chol)  # [G, cin+1, out]
         for _ in range(passes - 1 if out in ranges else 0):
-            cross.zero_()
-            for a, t in _layer_samples(*layer):
-                cross += a.transpose(1, 2) @ passed_target(t, a @ sol, *ranges[out])
+            cross = sum(a.transpose(1, 2) @ passed_target(t, a @ sol, *ranges[out]) for a, t in _layer_samples(*layer))
             sol = torch.cholesky_solve(cross, chol)
-        if depthwise:
+        if _is_depthwise(s_conv):
             s_conv.weight.copy_(sol[:, :-1, 0].reshape(s_conv.weight.shape).float())
             s_conv.bias.copy_(sol[:, -1, 0].float())
         else:
