@@ -207,3 +207,15 @@ def test_a_pruned_checkpoint_loads_as_it_was_cut(tmp_path, teacher):
 def test_an_unknown_whole_space_is_named(capsys):
     with pytest.raises(SystemExit, match="--whole 999: 999 is not a prunable channel space"):
         prune.main(["--whole", "999", "--images", "2", "--renders", "0"])
+
+
+def test_a_render_share_outside_zero_to_one_is_refused_before_anything_loads(monkeypatch):
+    import training.scale_distill as sd
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("pictures were loaded for an invalid render share")
+    monkeypatch.setattr(sd, "load_pictures", no_loading)
+    with pytest.raises(ValueError, match="render_share 1.5: expected a fraction in \\[0, 1\\]"):
+        prune.calibration_images(8, 100, 1, render_share=1.5)
+    with pytest.raises(SystemExit, match="--render-share -0.1: expected a fraction in \\[0, 1\\]"):
+        prune.main(["--render-share", "-0.1", "--images", "2", "--renders", "0"])

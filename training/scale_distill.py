@@ -89,9 +89,10 @@ def folder_photos(folder: Path, log=print) -> list[np.ndarray]:
     return photos
 
 
-def load_pictures(renders: int, seed: int, photos_dir: Path | None = None, log=print):
+def load_pictures(renders: int, seed: int, photos_dir: Path | None = None, log=print, furnished: bool = False):
     """The real photographs (training/photos.py, and those in `photos_dir`) and `renders` views of random rooms
-    (training/data.py's cached set; none when 0); never anything from ../shared/data."""
+    (training/data.py's cached set, of furnished rooms with `furnished`; none when 0); never anything from
+    ../shared/data."""
     from training.photos import collect_photos
 
     photos = collect_photos(log=log)
@@ -101,7 +102,7 @@ def load_pictures(renders: int, seed: int, photos_dir: Path | None = None, log=p
     if renders:
         from training.data import load_or_make
 
-        views = load_or_make(renders, seed, log=log)["images"]
+        views = load_or_make(renders, seed, log=log, furnished=furnished)["images"]
         log(f"  + {len(views)} rendered room views")
     return photos, views
 
