@@ -392,7 +392,7 @@ WHOLE = ("313", "307")  # the decoder's first space (200 channels at 7x7): halvi
 # (one run each, within the 0.025 that the calibration seed alone moves a score)
 SPACE_KEEP: dict[str, float] = {}  # none: 0.45 of the 112-28 px spaces and 0.7 of the deeper ones scored the same
 RENDER_SHARE = 0.75  # of the calibration views rendered: NYU 0.717 / si-RMSE 0.242 over seeds 1, 7, 99, against
-# 0.702 / 0.249 at 0.5 (seeds 1, 7); one seed's score moves by 0.025, so no single run settles such a choice
+# 0.704 / 0.249 at 0.5, better on both for each seed; one seed's score moves by 0.025, so no single run settles it
 FURNISHED = False  # furnished rooms (share 0.75, seed 1): 0.709 / 0.253 against 0.725 / 0.238 with box rooms
 PASSES = 3  # plain least squares, then two steps that stop fitting what ReLU6/ReLU clamp away: NYU 0.676 -> 0.697
 
