@@ -92,3 +92,12 @@ def test_a_short_run_writes_a_checkpoint_the_evaluator_loads_at_its_input(tmp_pa
     assert torch.load(tmp_path / "t.pt", weights_only=False)["step"] == 3
     with pytest.raises(SystemExit, match="--input"):
         scale_distill.main(["--steps", "4", "--batch", "2", "--run", "t", "--input", "160x128"])
+
+
+def test_a_render_share_outside_zero_to_one_is_refused_before_anything_loads(monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("pictures were loaded for an invalid render share")
+    monkeypatch.setattr(scale_distill, "load_pictures", no_loading)
+    monkeypatch.setattr(scale_distill, "FastDepthStudent", no_loading)
+    with pytest.raises(SystemExit, match="--render-share 2.0: expected a fraction in \\[0, 1\\]"):
+        scale_distill.main(["--render-share", "2"])

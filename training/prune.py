@@ -371,20 +371,6 @@ def refit(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor, keep
         log(f"  refit {n + 1}/{len(convs)} {tuple(s_conv.weight.shape)} ({time.time() - t0:.0f} s)")
 
 
-def calibration_images(n: int, renders: int, seed: int, photos_dir: Path | None = None, render_share: float = 0.5,
-                       furnished: bool = False, log=print) -> torch.Tensor:
-    """n random views at 224x224 (FastDepth's input, resized as the SDK resizes a frame) of the real photographs
-    and the rendered rooms (furnished ones with `furnished`), render_share of them rendered:
-    training/scale_distill.py's PictureSource."""
-    from training.scale_distill import PictureSource, load_pictures
-
-    if not 0 <= render_share <= 1:
-        raise ValueError(f"render_share {render_share}: expected a fraction in [0, 1]")
-    source = PictureSource(*load_pictures(renders, seed, photos_dir, log, furnished), INPUT, seed,
-                           render_share if renders else 0.0)
-    return torch.cat([source.batch(min(32, n - i))[1] for i in range(0, n, 32)])
-
-
 KEEP = 0.55  # with WHOLE: 0.143 GMACs at 224x224, within issue 4's 0.15
 WHOLE = ("313", "307")  # the decoder's first space (200 channels at 7x7): halving it alone costs 0.06 log depth on
 # NYU frames after the refit, for 1 % of FastDepth's MACs; the encoder's eight deep spaces together cost 0.11 for
@@ -395,6 +381,21 @@ RENDER_SHARE = 0.75  # of the calibration views rendered: NYU 0.717 / si-RMSE 0.
 # 0.704 / 0.249 at 0.5, better on both for each seed; one seed's score moves by 0.025, so no single run settles it
 FURNISHED = False  # furnished rooms (share 0.75, seed 1): 0.709 / 0.253 against 0.725 / 0.238 with box rooms
 PASSES = 3  # plain least squares, then two steps that stop fitting what ReLU6/ReLU clamp away: NYU 0.676 -> 0.697
+
+
+def calibration_images(n: int, renders: int, seed: int, photos_dir: Path | None = None,
+                       render_share: float = RENDER_SHARE, furnished: bool = FURNISHED, log=print) -> torch.Tensor:
+    """n random views at 224x224 (FastDepth's input, resized as the SDK resizes a frame) of the real photographs
+    and the rendered rooms (furnished ones with `furnished`), render_share of them rendered:
+    training/scale_distill.py's PictureSource."""
+    from training.scale_distill import PictureSource, load_pictures, render_share_problem
+
+    wrong = render_share_problem(render_share)  # before the pictures load
+    if wrong:
+        raise ValueError(f"render_share {wrong}")
+    source = PictureSource(*load_pictures(renders, seed, photos_dir, log, furnished), INPUT, seed,
+                           render_share if renders else 0.0)
+    return torch.cat([source.batch(min(32, n - i))[1] for i in range(0, n, 32)])
 
 
 def main(argv=None):
@@ -419,8 +420,11 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", default="pruned")
     args = ap.parse_args(argv)
-    if not 0 <= args.render_share <= 1:
-        raise SystemExit(f"--render-share {args.render_share}: expected a fraction in [0, 1]")
+    from training.scale_distill import render_share_problem
+
+    wrong = render_share_problem(args.render_share)
+    if wrong:
+        raise SystemExit(f"--render-share {wrong}")
     torch.set_num_threads(args.threads)
     from training.model import count_macs
     from training.train import RUNS

@@ -89,6 +89,11 @@ def folder_photos(folder: Path, log=print) -> list[np.ndarray]:
     return photos
 
 
+def render_share_problem(share: float) -> str:
+    """'' when `share` can be the fraction of views drawn from the renders, else what is wrong with it."""
+    return "" if 0 <= share <= 1 else f"{share}: expected a fraction in [0, 1]"
+
+
 def load_pictures(renders: int, seed: int, photos_dir: Path | None = None, log=print, furnished: bool = False):
     """The real photographs (training/photos.py, and those in `photos_dir`) and `renders` views of random rooms
     (training/data.py's cached set, of furnished rooms with `furnished`; none when 0); never anything from
@@ -142,6 +147,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", default="scale")
     args = ap.parse_args(argv)
+    wrong = render_share_problem(args.render_share)  # before the pictures load
+    if wrong:
+        raise SystemExit(f"--render-share {wrong}")
     torch.set_num_threads(args.threads)
     from tqdm import tqdm
 
