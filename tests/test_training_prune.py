@@ -1,5 +1,5 @@
-"""FastDepth pruned at its own 224x224 grid (training/prune.py): BatchNorm folding, the dropped last upsampling,
-channel spaces across the decoder's skips, channel choice and the least-squares refit."""
+"""FastDepth pruned (training/prune.py): BatchNorm folding, the dropped last upsampling, channel spaces across the
+decoder's skips, channel choice, the least-squares refit and the output scale matched to FastDepth's at 224x224."""
 import numpy as np
 import pytest
 
@@ -179,7 +179,7 @@ def test_the_default_cut_is_within_the_compute_budget(teacher):
     energy = {s: np.random.default_rng(0).random(n) for s, n in sizes.items()}  # counts do not depend on it
     keep = choose_channels(energy, prune.KEEP, prune.WHOLE, space_ratios=prune.SPACE_KEEP)
     assert not set(prune.WHOLE) & set(keep)
-    assert 0.1e9 < count_macs(PrunedFastDepth(keep), (224, 224)) <= 0.15e9  # issue 4: at most 0.15 GMACs
+    assert 0.1e9 < count_macs(PrunedFastDepth(keep), prune.SIZE[::-1]) <= 0.15e9  # issue 4: at most 0.15 GMACs
 
 
 @needs_fastdepth
@@ -219,3 +219,62 @@ def test_a_render_share_outside_zero_to_one_is_refused_before_anything_loads(mon
         prune.calibration_images(8, 100, 1, render_share=1.5)
     with pytest.raises(SystemExit, match="--render-share -0.1: expected a fraction in \\[0, 1\\]"):
         prune.main(["--render-share", "-0.1", "--images", "2", "--renders", "0"])
+
+
+def test_teacher_activations_are_area_averaged_onto_a_smaller_grid():
+    y = torch.arange(16.0).view(1, 1, 4, 4)
+    assert prune.on_grid(y, (4, 4)) is y
+    assert prune.on_grid(y, (2, 2)).flatten().tolist() == [2.5, 4.5, 10.5, 12.5]  # the means of the 2x2 blocks
+
+
+def test_calibration_views_come_at_the_students_size_and_the_teachers(monkeypatch):
+    import skimage.data as sd
+
+    import training.scale_distill as distill
+
+    monkeypatch.setattr(distill, "load_pictures", lambda *a, **k: ([sd.astronaut(), sd.coffee()], []))
+    small, big = prune.calibration_images(5, 0, 1, size=(192, 160))
+    assert prune.calibration_images(2, 0, 1)[0].shape[-2:] == tuple(prune.SIZE[::-1])  # the CLI's default
+    assert small.shape == (5, 3, 160, 192) and big.shape == (5, 3, 224, 224)
+    # the same views: the small one is the big one's picture at a smaller size, not another crop
+    down = torch.nn.functional.interpolate(big, size=(160, 192), mode="area")
+    assert float((down - small).abs().mean()) < 0.02
+    same, also = prune.calibration_images(3, 0, 1, size=(224, 224))
+    assert same is also and same.shape == (3, 3, 224, 224)
+
+
+def test_an_input_larger_than_fastdepths_is_refused():
+    with pytest.raises(SystemExit, match="--input 256x224: at most FastDepth's 224x224"):
+        prune.main(["--input", "256x224", "--images", "2", "--renders", "0"])
+
+
+@needs_fastdepth
+def test_a_network_cut_for_a_smaller_input_gets_fastdepths_scale_at_224(teacher):
+    """match_output_scale puts the mean log depth of a network run at 160x160 on FastDepth's at 224x224 for the
+    same views, by a factor on the last convolution that passes its ReLU."""
+    import skimage.data as sd
+
+    from training.scale_distill import PictureSource
+
+    small, big = PictureSource([getattr(sd, name)() for name in PHOTOS], [], (160, 160), seed=0).batch(8)
+    student = folded_fastdepth()
+    last = [idx for op, idx, _, _ in student.steps if op == "Conv"][-1]
+    with torch.no_grad():  # stands for a refit whose scale drifted
+        student.layers[last].weight.mul_(1.5)
+        student.layers[last].bias.mul_(1.5)
+
+    def log_gap():
+        with torch.no_grad():
+            s = student(small).clamp_min(0.05)
+            return float((torch.log(prune.on_grid(teacher(big), s.shape[-2:]).clamp_min(0.05)) - torch.log(s)).mean())
+    with torch.no_grad():
+        before_depth = student(small)
+    before = log_gap()
+    assert before < -0.3, before
+    with pytest.raises(ValueError, match="teacher_images: 2 views, expected one per student view \(8\)"):
+        prune.match_output_scale(student, teacher, small, big[:2])
+    factor = prune.match_output_scale(student, teacher, small, big)
+    assert abs(log_gap()) < 1e-4
+    assert factor == pytest.approx(float(np.exp(before)), rel=0.02)  # the clamp at 0.05 bends it only a little
+    with torch.no_grad():
+        assert torch.allclose(student(small), factor * before_depth, rtol=1e-4, atol=1e-5)
