@@ -50,7 +50,7 @@ class DepthModelSpec:
 
 NYU_HFOV_DEG = math.degrees(2 * math.atan(320 / 518.8579))  # Kinect v1 colour camera of NYU Depth v2
 FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
-ARSDK_DEPTH = DepthModelSpec((224, 224), "nhwc", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
+ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
 MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
 BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH}
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from arsdk import models
+from arsdk.depth import ARSDK_DEPTH
 from arsdk.errors import InputError, ModelError, ModelNotFoundError
 from arsdk.inference import load_model
 
@@ -56,4 +57,5 @@ def test_loader_runs_both_backends():
 def test_shipped_model_is_present():
     path = models.model_path("arsdk_depth")
     m = load_model(path, 1)
-    assert m.input_shape == (1, 224, 224, 3)
+    w, h = ARSDK_DEPTH.input_size
+    assert m.input_shape == (1, h, w, 3)

@@ -52,14 +52,17 @@ def test_a_resumed_weight_average_keeps_averaging():
 
 
 def test_shipped_model_takes_the_specs_input_and_returns_half_of_it():
-    """The wheel's .tflite is FastDepth pruned at its own grid (training/prune.py): it takes ARSDK_DEPTH's
-    224x224 RGB and returns metric depth at 112x112, FastDepth's map before its last per-pixel upsampling."""
+    """The wheel's .tflite is FastDepth pruned (training/prune.py): it takes ARSDK_DEPTH's RGB (192x192, the size
+    it was cut and refitted at) and returns metric depth at half that, FastDepth's map before its last per-pixel
+    upsampling."""
     from ai_edge_litert.interpreter import Interpreter
 
     from arsdk import models
     from arsdk.depth import ARSDK_DEPTH
+    from training import prune
 
     interp = Interpreter(str(models.model_path("arsdk_depth")))
     w, h = ARSDK_DEPTH.input_size
+    assert (w, h) == tuple(prune.SIZE)
     assert tuple(interp.get_input_details()[0]["shape"]) == (1, h, w, 3)
     assert tuple(interp.get_output_details()[0]["shape"]) == (1, h // 2, w // 2, 1)
