@@ -258,10 +258,11 @@ def test_a_network_cut_for_a_smaller_input_gets_fastdepths_scale_at_224(teacher)
 
     small, big = PictureSource([getattr(sd, name)() for name in PHOTOS], [], (160, 160), seed=0).batch(8)
     student = folded_fastdepth()
-    last = [idx for op, idx, _, _ in student.steps if op == "Conv"][-1]
+    last = prune.output_conv(student)
+    assert last is student.layers[[idx for op, idx, _, _ in student.steps if op == "Conv"][-1]]
     with torch.no_grad():  # stands for a refit whose scale drifted
-        student.layers[last].weight.mul_(1.5)
-        student.layers[last].bias.mul_(1.5)
+        last.weight.mul_(1.5)
+        last.bias.mul_(1.5)
 
     def log_gap():
         with torch.no_grad():
@@ -278,3 +279,14 @@ def test_a_network_cut_for_a_smaller_input_gets_fastdepths_scale_at_224(teacher)
     assert factor == pytest.approx(float(np.exp(before)), rel=0.02)  # the clamp at 0.05 bends it only a little
     with torch.no_grad():
         assert torch.allclose(student(small), factor * before_depth, rtol=1e-4, atol=1e-5)
+
+
+@needs_fastdepth
+def test_a_last_convolution_that_a_factor_would_not_pass_through_is_refused():
+    net = folded_fastdepth()
+    prune.output_conv(net)  # as it is: a ReLU follows
+    relu = max(i for i, step in enumerate(net.steps) if step[0] == "Relu")
+    op, idx, ins, out = net.steps[relu]
+    net.steps[relu] = ("Add", None, (ins[0], ins[0]), out)  # the last ReLU replaced by something else
+    with pytest.raises(ValueError, match="followed by BatchNormalization, Add; expected a ReLU"):
+        prune.output_conv(net)

@@ -384,17 +384,33 @@ def on_grid(y: torch.Tensor, size) -> torch.Tensor:
     return y if tuple(y.shape[-2:]) == tuple(size) else F.adaptive_avg_pool2d(y, tuple(size))
 
 
+SCALE_FREE_OPS = ("BatchNormalization", "Relu", "Upsample")  # after folding: Identity, ReLU, nearest x2
+
+
+def output_conv(net: OnnxConvNet) -> nn.Conv2d:
+    """The last convolution, checked to reach the output through a ReLU and nothing that a positive factor does
+    not pass through (a folded BatchNorm, nearest upsampling), so scaling its weights and bias scales the depth."""
+    convs = [(i, idx, out) for i, (op, idx, _, out) in enumerate(net.steps) if op == "Conv"]
+    if not convs:
+        raise ValueError("the network has no convolution to scale")
+    i, idx, out = convs[-1]
+    after = [op for op, *_ in net.steps[i + 1:]]
+    if activation_ranges(net).get(out) != (0.0, float("inf")) or any(op not in SCALE_FREE_OPS for op in after):
+        raise ValueError(f"the last convolution {out} is followed by {', '.join(after) or 'nothing'}; expected a ReLU "
+                         f"and only {', '.join(SCALE_FREE_OPS)}, which a positive factor passes through")
+    return net.layers[idx]
+
+
 @torch.no_grad()
 def match_output_scale(student: OnnxConvNet, teacher: OnnxConvNet, images: torch.Tensor,
                        teacher_images: torch.Tensor, batch: int = 32, min_depth: float = 0.05) -> float:
-    """Scale the student's depth (its last convolution, which only a ReLU follows, so a positive factor passes
-    through) so that its mean log depth on `images` is the teacher's on the same views at the teacher's own input,
-    `teacher_images`, averaged onto the student's grid: a network refitted to FastDepth run at a smaller input
-    copies that run's scale, which is not quite FastDepth's own (a 5 % gap at 192x192). Returns the factor
-    applied."""
+    """Scale the student's depth (its output_conv, which a positive factor passes through) so that its mean log
+    depth on `images` is the teacher's on the same views at the teacher's own input, `teacher_images`, averaged onto
+    the student's grid: a network refitted to FastDepth run at a smaller input copies that run's scale, which is not
+    quite FastDepth's own (a 5 % gap at 192x192). Returns the factor applied."""
     if len(teacher_images) != len(images):
         raise ValueError(f"teacher_images: {len(teacher_images)} views, expected one per student view ({len(images)})")
-    last = [idx for op, idx, _, _ in student.steps if op == "Conv"][-1]
+    last = output_conv(student)
     total, count = 0.0, 0
     for i in range(0, len(images), batch):
         s = student(images[i:i + batch]).clamp_min(min_depth)
@@ -402,8 +418,8 @@ def match_output_scale(student: OnnxConvNet, teacher: OnnxConvNet, images: torch
         total += float((torch.log(t) - torch.log(s)).double().sum())
         count += s.numel()
     factor = float(np.exp(total / count))
-    student.layers[last].weight.mul_(factor)
-    student.layers[last].bias.mul_(factor)
+    last.weight.mul_(factor)
+    last.bias.mul_(factor)
     return factor
 
 
