@@ -48,11 +48,24 @@ class DepthModelSpec:
         return (1, 3, h, w) if self.layout == "nchw" else (1, h, w, 3)
 
 
-NYU_HFOV_DEG = math.degrees(2 * math.atan(320 / 518.8579))  # Kinect v1 colour camera of NYU Depth v2
-FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
-ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=NYU_HFOV_DEG)
+NYU_FX, NYU_SIZE = 518.8579, (640, 480)  # Kinect v1 colour camera of NYU Depth v2
+NYU_HFOV_DEG = math.degrees(2 * math.atan(NYU_SIZE[0] / 2 / NYU_FX))  # 63.3: the whole frame
+# FastDepth never saw a whole NYU frame: its loader (dwofk/fast-depth, dataloaders/nyu.py, for training and test
+# alike) resizes the 640x480 frame to 333x250 and takes the central 304x228 before resizing to 224x224, so its
+# metres belong to that crop's camera, 304/333 of the frame's width: 58.8 degrees. Taking the whole frame's 63.3
+# put everything 9 % too far (NYU raw delta1 0.522 instead of 0.623 for FastDepth itself).
+FASTDEPTH_CROP_WIDTH_FRACTION = 304 / 333
+FASTDEPTH_HFOV_DEG = math.degrees(2 * math.atan(FASTDEPTH_CROP_WIDTH_FRACTION * NYU_SIZE[0] / 2 / NYU_FX))
+FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
+# ours copies FastDepth's depth, scale included (training/prune.py), so it shares FastDepth's reference camera
+ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
 MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
 BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH}
+
+
+def focal_over_width(hfov_deg: float) -> float:
+    """A camera's focal length in units of its image width, from its horizontal field of view."""
+    return 0.5 / math.tan(math.radians(hfov_deg) / 2)
 
 
 def default_depth_model() -> str:
@@ -170,8 +183,7 @@ class DepthEstimator:
         if spec.output_kind == METRIC:
             scale = 1.0
             if spec.reference_hfov_deg is not None:
-                ref_fx_over_w = 0.5 / math.tan(math.radians(spec.reference_hfov_deg) / 2)
-                scale = (intr.fx / intr.width) / ref_fx_over_w
+                scale = (intr.fx / intr.width) / focal_over_width(spec.reference_hfov_deg)
         else:
             h, w = depth.shape
             scale = self.scale(depth, intr.scaled(w, h))

@@ -1,21 +1,21 @@
 """Training data: random synthetic rooms (the demo scene's generator) with exact metric depth, plus the
 FastDepth teacher's prediction on every image. Cached to one .npz so training can restart quickly.
 
-Depth targets are expressed for the reference camera (NYU's horizontal FOV): a camera with focal f sees a scene
-at depth z the way the reference camera sees it at z * f_ref / f, so targets are divided by f / f_ref and the
-SDK multiplies by it at run time (DepthModelSpec.reference_hfov_deg). This makes one model serve FOVs 50-90.
+Depth targets are expressed for the reference camera (FastDepth's: the NYU crop it was trained on): a camera
+with focal f sees a scene at depth z the way the reference camera sees it at z * f_ref / f, so targets are divided
+by f / f_ref and the SDK multiplies by it at run time (DepthModelSpec.reference_hfov_deg). This makes one model
+serve FOVs 50-90.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from arsdk.depth import NYU_HFOV_DEG
+from arsdk.depth import ARSDK_DEPTH, NYU_HFOV_DEG, focal_over_width
 from arsdk.geometry import Intrinsics
 from arsdk.scene import SceneRenderer, random_camera_pose, random_room
 
@@ -42,9 +42,26 @@ def photo_textures(size: int = 256) -> np.ndarray:
     return np.stack(out).astype(np.uint8)
 
 
+REFERENCE_HFOV_DEG = ARSDK_DEPTH.reference_hfov_deg
+LEGACY_REFERENCE_HFOV_DEG = NYU_HFOV_DEG  # what caches made before 2026-11-23 divided by (they carry no record)
+
+
 def reference_factor(intr: Intrinsics) -> float:
     """f / f_ref in normalised focal units (fx / width)."""
-    return (intr.fx / intr.width) / (0.5 / math.tan(math.radians(NYU_HFOV_DEG) / 2))
+    return (intr.fx / intr.width) / focal_over_width(REFERENCE_HFOV_DEG)
+
+
+def in_reference_camera(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A cached synthetic set with its depths for REFERENCE_HFOV_DEG, whatever reference they were divided by when
+    it was made (recorded as reference_hfov_deg, LEGACY_REFERENCE_HFOV_DEG when absent; the record is dropped, as
+    every other entry is one row per view): the conversion is one factor, f_ref_new / f_ref_old, whatever each
+    view's own focal length."""
+    data = dict(data)
+    made_for = float(data.pop("reference_hfov_deg", LEGACY_REFERENCE_HFOV_DEG))  # per set, not per view: dropped
+    if made_for != REFERENCE_HFOV_DEG:
+        factor = focal_over_width(REFERENCE_HFOV_DEG) / focal_over_width(made_for)
+        data["depths"] = (data["depths"] * factor).astype(np.float32)
+    return data
 
 
 def generate(n: int, seed: int = 0, views_per_room: int = 6, log=print,
@@ -79,7 +96,7 @@ def generate(n: int, seed: int = 0, views_per_room: int = 6, log=print,
             rate = i / (time.perf_counter() - t0)
             log(f"  rendered {i}/{n} ({rate:.0f}/s, {(n - i) / max(rate, 1e-6):.0f} s left)")
     renderer.release()
-    return {"images": images, "depths": depths}
+    return {"images": images, "depths": depths, "reference_hfov_deg": np.float64(REFERENCE_HFOV_DEG)}
 
 
 def teacher_predictions(images: np.ndarray, log=print) -> np.ndarray:
@@ -139,7 +156,7 @@ def load_or_make(n: int, seed: int = 0, log=print, real: int = 0, hints: bool = 
         return data
 
     tag = f"{n}_{seed}" + ("_furnished" if furnished else "")
-    data = _cached(CACHE / f"synthetic_{tag}.npz", synthetic, log)
+    data = in_reference_camera(_cached(CACHE / f"synthetic_{tag}.npz", synthetic, log))
     if real:
         data.update(_cached(CACHE / f"real_{real}_{seed}.npz", lambda: real_photo_crops(real, seed, log=log), log))
     if hints:
