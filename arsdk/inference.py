@@ -93,6 +93,16 @@ class Model:
     def input_shape(self) -> tuple[int, ...]:
         return self.inputs[0].shape
 
+    def delegate_partitions(self) -> int:
+        """How many XNNPACK partitions LiteRT split this .tflite into. More than one means ops LiteRT's XNNPACK
+        delegate does not take run between them on the reference kernels: slower, and the threads wait at every
+        boundary (training/export.py prints it; the shipped model is one)."""
+        if self.backend != "litert":
+            raise InputError(f"model {self.path.name}: delegate partitions exist for .tflite models only, "
+                             f"this one runs in {self.backend}")
+        ops = self._interp._get_ops_details()  # LiteRT has no public op listing; the DELEGATE nodes are the partitions
+        return sum(op["op_name"] == "DELEGATE" for op in ops)
+
     def run(self, x: np.ndarray) -> np.ndarray:
         """Run on one input array of exactly `input_shape`; returns the first output as float32."""
         if tuple(x.shape) != self.input_shape:

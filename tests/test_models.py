@@ -59,3 +59,11 @@ def test_shipped_model_is_present():
     m = load_model(path, 1)
     w, h = ARSDK_DEPTH.input_size
     assert m.input_shape == (1, h, w, 3)
+    # wholly inside XNNPACK: an op it does not take (RESIZE_NEAREST_NEIGHBOR did) splits the graph and slows it
+    assert m.delegate_partitions() == 1
+
+
+def test_delegate_partitions_counts_the_splits_and_refuses_onnx():
+    assert load_model(models.model_path("selfie_landscape"), 1).delegate_partitions() >= 1
+    with pytest.raises(InputError, match="for .tflite models only"):
+        load_model(models.model_path("fastdepth"), 1).delegate_partitions()

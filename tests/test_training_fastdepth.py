@@ -10,10 +10,17 @@ onnx = pytest.importorskip("onnx")
 
 from arsdk import models  # noqa: E402
 from training import train  # noqa: E402
-from training.fastdepth_torch import OnnxConvNet, max_difference_to_onnxruntime  # noqa: E402
+from training.fastdepth_torch import OnnxConvNet, max_difference_to_onnxruntime, upsample_nearest2x  # noqa: E402
 from training.model import ArsdkDepthNet, load_checkpoint  # noqa: E402
 
 needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
+
+
+def test_upsample_nearest2x_is_interpolates_nearest():
+    x = torch.rand(2, 5, 3, 7, generator=torch.Generator().manual_seed(0))
+    y = upsample_nearest2x(x)
+    assert torch.equal(y, torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"))
+    assert torch.equal(y[:, :, 1::2, 1::2], x)  # not a constant copy: every 2x2 block holds its own source pixel
 
 
 @needs_fastdepth

@@ -49,7 +49,7 @@ def export(checkpoint: Path, out: Path = OUT) -> float:
             ref = model(torch.from_numpy(x)).numpy()
         worst = max(worst, float(np.max(np.abs(tfl.run(x) - ref))))
     print(f"exported {out} ({out.stat().st_size / 1e6:.2f} MB, {count_macs(net, (h, w)) / 1e9:.3f} GMACs at {w}x{h}); "
-          f"max |TFLite - PyTorch| = {worst:.2e} m")
+          f"max |TFLite - PyTorch| = {worst:.2e} m; {tfl.delegate_partitions()} XNNPACK partition(s)")
     return worst
 
 

@@ -22,6 +22,19 @@ def _attrs(node) -> dict:
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
+def upsample_nearest2x(x: torch.Tensor) -> torch.Tensor:
+    """Nearest x2 upsampling of an NCHW tensor, the same values as F.interpolate(x, scale_factor=2, mode="nearest"),
+    written as channel-last concatenations and reshapes. Why: litert-torch turns F.interpolate into
+    RESIZE_NEAREST_NEIGHBOR, which LiteRT's XNNPACK delegate does not take, so the graph fell into five delegate
+    partitions with the resizes run in between; this form converts to CONCATENATION + RESHAPE on NHWC tensors (the
+    permutes cancel against the converter's own layout transposes) and the whole graph runs in one partition."""
+    n, c, h, w = x.shape
+    y = x.permute(0, 2, 3, 1)
+    y = torch.cat([y, y], dim=3).reshape(n, h, 2 * w, c)  # each pixel's channels twice = each pixel twice along x
+    y = torch.cat([y, y], dim=2).reshape(n, 2 * h, 2 * w, c)  # each row twice along y
+    return y.permute(0, 3, 1, 2)
+
+
 class OnnxConvNet(nn.Module):
     """A chain of convolutions read from an ONNX graph. `steps` lists (op, module index or None, inputs, output)."""
 
@@ -88,8 +101,8 @@ class OnnxConvNet(nn.Module):
                 y = F.relu(values[inputs[0]])
             elif op == "Add":
                 y = values[inputs[0]] + values[inputs[1]]
-            else:  # nearest x2 upsampling
-                y = F.interpolate(values[inputs[0]], scale_factor=2.0, mode="nearest")
+            else:
+                y = upsample_nearest2x(values[inputs[0]])
             values[output] = y
             if taps is not None and op in TAPPED_OPS and output != self.output_name:
                 taps.append(y)
