@@ -24,20 +24,34 @@ OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "depth_ev
 MODELS = ("arsdk_depth", "fastdepth")
 
 
-def latency_ms(est: DepthEstimator, image, intr, runs: int = 100) -> dict:
-    x = est.preprocess(image)
-    for _ in range(10):
-        est.model.run(x)
-    inf, full = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        est.model.run(x)
-        t1 = time.perf_counter()
-        est.estimate(image, intr)
-        full.append(time.perf_counter() - t1)
-        inf.append(t1 - t0)
-    return {"inference_median_ms": round(1e3 * float(np.median(inf)), 3),
-            "estimate_640x480_median_ms": round(1e3 * float(np.median(full)), 3)}
+def latencies_ms(estimators: dict, image, intr, blocks: int = 20, runs: int = 10) -> dict:
+    """Median inference time and whole-estimate time (640x480 frame in, metric depth out) per model, back to back:
+    the models take turns in blocks of `runs` runs, the first of each block not counted (it pays for waking the
+    runtime's threads and refilling the caches the other model used), so a machine that speeds up or slows down
+    during the measurement (this one drifts by tens of per cent from minute to minute) moves all of them alike and
+    their ratio holds."""
+    inputs = {name: est.preprocess(image) for name, est in estimators.items()}
+    for _ in range(10):  # warm-up: the first runs allocate and pack weights
+        for name, est in estimators.items():
+            est.model.run(inputs[name])
+    inf = {name: [] for name in estimators}
+    full = {name: [] for name in estimators}
+    for _ in range(blocks):
+        for name, est in estimators.items():
+            for run in range(runs + 1):
+                t0 = time.perf_counter()
+                est.model.run(inputs[name])
+                t1 = time.perf_counter()
+                if run:
+                    inf[name].append(t1 - t0)
+            for run in range(runs + 1):
+                t0 = time.perf_counter()
+                est.estimate(image, intr)
+                if run:
+                    full[name].append(time.perf_counter() - t0)
+    return {name: {"inference_median_ms": round(1e3 * float(np.median(inf[name])), 3),
+                   "estimate_640x480_median_ms": round(1e3 * float(np.median(full[name])), 3)}
+            for name in estimators}
 
 
 class CheckpointRunner:
@@ -82,8 +96,7 @@ def main(argv=None):
         print("../shared/data absent: only the demo scene is scored")
     demo = arsdk.DemoSource(640, 480, frames=20)
     sets["demo_scene"] = [(f.image, f.depth, f.intrinsics, f.depth > 0) for f in demo]
-    results = {}
-    probe = sets["demo_scene"][0]
+    estimators = {}
     for name in ("arsdk_depth",) if args.checkpoint else MODELS:  # a checkpoint is scored alone
         if not models.is_available(name):
             print(f"{name}: not available, skipped")
@@ -93,8 +106,13 @@ def main(argv=None):
             est.model = CheckpointRunner(args.checkpoint)
             # scored at the input size it was trained at (the shipped spec's may differ)
             est.spec = dataclasses.replace(est.spec, input_size=tuple(est.model.net.input_size))
+        estimators[name] = est
+    probe = sets["demo_scene"][0]
+    latency = {} if args.checkpoint else latencies_ms(estimators, probe[0], probe[2])
+    results = {}
+    for name, est in estimators.items():
         entry = {"backend": est.model.backend, "input": list(est.spec.input_size),
-                 "latency_2_threads": {} if args.checkpoint else latency_ms(est, probe[0], probe[2])}
+                 "latency_2_threads": latency.get(name, {})}
         for set_name, samples in sets.items():
             entry[set_name] = score(est, samples)
         results[name] = entry
@@ -109,8 +127,13 @@ def main(argv=None):
                   f"{entry['latency_2_threads'].get('inference_median_ms', float('nan')):.2f} ms")
     if args.checkpoint:
         return
+    ratio = None
+    if "arsdk_depth" in latency and "fastdepth" in latency:
+        ratio = round(latency["arsdk_depth"]["inference_median_ms"] / latency["fastdepth"]["inference_median_ms"], 3)
+        print(f"inference time ratio, arsdk_depth / fastdepth: {ratio:.2f} (back to back, taking turns)")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": results,
+                               "inference_ratio_arsdk_to_fastdepth": ratio,
                                "note": "NYU scored inside rows 45:471, cols 41:601 (manifest note)"}, indent=2))
     print(f"wrote {OUT}")
 
