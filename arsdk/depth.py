@@ -60,7 +60,7 @@ FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfo
 # ours copies FastDepth's depth, scale included (training/prune.py), so it shares FastDepth's reference camera
 ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
 MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
-BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH}
+BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH, "arsdk_depth_int8": ARSDK_DEPTH}
 
 
 def focal_over_width(hfov_deg: float) -> float:
@@ -135,7 +135,7 @@ class ScaleRecovery:
 class DepthEstimator:
     """Runs a depth model on RGB frames and returns metric depth at frame resolution.
 
-    model: a built-in name ("fastdepth", "arsdk_depth"), or a path to a .tflite/.onnx file with `spec`.
+    model: a built-in name ("fastdepth", "arsdk_depth", "arsdk_depth_int8"), or a path to a .tflite/.onnx file with `spec`.
     """
 
     def __init__(self, model: str | None = None, spec: DepthModelSpec | None = None, num_threads: int = 2,

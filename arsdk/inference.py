@@ -1,5 +1,6 @@
 """The one place that loads a model file: .tflite with LiteRT (ai_edge_litert, else tflite_runtime), .onnx with
-ONNX Runtime. Both are wrapped in `Model`, which takes and returns float32 numpy arrays."""
+ONNX Runtime. Both are wrapped in `Model`, which takes and returns float32 numpy arrays (a quantized .tflite's
+integer input and output are converted by their own scale and zero point)."""
 from __future__ import annotations
 
 import logging
@@ -18,6 +19,29 @@ class TensorInfo:
     name: str
     shape: tuple[int, ...]
     dtype: np.dtype
+    quantization: tuple[float, int] | None = None  # (scale, zero point) of an integer tensor: real = scale * (q - zp)
+
+    def quantize(self, x: np.ndarray, model: str) -> np.ndarray:
+        """Float values to this integer tensor's codes; values it cannot represent are refused, not clamped."""
+        scale, zero = self.quantization
+        q = np.round(x / scale) + zero
+        lo, hi = np.iinfo(self.dtype).min, np.iinfo(self.dtype).max
+        if q.min() < lo or q.max() > hi:
+            raise InputError(f"model {model}: input values {float(x.min()):.4g}..{float(x.max()):.4g} outside what "
+                             f"its {np.dtype(self.dtype).name} input represents, {scale * (lo - zero):.4g}.."
+                             f"{scale * (hi - zero):.4g}")
+        return q.astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        scale, zero = self.quantization
+        return (q.astype(np.float32) - np.float32(zero)) * np.float32(scale)
+
+
+def _tensor_info(d: dict) -> TensorInfo:
+    dtype = np.dtype(d["dtype"])
+    scale, zero = d.get("quantization", (0.0, 0))
+    quant = (float(scale), int(zero)) if np.issubdtype(dtype, np.integer) and scale else None
+    return TensorInfo(d["name"], tuple(int(v) for v in d["shape"]), dtype, quant)
 
 
 def _tflite_interpreter_class():
@@ -60,8 +84,8 @@ class Model:
         outs = self._interp.get_output_details()
         self._in_index = inp[0]["index"]
         self._out_index = [o["index"] for o in outs]
-        self.inputs = [TensorInfo(d["name"], tuple(int(v) for v in d["shape"]), np.dtype(d["dtype"])) for d in inp]
-        self.outputs = [TensorInfo(d["name"], tuple(int(v) for v in d["shape"]), np.dtype(d["dtype"])) for d in outs]
+        self.inputs = [_tensor_info(d) for d in inp]
+        self.outputs = [_tensor_info(d) for d in outs]
         self.backend = "litert"
 
     def _load_onnx(self):
@@ -107,11 +131,14 @@ class Model:
         """Run on one input array of exactly `input_shape`; returns the first output as float32."""
         if tuple(x.shape) != self.input_shape:
             raise InputError(f"model {self.path.name}: input shape {tuple(x.shape)}, expected {self.input_shape}")
-        x = np.ascontiguousarray(x, dtype=self.inputs[0].dtype)
         if self.backend == "litert":
-            self._interp.set_tensor(self._in_index, x)
+            inp, out = self.inputs[0], self.outputs[0]
+            x = inp.quantize(x, self.path.name) if inp.quantization else x
+            self._interp.set_tensor(self._in_index, np.ascontiguousarray(x, dtype=inp.dtype))
             self._interp.invoke()
-            return self._interp.get_tensor(self._out_index[0]).astype(np.float32, copy=False)
+            y = self._interp.get_tensor(self._out_index[0])
+            return out.dequantize(y) if out.quantization else y.astype(np.float32, copy=False)
+        x = np.ascontiguousarray(x, dtype=self.inputs[0].dtype)
         return self._sess.run([self.outputs[0].name], {self.inputs[0].name: x})[0].astype(np.float32, copy=False)
 
 

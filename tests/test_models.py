@@ -67,3 +67,37 @@ def test_delegate_partitions_counts_the_splits_and_refuses_onnx():
     assert load_model(models.model_path("selfie_landscape"), 1).delegate_partitions() >= 1
     with pytest.raises(InputError, match="for .tflite models only"):
         load_model(models.model_path("fastdepth"), 1).delegate_partitions()
+
+
+def test_shipped_int8_model_runs_in_integers_and_gives_the_float_models_depth():
+    skimage_data = pytest.importorskip("skimage.data")
+    from arsdk.depth import DepthEstimator
+
+    f = load_model(models.model_path("arsdk_depth"), 1)
+    q = load_model(models.model_path("arsdk_depth_int8"), 1)
+    assert q.inputs[0].dtype == np.int8 and q.inputs[0].quantization is not None
+    assert q.outputs[0].dtype == np.float32 and q.input_shape == f.input_shape and q.delegate_partitions() == 1
+    prep = DepthEstimator("arsdk_depth_int8", temporal=None, num_threads=1)
+    errors = []
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):  # real photos, through the SDK's own resizing
+        x = prep.preprocess(getattr(skimage_data, name)()[..., :3])
+        ref, got = f.run(x), q.run(x)
+        assert (ref > 0).all() and (got > 0).all()
+        errors.append(float(np.median(np.abs(np.log(got / ref)))))
+    # measured 0.010-0.036 (median |log depth| per photo): 8-bit codes, not a different model
+    assert max(errors) < 0.05 and np.mean(errors) < 0.03, errors
+
+
+def test_int8_input_is_quantized_by_its_parameters_and_out_of_range_refused():
+    from arsdk.inference import TensorInfo
+
+    t = TensorInfo("x", (1, 4), np.dtype(np.int8), (1 / 255, -128))
+    x = np.array([[0.0, 128 / 255, 1.0, 100 / 255]], np.float32)
+    q = t.quantize(x, "m.tflite")
+    assert q.dtype == np.int8 and q.tolist() == [[-128, 0, 127, -28]]
+    assert np.allclose(t.dequantize(q), [[0.0, 128 / 255, 1.0, 100 / 255]])
+    with pytest.raises(InputError, match="outside what its int8 input represents"):
+        t.quantize(np.array([[1.2]], np.float32), "m.tflite")
+    q_model = load_model(models.model_path("arsdk_depth_int8"), 1)
+    with pytest.raises(InputError, match="arsdk_depth_int8.tflite"):
+        q_model.run(np.full(q_model.input_shape, 2.0, np.float32))

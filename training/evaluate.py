@@ -1,7 +1,7 @@
-"""Evaluate arsdk's own depth model and FastDepth side by side on ../shared/data (and on the demo scene), with
-the latency of both on this machine. Writes benchmarks/results/depth_eval.json.
+"""Evaluate arsdk's own depth model (float and 8-bit) and FastDepth side by side on ../shared/data (and on the demo
+scene), with the latency of each on this machine. Writes benchmarks/results/depth_eval.json.
 
-    python -m training.evaluate                                  # the shipped .tflite and FastDepth
+    python -m training.evaluate                                  # the shipped .tflite files and FastDepth
     python -m training.evaluate --checkpoint training/runs/last.pt  # a training checkpoint (PyTorch), not written
 Metrics: AbsRel, RMSE (m), log10, delta1/2/3, si-RMSE; raw metric and median-scaled; per set.
 """
@@ -21,7 +21,7 @@ from arsdk.depth import DepthEstimator
 from arsdk.evaluation import depth_metrics, load_pairs, mean_metrics, median_scaled, shared_data_dir
 
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "depth_eval.json"
-MODELS = ("arsdk_depth", "fastdepth")
+MODELS = ("arsdk_depth", "arsdk_depth_int8", "fastdepth")
 
 
 def latencies_ms(estimators: dict, image, intr, blocks: int = 20, runs: int = 10) -> dict:
@@ -116,24 +116,25 @@ def main(argv=None):
         for set_name, samples in sets.items():
             entry[set_name] = score(est, samples)
         results[name] = entry
-    print(f"{'model':12s} {'set':11s} {'raw d1':>7s} {'raw AbsRel':>10s} {'med d1':>7s} {'med AbsRel':>10s} "
+    print(f"{'model':16s} {'set':11s} {'raw d1':>7s} {'raw AbsRel':>10s} {'med d1':>7s} {'med AbsRel':>10s} "
           f"{'si-RMSE':>8s} {'RMSE':>6s}  latency")
     for name, entry in results.items():
         for set_name in sets:
             e = entry[set_name]
-            print(f"{name:12s} {set_name:11s} {e['raw_metric']['delta1']:7.3f} {e['raw_metric']['abs_rel']:10.3f} "
+            print(f"{name:16s} {set_name:11s} {e['raw_metric']['delta1']:7.3f} {e['raw_metric']['abs_rel']:10.3f} "
                   f"{e['median_scaled']['delta1']:7.3f} {e['median_scaled']['abs_rel']:10.3f} "
                   f"{e['median_scaled']['si_rmse']:8.3f} {e['raw_metric']['rmse']:6.3f}  "
                   f"{entry['latency_2_threads'].get('inference_median_ms', float('nan')):.2f} ms")
     if args.checkpoint:
         return
-    ratio = None
-    if "arsdk_depth" in latency and "fastdepth" in latency:
-        ratio = round(latency["arsdk_depth"]["inference_median_ms"] / latency["fastdepth"]["inference_median_ms"], 3)
-        print(f"inference time ratio, arsdk_depth / fastdepth: {ratio:.2f} (back to back, taking turns)")
+    ratios = {}
+    for name in ("arsdk_depth", "arsdk_depth_int8"):
+        if name in latency and "fastdepth" in latency:
+            ratios[name] = round(latency[name]["inference_median_ms"] / latency["fastdepth"]["inference_median_ms"], 3)
+            print(f"inference time ratio, {name} / fastdepth: {ratios[name]:.2f} (back to back, taking turns)")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": results,
-                               "inference_ratio_arsdk_to_fastdepth": ratio,
+                               "inference_ratio_to_fastdepth": ratios,
                                "note": "NYU scored inside rows 45:471, cols 41:601 (manifest note)"}, indent=2))
     print(f"wrote {OUT}")
 

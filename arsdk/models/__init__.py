@@ -54,7 +54,8 @@ FETCHED = {
 }
 
 # Models that ship inside the wheel, in this folder.
-SHIPPED = {"arsdk_depth": "arsdk_depth.tflite"}
+SHIPPED = {"arsdk_depth": "arsdk_depth.tflite",
+           "arsdk_depth_int8": "arsdk_depth_int8.tflite"}  # the same, 8-bit (training/quantize.py): faster, a shade less exact
 
 
 def cache_dir() -> Path:
