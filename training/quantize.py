@@ -53,15 +53,21 @@ def float_kept_outputs(ops: list[dict], tensor_names: dict[int, str]) -> list[st
     return [tensor_names[int(ops[i]["outputs"][0])] for i in sorted(keep)]
 
 
-def calibration_inputs(n: int, seed: int, size: tuple[int, int], full_range: bool = True) -> np.ndarray:
-    """n calibration views as NxHxWx3 float32 NHWC in [0, 1]; with `full_range`, one pixel 0 and one 1 in each."""
+CHECK_VIEWS = 16  # drawn after the calibration views, so the check sees views the ranges were not taken on
+
+
+def calibration_inputs(n: int, seed: int, size: tuple[int, int]) -> np.ndarray:
+    """n of training/prune.py's calibration views as NxHxWx3 float32 NHWC in [0, 1]."""
     from training.prune import calibration_images
 
     views, _ = calibration_images(n, 3000, seed, size=size)
-    x = np.ascontiguousarray(views.permute(0, 2, 3, 1).numpy(), dtype=np.float32)
-    if full_range:
-        x[:, 0, 0, :] = 0.0
-        x[:, 0, 1, :] = 1.0
+    return np.ascontiguousarray(views.permute(0, 2, 3, 1).numpy(), dtype=np.float32)
+
+
+def with_full_range(x: np.ndarray) -> np.ndarray:
+    """Set one pixel of each NHWC view to 0 and one to 1 (in place), so the input's calibrated range is [0, 1]."""
+    x[:, 0, 0, :] = 0.0
+    x[:, 0, 1, :] = 1.0
     return x
 
 
@@ -78,7 +84,9 @@ def quantize(source: Path = SOURCE, out: Path = OUT, views: int = 768, seed: int
     input_name = interp.get_signature_list()[signature]["inputs"][0]
     _, h, w, _ = float_model.input_shape
     print(f"calibrating on {views} views at {w}x{h} (seed {seed}); {len(keep)} ops stay float")
-    x = calibration_inputs(views, seed, (w, h))
+    # one draw for both (the pictures load once): the first `views` calibrate, the rest check
+    drawn = calibration_inputs(views + CHECK_VIEWS, seed, (w, h))
+    x, test = with_full_range(drawn[:views].copy()), drawn[views:]
     quantizer = aq.Quantizer(str(source))
     quantizer.load_quantization_recipe(aq.recipe.static_wi8_ai8())
     for name in keep:  # the quantizer matches an op by its output names, each followed by ";"
@@ -88,13 +96,12 @@ def quantize(source: Path = SOURCE, out: Path = OUT, views: int = 768, seed: int
     out.parent.mkdir(parents=True, exist_ok=True)
     quantizer.quantize(result).export_model(str(out), overwrite=True)
     int8 = load_model(out, 1)
-    test = calibration_inputs(16, seed + 1000, (w, h), full_range=False)
     ref = np.concatenate([float_model.run(v[None]) for v in test])
     got = np.concatenate([int8.run(v[None]) for v in test])
     ok = (ref > 0) & (got > 0)
     log_err = np.abs(np.log(got[ok] / ref[ok]))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, input {int8.inputs[0].dtype}, "
-          f"{int8.delegate_partitions()} XNNPACK partition(s)); against the float model on 16 other views: "
+          f"{int8.delegate_partitions()} XNNPACK partition(s)); against the float model on {len(test)} other views: "
           f"|log depth| median {np.median(log_err):.4f}, 99th percentile {np.percentile(log_err, 99):.4f}; "
           f"max |difference| {np.max(np.abs(got - ref)):.3f} m")
     return out
