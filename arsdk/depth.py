@@ -135,7 +135,8 @@ class ScaleRecovery:
 class DepthEstimator:
     """Runs a depth model on RGB frames and returns metric depth at frame resolution.
 
-    model: a built-in name ("fastdepth", "arsdk_depth", "arsdk_depth_int8"), or a path to a .tflite/.onnx file with `spec`.
+    model: a built-in name ("fastdepth", "arsdk_depth", "arsdk_depth_int8"), or a path to a .tflite/.onnx file
+    with `spec`.
     """
 
     def __init__(self, model: str | None = None, spec: DepthModelSpec | None = None, num_threads: int = 2,

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     cam = ap.add_mutually_exclusive_group()
     cam.add_argument("--fov", type=float, default=60.0, help="horizontal field of view in degrees (default 60)")
     cam.add_argument("--calibration", help="OpenCV calibration file (yaml/json) with the camera matrix")
-    ap.add_argument("--depth-model", help="fastdepth, arsdk_depth, arsdk_depth_int8, or a .tflite/.onnx path (with --depth-spec)")
+    ap.add_argument("--depth-model",
+                    help="fastdepth, arsdk_depth, arsdk_depth_int8, or a .tflite/.onnx path (with --depth-spec)")
     ap.add_argument("--depth-spec", type=_depth_spec, help="for a depth model given by path: WxH,layout,kind")
     ap.add_argument("--output", help="record to this video file (.mp4 or .avi)")
     ap.add_argument("--frames", type=int, help="stop after N frames")

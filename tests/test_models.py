@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from arsdk import models
-from arsdk.depth import ARSDK_DEPTH
+from arsdk.depth import ARSDK_DEPTH, DepthEstimator
 from arsdk.errors import InputError, ModelError, ModelNotFoundError
 from arsdk.inference import load_model
 
@@ -71,8 +71,6 @@ def test_delegate_partitions_counts_the_splits_and_refuses_onnx():
 
 def test_shipped_int8_model_runs_in_integers_and_gives_the_float_models_depth():
     skimage_data = pytest.importorskip("skimage.data")
-    from arsdk.depth import DepthEstimator
-
     f = load_model(models.model_path("arsdk_depth"), 1)
     q = load_model(models.model_path("arsdk_depth_int8"), 1)
     assert q.inputs[0].dtype == np.int8 and q.inputs[0].quantization is not None

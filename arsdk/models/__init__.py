@@ -54,8 +54,8 @@ FETCHED = {
 }
 
 # Models that ship inside the wheel, in this folder.
-SHIPPED = {"arsdk_depth": "arsdk_depth.tflite",
-           "arsdk_depth_int8": "arsdk_depth_int8.tflite"}  # the same, 8-bit (training/quantize.py): faster, a shade less exact
+# arsdk_depth_int8 is arsdk_depth in 8 bits (training/quantize.py): faster, a shade less exact.
+SHIPPED = {"arsdk_depth": "arsdk_depth.tflite", "arsdk_depth_int8": "arsdk_depth_int8.tflite"}
 
 
 def cache_dir() -> Path:
