@@ -93,3 +93,19 @@ def test_spec_and_input_errors(fastdepth, tmp_path):
         fastdepth.estimate(np.zeros((48, 64, 3), np.float32), Intrinsics.from_fov(64, 48, 60))
     with pytest.raises(InputError, match="does not match intrinsics"):
         fastdepth.estimate(np.zeros((48, 64, 3), np.uint8), Intrinsics.from_fov(64, 64, 60))
+
+
+@pytest.mark.parametrize("mean,std", [((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)), ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+def test_nhwc_preprocess_is_the_normalisation_exactly(mean, std):
+    import dataclasses
+
+    from arsdk.imaging import downscale
+
+    spec = dataclasses.replace(ARSDK_DEPTH, mean=mean, std=std)
+    est = DepthEstimator("arsdk_depth", spec=spec)
+    image = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    small = downscale(image, spec.input_size).astype(np.float32)
+    expected = (small - np.float32(mean) * 255) * (1 / (np.float32(std) * 255))
+    x = est.preprocess(image)
+    assert x.shape == (1, 192, 192, 3) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[0], expected)
