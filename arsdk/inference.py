@@ -128,12 +128,18 @@ class Model:
         return sum(op["op_name"] == "DELEGATE" for op in ops)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Run on one input array of exactly `input_shape`; returns the first output as float32."""
+        """Run on one input array of exactly `input_shape`; returns the first output as float32. An integer
+        (quantized) input takes real values, which are quantized by its scale and zero point, or its codes, given
+        in its own dtype."""
         if tuple(x.shape) != self.input_shape:
             raise InputError(f"model {self.path.name}: input shape {tuple(x.shape)}, expected {self.input_shape}")
+        want = self.inputs[0].dtype
+        if np.issubdtype(x.dtype, np.integer) and x.dtype != want:  # codes of another tensor, or unscaled pixels
+            raise InputError(f"model {self.path.name}: input of dtype {x.dtype.name}; expected "
+                             f"{'real values or ' if self.inputs[0].quantization else ''}{np.dtype(want).name}")
         if self.backend == "litert":
             inp, out = self.inputs[0], self.outputs[0]
-            x = inp.quantize(x, self.path.name) if inp.quantization else x
+            x = inp.quantize(x, self.path.name) if inp.quantization and x.dtype != inp.dtype else x
             self._interp.set_tensor(self._in_index, np.ascontiguousarray(x, dtype=inp.dtype))
             self._interp.invoke()
             y = self._interp.get_tensor(self._out_index[0])

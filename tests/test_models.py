@@ -75,11 +75,16 @@ def test_shipped_int8_model_runs_in_integers_and_gives_the_float_models_depth():
     q = load_model(models.model_path("arsdk_depth_int8"), 1)
     assert q.inputs[0].dtype == np.int8 and q.inputs[0].quantization is not None
     assert q.outputs[0].dtype == np.float32 and q.input_shape == f.input_shape and q.delegate_partitions() == 1
-    prep = DepthEstimator("arsdk_depth_int8", temporal=None, num_threads=1)
+    prep_f = DepthEstimator("arsdk_depth", temporal=None, num_threads=1)
+    prep_q = DepthEstimator("arsdk_depth_int8", temporal=None, num_threads=1)
     errors = []
     for name in ("astronaut", "coffee", "chelsea", "rocket"):  # real photos, through the SDK's own resizing
-        x = prep.preprocess(getattr(skimage_data, name)()[..., :3])
-        ref, got = f.run(x), q.run(x)
+        photo = getattr(skimage_data, name)()[..., :3]
+        x, codes = prep_f.preprocess(photo), prep_q.preprocess(photo)
+        # the 8-bit model's input is the picture's codes, exactly what quantizing the float input gives
+        assert codes.dtype == np.int8 and np.array_equal(codes, q.inputs[0].quantize(x, "m"))
+        ref, got = f.run(x), q.run(codes)
+        assert np.array_equal(got, q.run(x))
         assert (ref > 0).all() and (got > 0).all()
         errors.append(float(np.median(np.abs(np.log(got / ref)))))
     # measured 0.010-0.036 (median |log depth| per photo): 8-bit codes, not a different model
@@ -99,3 +104,8 @@ def test_int8_input_is_quantized_by_its_parameters_and_out_of_range_refused():
     q_model = load_model(models.model_path("arsdk_depth_int8"), 1)
     with pytest.raises(InputError, match="arsdk_depth_int8.tflite"):
         q_model.run(np.full(q_model.input_shape, 2.0, np.float32))
+    with pytest.raises(InputError, match="dtype uint8; expected real values or int8"):
+        q_model.run(np.zeros(q_model.input_shape, np.uint8))
+    f_model = load_model(models.model_path("arsdk_depth"), 1)
+    with pytest.raises(InputError, match="dtype int8; expected float32"):
+        f_model.run(np.zeros(f_model.input_shape, np.int8))
