@@ -133,18 +133,19 @@ class Model:
         in its own dtype."""
         if tuple(x.shape) != self.input_shape:
             raise InputError(f"model {self.path.name}: input shape {tuple(x.shape)}, expected {self.input_shape}")
-        want = self.inputs[0].dtype
-        if np.issubdtype(x.dtype, np.integer) and x.dtype != want:  # codes of another tensor, or unscaled pixels
+        inp = self.inputs[0]
+        if np.issubdtype(x.dtype, np.integer) and x.dtype != inp.dtype:  # codes of another tensor, or unscaled pixels
             raise InputError(f"model {self.path.name}: input of dtype {x.dtype.name}; expected "
-                             f"{'real values or ' if self.inputs[0].quantization else ''}{np.dtype(want).name}")
+                             f"{'real values or ' if inp.quantization else ''}{np.dtype(inp.dtype).name}")
+        if inp.quantization and x.dtype != inp.dtype:
+            x = inp.quantize(x, self.path.name)
+        x = np.ascontiguousarray(x, dtype=inp.dtype)
         if self.backend == "litert":
-            inp, out = self.inputs[0], self.outputs[0]
-            x = inp.quantize(x, self.path.name) if inp.quantization and x.dtype != inp.dtype else x
-            self._interp.set_tensor(self._in_index, np.ascontiguousarray(x, dtype=inp.dtype))
+            out = self.outputs[0]
+            self._interp.set_tensor(self._in_index, x)
             self._interp.invoke()
             y = self._interp.get_tensor(self._out_index[0])
             return out.dequantize(y) if out.quantization else y.astype(np.float32, copy=False)
-        x = np.ascontiguousarray(x, dtype=self.inputs[0].dtype)
         return self._sess.run([self.outputs[0].name], {self.inputs[0].name: x})[0].astype(np.float32, copy=False)
 
 

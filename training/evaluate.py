@@ -24,6 +24,17 @@ OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "depth_ev
 MODELS = ("arsdk_depth", "arsdk_depth_int8", "fastdepth")
 
 
+def _timed_block(call, runs: int) -> list[float]:
+    """Seconds of `runs` back-to-back calls, after one more that is not counted (it wakes the runtime)."""
+    times = []
+    for run in range(runs + 1):
+        t0 = time.perf_counter()
+        call()
+        if run:
+            times.append(time.perf_counter() - t0)
+    return times
+
+
 def latencies_ms(estimators: dict, image, intr, blocks: int = 20, runs: int = 10) -> dict:
     """Median inference time and whole-estimate time (640x480 frame in, metric depth out) per model, back to back:
     the models take turns in blocks of `runs` runs, the first of each block not counted (it pays for waking the
@@ -38,17 +49,8 @@ def latencies_ms(estimators: dict, image, intr, blocks: int = 20, runs: int = 10
     full = {name: [] for name in estimators}
     for _ in range(blocks):
         for name, est in estimators.items():
-            for run in range(runs + 1):
-                t0 = time.perf_counter()
-                est.model.run(inputs[name])
-                t1 = time.perf_counter()
-                if run:
-                    inf[name].append(t1 - t0)
-            for run in range(runs + 1):
-                t0 = time.perf_counter()
-                est.estimate(image, intr)
-                if run:
-                    full[name].append(time.perf_counter() - t0)
+            inf[name] += _timed_block(lambda: est.model.run(inputs[name]), runs)
+            full[name] += _timed_block(lambda: est.estimate(image, intr), runs)
     return {name: {"inference_median_ms": round(1e3 * float(np.median(inf[name])), 3),
                    "estimate_640x480_median_ms": round(1e3 * float(np.median(full[name])), 3)}
             for name in estimators}
