@@ -94,6 +94,38 @@ def test_a_short_run_writes_a_checkpoint_the_evaluator_loads_at_its_input(tmp_pa
         scale_distill.main(["--steps", "4", "--batch", "2", "--run", "t", "--input", "160x128"])
 
 
+@needs_fastdepth
+def test_init_fine_tunes_a_pruned_checkpoint_at_its_own_input_and_keeps_it_exportable(tmp_path, monkeypatch):
+    from training.model import load_checkpoint
+    from training.prune import PrunedFastDepth, channel_spaces, folded_fastdepth
+
+    _, sizes = channel_spaces(folded_fastdepth())
+    keep = {s: list(range(0, n, 2)) for s, n in sizes.items()}
+    pruned = PrunedFastDepth(keep).eval()
+    init = tmp_path / "pruned.pt"
+    torch.save({"model": pruned.state_dict(), "step": 0,
+                "args": {"arch": "pruned", "input": [192, 192], "keep": keep, "prune": {"seed": 1}}}, init)
+    rng = np.random.default_rng(0)
+    photos = [rng.integers(0, 255, (240, 320, 3), dtype=np.uint8) for _ in range(2)]
+    monkeypatch.setattr(scale_distill, "load_pictures", lambda *a, **k: (photos, np.zeros((0,))))
+    monkeypatch.setattr(scale_distill, "RUNS", tmp_path)
+    with pytest.raises(SystemExit, match="pruned.*--feature-weight 0"):  # its channels are not FastDepth's
+        scale_distill.main(["--init", str(init), "--steps", "1", "--batch", "2", "--run", "t"])
+    scale_distill.main(["--init", str(init), "--feature-weight", "0", "--steps", "2", "--batch", "2",
+                        "--lr", "1e-3", "--run", "t"])
+    ck = torch.load(tmp_path / "t.pt", weights_only=False)
+    assert ck["args"]["arch"] == "pruned" and ck["args"]["keep"] == keep and ck["args"]["input"] == [192, 192]
+    assert ck["args"]["prune"] == {"seed": 1} and ck["args"]["scale_distill"]["init"] == str(init)
+    tuned = load_checkpoint(tmp_path / "t.pt")
+    assert tuned.input_size == (192, 192)
+    x = torch.rand(1, 3, 192, 192, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert tuned(x).shape == pruned(x).shape == (1, 1, 96, 96)
+        assert not torch.equal(tuned(x), pruned(x))  # it trained
+    with pytest.raises(SystemExit, match="no such checkpoint"):
+        scale_distill.main(["--init", str(tmp_path / "missing.pt"), "--feature-weight", "0", "--run", "u"])
+
+
 def test_a_render_share_outside_zero_to_one_is_refused_before_anything_loads(monkeypatch):
     def no_loading(*args, **kwargs):
         raise AssertionError("pictures were loaded for an invalid render share")

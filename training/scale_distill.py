@@ -10,6 +10,7 @@ and BatchNorm keeps FastDepth's statistics: the student starts as FastDepth exac
 
     python -m training.scale_distill --steps 1500 --run scale     # resumable: run the same command again
     python -m training.scale_distill --photos ~/room_photos       # also distil on your own photos of rooms
+    python -m training.scale_distill --init training/runs/pruned.pt --run tuned ...  # fine-tune the pruned model
     python -m training.evaluate --checkpoint training/runs/scale.pt
 """
 from __future__ import annotations
@@ -130,9 +131,35 @@ def distillation_loss(student_depth, student_taps, teacher_depth, teacher_taps, 
     return depth_loss + feature_weight * feat, depth_loss.detach(), feat.detach()
 
 
+def initial_student(args) -> tuple[FastDepthStudent, dict]:
+    """The network to teach and the arguments its checkpoint records: FastDepth's weights at --input, or the
+    checkpoint --init names (its architecture, channels and input size; --input is set to that size)."""
+    run = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    if args.init is None:
+        return FastDepthStudent(), {"arch": "fastdepth", "input": list(args.input), "scale_distill": run}
+    from training.model import load_checkpoint
+
+    if not args.init.is_file():
+        raise SystemExit(f"--init {args.init}: no such checkpoint")
+    student = load_checkpoint(args.init)
+    if not isinstance(student, FastDepthStudent):
+        raise SystemExit(f"--init {args.init}: a {type(student).__name__}; expected FastDepth's architecture, "
+                         f"pruned or whole (training/prune.py, --arch fastdepth)")
+    if args.feature_weight and getattr(student, "keep", None):
+        raise SystemExit(f"--init {args.init}: its channels are pruned, so FastDepth's activations do not match "
+                         f"them; use --feature-weight 0")
+    args.input = list(student.input_size)
+    init_args = torch.load(args.init, weights_only=False, map_location="cpu")["args"]
+    return student, {**{k: v for k, v in init_args.items() if k != "scale_distill"}, "scale_distill": run}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--input", type=input_size, default=[128, 96], help="the student's WIDTHxHEIGHT")
+    ap.add_argument("--input", type=input_size, default=[128, 96],
+                    help="the student's WIDTHxHEIGHT (with --init: the checkpoint's, and this is ignored)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this checkpoint (training/prune.py's, say) instead of FastDepth's weights; its "
+                         "architecture and input size are kept, and the result can be exported like it")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -156,14 +183,12 @@ def main(argv=None):
     teacher = FastDepthStudent().net.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    student = FastDepthStudent()
+    student, ck_args = initial_student(args)
     source = PictureSource(*load_pictures(args.renders, args.seed, args.photos), args.input, args.seed, args.render_share)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
     step = 0
-    ck_args = {"arch": "fastdepth", "input": list(args.input),
-               "scale_distill": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     if ckpt_path.is_file():
         ck = torch.load(ckpt_path, weights_only=False)
         check_same_network(ckpt_path, ck["args"], ck_args)
