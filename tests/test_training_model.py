@@ -52,9 +52,9 @@ def test_a_resumed_weight_average_keeps_averaging():
 
 
 def test_shipped_model_takes_the_specs_input_and_returns_half_of_it():
-    """The wheel's .tflite is FastDepth pruned (training/prune.py): it takes ARSDK_DEPTH's RGB (192x192, the size
-    it was cut and refitted at) and returns metric depth at half that, FastDepth's map before its last per-pixel
-    upsampling."""
+    """The wheel's .tflite is FastDepth pruned (training/prune.py, then fine-tuned): it takes ARSDK_DEPTH's RGB
+    (192x192, the size it was cut and refitted at) and returns metric depth at half that, FastDepth's map before its
+    last per-pixel upsampling."""
     from ai_edge_litert.interpreter import Interpreter
 
     from arsdk import models

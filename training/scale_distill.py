@@ -184,7 +184,8 @@ def main(argv=None):
     for p in teacher.parameters():
         p.requires_grad_(False)
     student, ck_args = initial_student(args)
-    source = PictureSource(*load_pictures(args.renders, args.seed, args.photos), args.input, args.seed, args.render_share)
+    pictures = load_pictures(args.renders, args.seed, args.photos)
+    source = PictureSource(*pictures, args.input, args.seed, args.render_share)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
     RUNS.mkdir(parents=True, exist_ok=True)
     ckpt_path = RUNS / f"{args.run}.pt"
