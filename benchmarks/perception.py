@@ -16,7 +16,7 @@ from common import stats_ms, write_result
 import arsdk
 from arsdk import models
 from arsdk.depth import DepthEstimator, default_depth_model
-from arsdk.evaluation import depth_metrics, load_pairs, mean_metrics, median_scaled, shared_data_dir
+from arsdk.evaluation import depth_metrics, mean_metrics, median_scaled, scoring_pairs, shared_data_dir
 from arsdk.segmentation import PersonSegmenter
 
 
@@ -59,7 +59,7 @@ def latency(depth_name: str, frames: int) -> dict:
 def accuracy(depth_name: str, root) -> dict:
     est = DepthEstimator(depth_name, temporal=None)
     out = {}
-    pairs = load_pairs(root)
+    pairs = scoring_pairs(root)
     for set_name in sorted({p.set for p in pairs}):
         raw, med = [], []
         for p in (q for q in pairs if q.set == set_name):

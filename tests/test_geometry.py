@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from arsdk.errors import InputError
-from arsdk.evaluation import load_pairs, load_sequences
+from arsdk.evaluation import (away_from_depth_edges, load_pairs, load_sequences, reproject_depth,
+                              seven_scenes_pairs)
 from arsdk.geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane,
                             normals_from_points, project, sample_points, transform_points, unproject,
                             unproject_pixels)
@@ -193,3 +194,59 @@ def test_seven_scenes_multiview_consistency(shared_data):
             errors.append(float(np.median(np.abs(zb[seen] - zp[seen]))))
     assert len(errors) >= len(frames) // 2
     assert np.median(errors) < 0.03, errors  # the same surface maps to the same world points within 3 cm
+
+
+def test_reproject_depth_moves_surfaces_by_their_parallax_and_keeps_the_nearest():
+    depth_intr = Intrinsics(fx=500.0, fy=500.0, cx=160.0, cy=120.0, width=320, height=240)
+    colour_intr = Intrinsics(fx=450.0, fy=450.0, cx=162.0, cy=118.0, width=320, height=240)
+    depth = np.full((240, 320), 2.0, np.float32)
+    depth[100:140, 140:180] = 1.0  # a box 1 m away in front of a wall 2 m away
+    t = np.array([-0.04, 0.0, 0.0])
+    out = reproject_depth(depth, depth_intr, colour_intr, t)
+    # the box's centre pixel in the depth camera, seen from the colour camera
+    centre = unproject_pixels([[160, 120]], [1.0], depth_intr)[0] + t
+    u, v = np.round(project(centre[None], colour_intr)[0]).astype(int)
+    assert out[v, u] == pytest.approx(1.0)
+    # the wall far from the box keeps its depth, shifted by its own (smaller) parallax
+    wall = unproject_pixels([[40, 40]], [2.0], depth_intr)[0] + t
+    u, v = np.round(project(wall[None], colour_intr)[0]).astype(int)
+    assert out[v, u] == pytest.approx(2.0)
+    # the box moves 450 * 0.04 * (1/1 - 1/2) = 9 px further left than the wall: 9 columns of wall it now covers
+    row = out[118]
+    box_cols = np.flatnonzero(row == 1.0)
+    assert box_cols.min() == pytest.approx(162 + 0.9 * (140 - 160) - 18, abs=1)
+    # colour pixels the depth camera never saw stay unknown, nothing is invented at the borders
+    assert (out == 0).any() and set(np.unique(out)) <= {0.0, 1.0, 2.0}
+
+
+def test_away_from_depth_edges_drops_steps_and_holes_only():
+    depth = np.full((60, 80), 2.0, np.float32)
+    depth[:, 40:] = 1.0
+    depth[5:8, 5:8] = 0.0
+    keep = away_from_depth_edges(depth, radius=3, max_ratio=1.1)
+    assert not keep[:, 37:43].any()             # the 2 m -> 1 m step and three pixels either side
+    assert keep[30, 20] and keep[30, 60]        # flat wall on both sides
+    assert not keep[2:11, 2:11].any()           # around the hole
+    ramp = np.tile(np.linspace(1.0, 1.2, 80, dtype=np.float32), (60, 1))
+    assert away_from_depth_edges(ramp)[10:50, 10:70].all()  # a smooth slope is not an edge
+
+
+def test_seven_scenes_depth_lines_up_with_its_colour_once_registered(shared_data):
+    if not load_sequences(shared_data):
+        pytest.skip("no posed sequence in the manifest")
+
+    def edges(gray):
+        return np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+
+    better = []
+    for pair, frame in zip(seven_scenes_pairs(shared_data), load_sequences(shared_data)[0]):
+        colour = edges(cv2.GaussianBlur(cv2.cvtColor(pair.image, cv2.COLOR_RGB2GRAY), (5, 5), 0).astype(np.float32))
+        inside = cv2.erode(((pair.depth > 0) & (frame.depth > 0)).astype(np.uint8), np.ones((9, 9))) > 0
+
+        def agreement(depth):
+            e = cv2.dilate(edges(cv2.GaussianBlur(np.log(np.maximum(depth, 0.3)), (5, 5), 0)), np.ones((3, 3)))
+            return np.corrcoef(colour[inside], e[inside])[0, 1]
+
+        better.append(agreement(pair.depth) > agreement(frame.depth) + 0.03)
+        assert pair.eval_mask.mean() > 0.4 and not pair.eval_mask[pair.depth == 0].any()
+    assert np.mean(better) >= 0.9  # the measured colour camera, not the depth camera's, explains the picture
