@@ -95,6 +95,13 @@ class Intrinsics:
         return replace(self, fx=self.fx * sx, fy=self.fy * sy, cx=(self.cx + 0.5) * sx - 0.5,
                        cy=(self.cy + 0.5) * sy - 0.5, width=int(width), height=int(height))
 
+    def cropped(self, left: int, top: int, width: int, height: int) -> "Intrinsics":
+        """The same camera seen through a width x height window whose top-left pixel is (left, top)."""
+        if not (0 <= left and 0 <= top and 0 < width <= self.width - left and 0 < height <= self.height - top):
+            raise InputError(f"crop {width}x{height} at ({left}, {top}): expected a window inside the "
+                             f"{self.width}x{self.height} image")
+        return replace(self, cx=self.cx - left, cy=self.cy - top, width=int(width), height=int(height))
+
     def matching(self, width: int, height: int, name: str = "frame") -> "Intrinsics":
         """These intrinsics for a frame of width x height: rescaled if only the resolution differs.
 

@@ -36,3 +36,30 @@ def fit_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return downscale(image, (tw, th))
 
 
+
+
+def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.98,
+                    max_share: float = 0.25) -> tuple[int, int, int, int]:
+    """Rows and columns (top, bottom, left, right) of uniform padding around a picture: letterbox or pillarbox
+    bars, a scan's or a registered dataset's border. A band counts on an axis only when both of its sides have
+    one, of the same colour (within `tolerance` levels), each line of it `min_share` that colour, each no wider
+    than `max_share` of the image; one uniform side is more likely a clipped sky or a white wall. Each band found
+    is widened by the line where picture and padding blend (scaling, registration). (0, 0, 0, 0) when none."""
+    h, w = image.shape[:2]
+
+    def band(lines: np.ndarray):  # lines[i]: the i-th line in from one edge, as (length, channels)
+        colour = np.median(lines[0], axis=0)
+        limit = int(max_share * len(lines))
+        n = 0  # a picture's first line is rarely uniform, so this usually looks at one line a side
+        while n <= limit and np.mean(np.all(np.abs(lines[n].astype(np.int16) - colour) <= tolerance,
+                                            axis=-1)) >= min_share:
+            n += 1
+        return (n, colour) if 0 < n <= limit else (0, colour)
+
+    img = image.reshape(h, w, -1)
+    margins = []
+    for near_lines, far_lines in ((img, img[::-1]), (img.transpose(1, 0, 2), img.transpose(1, 0, 2)[::-1])):
+        (a, ca), (b, cb) = band(near_lines), band(far_lines)
+        both = a and b and np.all(np.abs(ca - cb) <= tolerance)
+        margins += [a + 1, b + 1] if both else [0, 0]
+    return tuple(int(m) for m in margins)

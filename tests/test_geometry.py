@@ -250,3 +250,13 @@ def test_seven_scenes_depth_lines_up_with_its_colour_once_registered(shared_data
         better.append(agreement(pair.depth) > agreement(frame.depth) + 0.03)
         assert pair.eval_mask.mean() > 0.4 and not pair.eval_mask[pair.depth == 0].any()
     assert np.mean(better) >= 0.9  # the measured colour camera, not the depth camera's, explains the picture
+
+
+def test_cropped_intrinsics_see_the_same_rays():
+    K = Intrinsics(fx=500.0, fy=510.0, cx=321.0, cy=239.0, width=640, height=480)
+    window = K.cropped(7, 6, 625, 468)
+    point = np.array([[0.3, -0.2, 2.0]])
+    assert np.allclose(project(point, window), project(point, K) - [7, 6])
+    assert (window.fx, window.fy, window.size) == (500.0, 510.0, (625, 468))
+    with pytest.raises(InputError, match="inside the 640x480 image"):
+        K.cropped(20, 0, 630, 480)

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from arsdk.imaging import padding_margins
+
+
+@pytest.fixture(scope="module")
+def photo():
+    skimage_data = pytest.importorskip("skimage.data")
+    return np.ascontiguousarray(skimage_data.astronaut()[:, :, :3])  # 512x512, a real picture to the edges
+
+
+def framed(picture, top, bottom, left, right, colour):
+    h, w = picture.shape[:2]
+    out = np.empty((h + top + bottom, w + left + right, 3), np.uint8)
+    out[:] = colour
+    out[top:top + h, left:left + w] = picture
+    return out
+
+
+def test_a_picture_without_padding_is_left_whole(photo):
+    assert padding_margins(photo) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("bands, colour", [((40, 40, 0, 0), (0, 0, 0)),        # letterbox
+                                           ((0, 0, 64, 64), (0, 0, 0)),        # pillarbox
+                                           ((6, 5, 7, 8), (255, 255, 255)),    # a scan's or NYU's white border
+                                           ((12, 13, 0, 0), (16, 16, 16))])    # bars of unequal width, video black
+def test_bands_on_both_sides_are_found_with_the_line_where_they_meet_the_picture(photo, bands, colour):
+    found = padding_margins(framed(photo, *bands, colour))
+    assert found == tuple(b + 1 if b else 0 for b in bands)
+
+
+def test_compressed_bars_with_noise_and_a_blended_edge_still_count(photo):
+    rng = np.random.default_rng(0)
+    image = framed(photo, 30, 30, 0, 0, (0, 0, 0)).astype(np.int16)
+    image[:30] += rng.integers(0, 6, image[:30].shape)   # a codec's noise in the bars
+    image[-30:] += rng.integers(0, 6, image[-30:].shape)
+    image[29] = (image[29] + image[30]) // 2              # the scaler blends the bar's last line into the picture
+    assert padding_margins(image.astype(np.uint8)) == (30, 31, 0, 0)
+
+
+def test_one_sided_or_mismatched_bands_are_not_padding(photo):
+    sky = photo.copy()
+    sky[:20] = 255  # a clipped sky or a white wall across the top: no partner at the bottom
+    assert padding_margins(sky) == (0, 0, 0, 0)
+    two_colours = framed(photo, 20, 20, 0, 0, (0, 0, 0))
+    two_colours[-20:] = (255, 255, 255)  # black above, white below: not one border
+    assert padding_margins(two_colours) == (0, 0, 0, 0)
+    # more than a quarter of the image uniform on both sides is the picture (a blank frame, a wall), not padding
+    assert padding_margins(np.full((100, 100, 3), 128, np.uint8)) == (0, 0, 0, 0)
+    assert padding_margins(framed(photo, 300, 300, 0, 0, (0, 0, 0))) == (0, 0, 0, 0)
