@@ -11,7 +11,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
-from .imaging import downscale, padding_margins
+from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins
 from .temporal import EdgePreservingFilter
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
@@ -213,27 +213,16 @@ class DepthEstimator:
         if padding != self._padding and self.temporal is not None:
             self.temporal.reset()  # its history belongs to another window of the frame
         self._padding = top, bottom, left, right = padding
-        window = (slice(top, h - bottom), slice(left, w - right))
         if any(padding):
-            image, intr = image[window], intr.cropped(left, top, w - left - right, h - top - bottom)
+            image, intr = inside_margins(image, padding), intr.cropped(left, top, w - left - right, h - top - bottom)
         output = self.predict(image)
         depth, scale = self.to_depth(output, intr)
         filtered = self.temporal(depth) if self.temporal is not None else depth
-        raw_full = self._to_frame(depth, (w, h), padding)
-        filt_full = raw_full if filtered is depth else self._to_frame(filtered, (w, h), padding)
+        # the bands show no scene; left unknown, effects would take them for far away (a flood would fill a
+        # letterbox bar), while the depth of the picture's edge carries every effect on to the frame's edge
+        raw_full = enlarge_into_margins(depth, (w, h), padding)
+        filt_full = raw_full if filtered is depth else enlarge_into_margins(filtered, (w, h), padding)
         return DepthResult(raw_full, filt_full, scale, output, padding)
-
-    @staticmethod
-    def _to_frame(depth: np.ndarray, size: tuple[int, int], padding: tuple[int, int, int, int]) -> np.ndarray:
-        """Model-resolution depth enlarged onto the frame's window; each padding band takes the depth of the
-        picture's edge beside it. The bands show no scene: left unknown, effects would treat them as far away
-        (a flood would fill a letterbox bar), while the edge's depth carries every effect on to the frame's edge."""
-        top, bottom, left, right = padding
-        w, h = size
-        window = cv2.resize(depth, (w - left - right, h - top - bottom), interpolation=cv2.INTER_LINEAR)
-        if not any(padding):
-            return window
-        return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_REPLICATE)
 
     def reset(self):
         if self.temporal is not None:

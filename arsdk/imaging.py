@@ -60,6 +60,29 @@ def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.
     margins = []
     for near_lines, far_lines in ((img, img[::-1]), (img.transpose(1, 0, 2), img.transpose(1, 0, 2)[::-1])):
         (a, ca), (b, cb) = band(near_lines), band(far_lines)
-        both = a and b and np.all(np.abs(ca - cb) <= tolerance)
+        # bars are added evenly (a player, a registration): a dark ceiling and floor crushed to black rarely are
+        even = abs(a - b) <= max(2, 0.2 * max(a, b))
+        both = a and b and even and np.all(np.abs(ca - cb) <= tolerance)
         margins += [a + 1, b + 1] if both else [0, 0]
     return tuple(int(m) for m in margins)
+
+
+def inside_margins(image: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
+    """The window of an image inside (top, bottom, left, right) margins, as a view."""
+    top, bottom, left, right = margins
+    h, w = image.shape[:2]
+    return image[top:h - bottom, left:w - right]
+
+
+def enlarge_into_margins(values: np.ndarray, size: tuple[int, int], margins: tuple[int, int, int, int],
+                         fill: float | None = None) -> np.ndarray:
+    """A model's HxW output enlarged bilinearly onto the window inside `margins` of a frame of size (width,
+    height); the margins take `fill`, or with fill None the value at the window's edge beside them."""
+    top, bottom, left, right = margins
+    w, h = size
+    window = cv2.resize(values, (w - left - right, h - top - bottom), interpolation=cv2.INTER_LINEAR)
+    if not any(margins):
+        return window
+    if fill is None:
+        return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_CONSTANT, value=float(fill))

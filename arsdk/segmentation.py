@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from . import models
 from .errors import InputError, ModelError, check_image
 from .inference import load_model
-from .imaging import downscale
+from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins
 from .temporal import EdgePreservingFilter
 
 
@@ -41,10 +40,12 @@ class TemporalMaskFilter(EdgePreservingFilter):
 
 class PersonSegmenter:
     """Soft person mask (HxW float32 in [0, 1]) for RGB frames. model: "selfie", "selfie_landscape" or a path
-    with a SegmenterSpec. The default picks the landscape model for frames wider than tall."""
+    with a SegmenterSpec. The default picks the landscape model for frames wider than tall. skip_padding: show
+    the model only the picture inside uniform padding bands (letterbox bars; `imaging.padding_margins`), unsquashed;
+    the bands hold no person (0)."""
 
     def __init__(self, model: str | None = None, spec: SegmenterSpec | None = None, num_threads: int = 1,
-                 temporal: TemporalMaskFilter | None = None, landscape: bool = True):
+                 temporal: TemporalMaskFilter | None = None, landscape: bool = True, skip_padding: bool = True):
         model = model or ("selfie_landscape" if landscape else "selfie")
         if model in BUILTIN_SPECS:
             path, spec = models.model_path(model), spec or BUILTIN_SPECS[model]
@@ -59,6 +60,7 @@ class PersonSegmenter:
             raise ModelError(f"segmentation model {path}: input shape {self.model.input_shape}, spec expects "
                              f"(1, {h}, {w}, 3)")
         self.temporal = temporal if temporal is not None else TemporalMaskFilter()
+        self.skip_padding, self._padding = skip_padding, (0, 0, 0, 0)
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Person probability at the model's resolution (h x w float32), before temporal filtering."""
@@ -72,10 +74,14 @@ class PersonSegmenter:
     def process(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 soft mask in [0, 1] at the frame's resolution."""
         check_image(image)
-        small = self.predict(image)
+        padding = padding_margins(image) if self.skip_padding else (0, 0, 0, 0)
+        if padding != self._padding and self.temporal is not None:
+            self.temporal.reset()  # its history belongs to another window of the frame
+        self._padding = padding
+        small = self.predict(inside_margins(image, padding))
         if self.temporal is not None:
             small = self.temporal(small)
-        mask = cv2.resize(small, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        mask = enlarge_into_margins(small, (image.shape[1], image.shape[0]), padding, fill=0.0)
         return np.clip(mask, 0.0, 1.0, out=mask)
 
     def reset(self):

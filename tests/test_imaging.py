@@ -50,3 +50,11 @@ def test_one_sided_or_mismatched_bands_are_not_padding(photo):
     # more than a quarter of the image uniform on both sides is the picture (a blank frame, a wall), not padding
     assert padding_margins(np.full((100, 100, 3), 128, np.uint8)) == (0, 0, 0, 0)
     assert padding_margins(framed(photo, 300, 300, 0, 0, (0, 0, 0))) == (0, 0, 0, 0)
+
+
+def test_bands_of_very_different_widths_are_the_picture(photo):
+    # a dark ceiling and a darker floor both crushed to black: uniform, one colour, but not added evenly
+    crushed = photo.copy()
+    crushed[:10] = 0
+    crushed[-60:] = 0
+    assert padding_margins(crushed) == (0, 0, 0, 0)
