@@ -44,6 +44,13 @@ def test_nyus_white_border_is_not_shown_to_the_model(shared_data, fastdepth):
     assert med["delta1"] > 0.81 and med["si_rmse"] < 0.18 and raw["delta1"] > 0.66
 
 
+@pytest.mark.parametrize("name", ["arsdk_depth", "arsdk_depth_int8"])
+def test_shipped_models_meet_issue_4s_nyu_targets(shared_data, name):
+    raw, med = nyu_scores(shared_data, DepthEstimator(name, temporal=None))
+    # measured: 0.836 / 0.182 / 0.669 (float), 0.827 / 0.188 / 0.667 (8-bit); targets 0.80 / 0.19 / 0.60
+    assert med["delta1"] >= 0.80 and med["si_rmse"] <= 0.19 and raw["delta1"] >= 0.60
+
+
 def test_letterbox_bars_leave_the_picture_s_depth_as_it_was(fastdepth):
     skimage_data = pytest.importorskip("skimage.data")
     photo = np.ascontiguousarray(skimage_data.coffee()[:, :, :3])  # 600x400, no padding of its own
