@@ -11,7 +11,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
-from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins
+from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins, steady_margins
 from .temporal import EdgePreservingFilter
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
@@ -210,6 +210,8 @@ class DepthEstimator:
         h, w = image.shape[:2]
         intr = intrinsics.matching(w, h)
         padding = padding_margins(image) if self.skip_padding else (0, 0, 0, 0)
+        if self.temporal is not None:  # a stream: hold the window still (frames scored alone take their own)
+            padding = steady_margins(padding, self._padding)
         if padding != self._padding and self.temporal is not None:
             self.temporal.reset()  # its history belongs to another window of the frame
         self._padding = top, bottom, left, right = padding
@@ -225,5 +227,7 @@ class DepthEstimator:
         return DepthResult(raw_full, filt_full, scale, output, padding)
 
     def reset(self):
+        """Forget the stream so far (its temporal history and padding window)."""
+        self._padding = (0, 0, 0, 0)
         if self.temporal is not None:
             self.temporal.reset()

@@ -67,6 +67,16 @@ def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.
     return tuple(int(m) for m in margins)
 
 
+def steady_margins(found: tuple[int, int, int, int], previous: tuple[int, int, int, int],
+                   slack: int = 2) -> tuple[int, int, int, int]:
+    """The previous frame's margins while those found now differ by at most `slack` lines on every side (a codec
+    moves a bar's edge by a line now and then): the window, and the temporal filters' history, stay put."""
+    same_sides = all(bool(a) == bool(b) for a, b in zip(found, previous))
+    if same_sides and all(abs(a - b) <= slack for a, b in zip(found, previous)):
+        return previous
+    return found
+
+
 def inside_margins(image: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
     """The window of an image inside (top, bottom, left, right) margins, as a view."""
     top, bottom, left, right = margins

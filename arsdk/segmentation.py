@@ -8,7 +8,7 @@ import numpy as np
 from . import models
 from .errors import InputError, ModelError, check_image
 from .inference import load_model
-from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins
+from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins, steady_margins
 from .temporal import EdgePreservingFilter
 
 
@@ -75,6 +75,8 @@ class PersonSegmenter:
         """HxW float32 soft mask in [0, 1] at the frame's resolution."""
         check_image(image)
         padding = padding_margins(image) if self.skip_padding else (0, 0, 0, 0)
+        if self.temporal is not None:  # a stream: hold the window still (frames scored alone take their own)
+            padding = steady_margins(padding, self._padding)
         if padding != self._padding and self.temporal is not None:
             self.temporal.reset()  # its history belongs to another window of the frame
         self._padding = padding
@@ -85,5 +87,7 @@ class PersonSegmenter:
         return np.clip(mask, 0.0, 1.0, out=mask)
 
     def reset(self):
+        """Forget the stream so far (its temporal history and padding window)."""
+        self._padding = (0, 0, 0, 0)
         if self.temporal is not None:
             self.temporal.reset()

@@ -58,3 +58,13 @@ def test_bands_of_very_different_widths_are_the_picture(photo):
     crushed[:10] = 0
     crushed[-60:] = 0
     assert padding_margins(crushed) == (0, 0, 0, 0)
+
+
+def test_margins_hold_still_while_a_codec_moves_a_bar_by_a_line():
+    from arsdk.imaging import steady_margins
+
+    assert steady_margins((60, 61, 0, 0), (61, 61, 0, 0)) == (61, 61, 0, 0)   # one frame's jitter
+    assert steady_margins((61, 61, 0, 0), (0, 0, 0, 0)) == (61, 61, 0, 0)     # bars appear
+    assert steady_margins((0, 0, 0, 0), (61, 61, 0, 0)) == (0, 0, 0, 0)       # bars go
+    assert steady_margins((2, 2, 0, 0), (0, 0, 0, 0)) == (2, 2, 0, 0)         # even a thin border is taken
+    assert steady_margins((70, 70, 0, 0), (61, 61, 0, 0)) == (70, 70, 0, 0)   # another video's bars
