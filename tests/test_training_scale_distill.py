@@ -124,6 +124,20 @@ def test_init_fine_tunes_a_pruned_checkpoint_at_its_own_input_and_keeps_it_expor
         assert not torch.equal(tuned(x), pruned(x))  # it trained
     with pytest.raises(SystemExit, match="no such checkpoint"):
         scale_distill.main(["--init", str(tmp_path / "missing.pt"), "--feature-weight", "0", "--run", "u"])
+    # --half-output: the last decoder stage at half size, recorded so the checkpoint loads (and exports) that way
+    scale_distill.main(["--init", str(init), "--half-output", "--feature-weight", "0", "--steps", "1",
+                        "--batch", "2", "--run", "h"])
+    half = load_checkpoint(tmp_path / "h.pt")
+    assert torch.load(tmp_path / "h.pt", weights_only=False)["args"]["half_output"] is True
+    with torch.no_grad():
+        assert half(x).shape == (1, 1, 48, 48)
+    upsamplings = [sum(op == "Upsample" for op, *_ in net.net.steps) for net in (pruned, half)]
+    assert upsamplings[1] == upsamplings[0] - 1  # the full-size stage's upsampling (and its skip) is gone
+    with pytest.raises(SystemExit, match="still runs at full size"):  # already halved
+        scale_distill.main(["--init", str(tmp_path / "h.pt"), "--half-output", "--feature-weight", "0",
+                            "--steps", "1", "--batch", "2", "--run", "h2"])
+    with pytest.raises(SystemExit, match="--half-output: needs --init"):
+        scale_distill.main(["--half-output", "--steps", "1", "--run", "h3"])
 
 
 def test_a_render_share_outside_zero_to_one_is_refused_before_anything_loads(monkeypatch):

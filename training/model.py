@@ -99,6 +99,7 @@ def network_args(args: dict) -> dict:
            "input": list(args.get("input", DEFAULT_INPUT))}
     if out["arch"] == "pruned":  # training/prune.py: FastDepth cut to these channels
         out["keep"] = args["keep"]
+        out["half_output"] = bool(args.get("half_output", False))
     return out
 
 
@@ -110,7 +111,7 @@ def build_model(args: dict) -> nn.Module:
     if net_args["arch"] == "pruned":
         from training.prune import PrunedFastDepth
 
-        return PrunedFastDepth(net_args["keep"])
+        return PrunedFastDepth(net_args["keep"], half_output=net_args["half_output"])
     if net_args["arch"] == "fastdepth":
         from training.fastdepth_torch import FastDepthStudent
 

@@ -161,6 +161,19 @@ def drop_final_upsample(net: OnnxConvNet) -> None:
                  for op, idx, ins, out in net.steps]
 
 
+def drop_last_skip(net: OnnxConvNet) -> None:
+    """Run the decoder's last stage at the size before its upsampling (in place): that upsampling and the additive
+    skip after it go, and the output is half as wide again. The full-size stage took a quarter of the pruned
+    model's time; a changed function, so the network must be fine-tuned after (training/scale_distill.py
+    --half-output)."""
+    last = max((i for i, step in enumerate(net.steps) if step[0] == "Upsample"), default=None)
+    if last is None or last + 1 >= len(net.steps) or net.steps[last + 1][0] != "Add":
+        raise ValueError("the network's last upsampling is not followed by an additive skip")
+    source, added = net.steps[last][2][0], net.steps[last + 1][3]
+    del net.steps[last:last + 2]
+    net.steps = [(op, idx, tuple(source if n == added else n for n in ins), out) for op, idx, ins, out in net.steps]
+
+
 def fold_and_halve(net: OnnxConvNet) -> OnnxConvNet:
     """BatchNorm folded and the final upsampling dropped (in place): the same function at half the size, in eval."""
     fold_batchnorm(net)
@@ -176,13 +189,17 @@ def folded_fastdepth(onnx_path=None) -> OnnxConvNet:
 
 class PrunedFastDepth(FastDepthStudent):
     """FastDepth with BatchNorm folded, its final upsampling dropped and each channel space cut to `keep` (space
-    name -> kept channel indices); FastDepthStudent's interface (RGB in [0, 1], metric depth out)."""
+    name -> kept channel indices); with half_output its last decoder stage run at half size too (drop_last_skip).
+    FastDepthStudent's interface (RGB in [0, 1], metric depth out)."""
 
-    def __init__(self, keep: dict[str, list[int]], onnx_path=None):
+    def __init__(self, keep: dict[str, list[int]], onnx_path=None, half_output: bool = False):
         super().__init__(onnx_path)
         self.keep = {k: list(v) for k, v in keep.items()}
         fold_and_halve(self.net)
         prune_channels(self.net, self.keep)
+        self.half_output = half_output
+        if half_output:
+            drop_last_skip(self.net)
 
 
 def _pointwise_inputs(net: OnnxConvNet, space: dict[str, str], sizes: dict[str, int]):

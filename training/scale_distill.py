@@ -136,6 +136,8 @@ def initial_student(args) -> tuple[FastDepthStudent, dict]:
     checkpoint --init names (its architecture, channels and input size; --input is set to that size)."""
     run = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     if args.init is None:
+        if args.half_output:
+            raise SystemExit("--half-output: needs --init with a pruned checkpoint (training/prune.py)")
         return FastDepthStudent(), {"arch": "fastdepth", "input": list(args.input), "scale_distill": run}
     from training.model import load_checkpoint
 
@@ -150,6 +152,15 @@ def initial_student(args) -> tuple[FastDepthStudent, dict]:
                          f"them; use --feature-weight 0")
     args.input = list(student.input_size)
     init_args = torch.load(args.init, weights_only=False, map_location="cpu")["args"]
+    if args.half_output and not getattr(student, "half_output", True):
+        from training.prune import drop_last_skip
+
+        drop_last_skip(student.net)
+        student.half_output = True
+        init_args = {**init_args, "half_output": True}
+    elif args.half_output:
+        raise SystemExit(f"--init {args.init}: --half-output needs a pruned checkpoint whose last decoder stage still "
+                         "runs at full size")
     return student, {**{k: v for k, v in init_args.items() if k != "scale_distill"}, "scale_distill": run}
 
 
@@ -160,6 +171,9 @@ def main(argv=None):
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this checkpoint (training/prune.py's, say) instead of FastDepth's weights; its "
                          "architecture and input size are kept, and the result can be exported like it")
+    ap.add_argument("--half-output", action="store_true",
+                    help="with --init of a pruned checkpoint: run its last decoder stage at half size (no last "
+                         "upsampling and skip; a quarter less time, half the output width) and fine-tune it so")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
