@@ -11,7 +11,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
-from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins, steady_margins
+from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
@@ -77,10 +77,10 @@ def default_depth_model() -> str:
 
 @dataclass
 class DepthResult:
-    """Depth at frame resolution, float32 metres (0 where unknown). `raw` is the model's
-    output brought to metres with no temporal filtering; `filtered` adds the temporal filter; `scale` is the factor
-    applied to the model output (1 for metric models without FOV correction); `padding` the (top, bottom, left,
-    right) bands the model was not shown, which carry the depth of the picture's edge beside them."""
+    """Depth at frame resolution, float32 metres (0 where unknown). `raw` is the model's output brought to metres
+    with no temporal filtering; `filtered` adds the temporal filter; `scale` is the factor applied to the model
+    output (1 for metric models without FOV correction); `padding` the (top, bottom, left, right) bands the model
+    was not shown, which carry the depth of the picture's edge beside them."""
 
     raw: np.ndarray
     filtered: np.ndarray
@@ -154,8 +154,7 @@ class DepthEstimator:
             if spec is None:
                 raise InputError(f"depth model {model}: a model given by path needs a DepthModelSpec")
             self.name, path = str(model), model
-        self.spec, self.skip_padding = spec, skip_padding
-        self._padding = (0, 0, 0, 0)
+        self.spec, self.skip_padding, self._window = spec, skip_padding, PaddingWindow()
         self.model: Model = load_model(path, num_threads)
         if tuple(self.model.input_shape) != spec.input_shape():
             raise ModelError(f"depth model {path}: input shape {self.model.input_shape} does not match its spec "
@@ -209,12 +208,7 @@ class DepthEstimator:
         check_image(image)
         h, w = image.shape[:2]
         intr = intrinsics.matching(w, h)
-        padding = padding_margins(image) if self.skip_padding else (0, 0, 0, 0)
-        if self.temporal is not None:  # a stream: hold the window still (frames scored alone take their own)
-            padding = steady_margins(padding, self._padding)
-        if padding != self._padding and self.temporal is not None:
-            self.temporal.reset()  # its history belongs to another window of the frame
-        self._padding = top, bottom, left, right = padding
+        padding = top, bottom, left, right = self._window.update(image, self.skip_padding, self.temporal)
         if any(padding):
             image, intr = inside_margins(image, padding), intr.cropped(left, top, w - left - right, h - top - bottom)
         output = self.predict(image)
@@ -228,6 +222,6 @@ class DepthEstimator:
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""
-        self._padding = (0, 0, 0, 0)
+        self._window.reset()
         if self.temporal is not None:
             self.temporal.reset()

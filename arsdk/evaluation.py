@@ -52,6 +52,17 @@ def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
 
 
+def score_depth(estimate, samples) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean metrics (raw metric, median-scaled) of `estimate(image, intrinsics)` -> HxW depth (m) over samples
+    (image, depth, intrinsics, mask): the one scoring loop of training/evaluate.py and benchmarks/perception.py."""
+    raw, med = [], []
+    for image, depth, intr, mask in samples:
+        d = estimate(image, intr)
+        raw.append(depth_metrics(d, depth, mask))
+        med.append(depth_metrics(median_scaled(d, depth, mask), depth, mask))
+    return mean_metrics(raw), mean_metrics(med)
+
+
 @dataclass
 class RGBDPair:
     name: str

@@ -36,8 +36,6 @@ def fit_frame(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return downscale(image, (tw, th))
 
 
-
-
 def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.98,
                     max_share: float = 0.25) -> tuple[int, int, int, int]:
     """Rows and columns (top, bottom, left, right) of uniform padding around a picture: letterbox or pillarbox
@@ -75,6 +73,27 @@ def steady_margins(found: tuple[int, int, int, int], previous: tuple[int, int, i
     if same_sides and all(abs(a - b) <= slack for a, b in zip(found, previous)):
         return previous
     return found
+
+
+class PaddingWindow:
+    """Where a model looks in a frame: inside its padding bands (padding_margins). In a stream (a temporal filter
+    given) the window is held still while the bands jitter (steady_margins), and the filter is reset when the
+    window moves, since its history belongs to the old one; frames scored alone take their own margins."""
+
+    def __init__(self):
+        self.margins = (0, 0, 0, 0)
+
+    def update(self, image: np.ndarray, enabled: bool = True, temporal=None) -> tuple[int, int, int, int]:
+        found = padding_margins(image) if enabled else (0, 0, 0, 0)
+        if temporal is not None:
+            found = steady_margins(found, self.margins)
+            if found != self.margins:
+                temporal.reset()
+        self.margins = found
+        return found
+
+    def reset(self):
+        self.margins = (0, 0, 0, 0)
 
 
 def inside_margins(image: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 from . import models
 from .errors import InputError, ModelError, check_image
 from .inference import load_model
-from .imaging import downscale, enlarge_into_margins, inside_margins, padding_margins, steady_margins
+from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
 
 
@@ -60,7 +60,7 @@ class PersonSegmenter:
             raise ModelError(f"segmentation model {path}: input shape {self.model.input_shape}, spec expects "
                              f"(1, {h}, {w}, 3)")
         self.temporal = temporal if temporal is not None else TemporalMaskFilter()
-        self.skip_padding, self._padding = skip_padding, (0, 0, 0, 0)
+        self.skip_padding, self._window = skip_padding, PaddingWindow()
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Person probability at the model's resolution (h x w float32), before temporal filtering."""
@@ -74,12 +74,7 @@ class PersonSegmenter:
     def process(self, image: np.ndarray) -> np.ndarray:
         """HxW float32 soft mask in [0, 1] at the frame's resolution."""
         check_image(image)
-        padding = padding_margins(image) if self.skip_padding else (0, 0, 0, 0)
-        if self.temporal is not None:  # a stream: hold the window still (frames scored alone take their own)
-            padding = steady_margins(padding, self._padding)
-        if padding != self._padding and self.temporal is not None:
-            self.temporal.reset()  # its history belongs to another window of the frame
-        self._padding = padding
+        padding = self._window.update(image, self.skip_padding, self.temporal)
         small = self.predict(inside_margins(image, padding))
         if self.temporal is not None:
             small = self.temporal(small)
@@ -88,6 +83,6 @@ class PersonSegmenter:
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""
-        self._padding = (0, 0, 0, 0)
+        self._window.reset()
         if self.temporal is not None:
             self.temporal.reset()

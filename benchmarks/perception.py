@@ -16,7 +16,7 @@ from common import stats_ms, write_result
 import arsdk
 from arsdk import models
 from arsdk.depth import DepthEstimator, default_depth_model
-from arsdk.evaluation import depth_metrics, mean_metrics, median_scaled, scoring_pairs, shared_data_dir
+from arsdk.evaluation import score_depth, scoring_pairs, shared_data_dir
 from arsdk.segmentation import PersonSegmenter
 
 
@@ -61,13 +61,9 @@ def accuracy(depth_name: str, root) -> dict:
     out = {}
     pairs = scoring_pairs(root)
     for set_name in sorted({p.set for p in pairs}):
-        raw, med = [], []
-        for p in (q for q in pairs if q.set == set_name):
-            d = est.estimate(p.image, p.intrinsics).raw
-            raw.append(depth_metrics(d, p.depth, p.eval_mask))
-            med.append(depth_metrics(median_scaled(d, p.depth, p.eval_mask), p.depth, p.eval_mask))
-        out[set_name] = {"pairs": len(raw), "raw_metric": rounded(mean_metrics(raw)),
-                         "median_scaled": rounded(mean_metrics(med))}
+        samples = [(p.image, p.depth, p.intrinsics, p.eval_mask) for p in pairs if p.set == set_name]
+        raw, med = score_depth(lambda image, intr: est.estimate(image, intr).raw, samples)
+        out[set_name] = {"pairs": len(samples), "raw_metric": rounded(raw), "median_scaled": rounded(med)}
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import arsdk
 from arsdk import models
 from arsdk.depth import DepthEstimator
-from arsdk.evaluation import depth_metrics, mean_metrics, median_scaled, scoring_pairs, shared_data_dir
+from arsdk.evaluation import score_depth, scoring_pairs, shared_data_dir
 
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "depth_eval.json"
 MODELS = ("arsdk_depth", "arsdk_depth_int8", "fastdepth")
@@ -81,13 +81,9 @@ class CheckpointRunner:
 
 
 def score(est, samples):
-    raw, med = [], []
-    for image, depth, intr, mask in samples:
-        d = est.estimate(image, intr).raw
-        raw.append(depth_metrics(d, depth, mask))
-        med.append(depth_metrics(median_scaled(d, depth, mask), depth, mask))
-    r = lambda m: {k: round(v, 4) for k, v in mean_metrics(m).items()}  # noqa: E731
-    return {"n": len(raw), "raw_metric": r(raw), "median_scaled": r(med)}
+    raw, med = score_depth(lambda image, intr: est.estimate(image, intr).raw, samples)
+    r = lambda m: {k: round(v, 4) for k, v in m.items()}  # noqa: E731
+    return {"n": len(samples), "raw_metric": r(raw), "median_scaled": r(med)}
 
 
 def main(argv=None):
