@@ -231,12 +231,14 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 class FloorPlane:
     """Plane n . p + d = 0 in camera coordinates, n a unit normal pointing up (toward the camera side).
 
-    `d` is then the camera's height above the floor in metres; `inlier_ratio` the share of sampled points on it.
+    `d` is then the camera's height above the floor in metres; `inlier_ratio` the share of sampled points on it;
+    `visible` False when the floor is not in view and the plane is assumed from gravity and a camera height.
     """
 
     normal: np.ndarray
     d: float
     inlier_ratio: float = 1.0
+    visible: bool = True
 
     @property
     def camera_height(self) -> float:
@@ -253,14 +255,14 @@ class FloorPlane:
 def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: float = 60.0,
                     threshold: float = 0.03, iterations: int = 128, max_points: int = 3000, score_points: int = 800,
                     min_inlier_ratio: float = 0.04, normal_tolerance_deg: float = 20.0,
-                    rng: np.random.Generator | None = None) -> FloorPlane | None:
+                    relative_support: float = 0.5, rng: np.random.Generator | None = None) -> FloorPlane | None:
     """RANSAC floor: the lowest well-supported plane whose normal is within max_tilt_deg of up_hint.
 
     points: camera-frame points in metres (NaN ignored), either Nx3 or an HxWx3 grid; for a grid, a point
     supports a plane only if its local surface normal agrees within normal_tolerance_deg, so slanted planes
     cutting through wall corners find no support. Returns None when no such plane exists.
-    Tables are also horizontal planes; among candidates with at least half the best support, the one
-    farthest below the camera wins.
+    Tables are also horizontal planes; among candidates with at least `relative_support` of the best support,
+    the one farthest below the camera wins. The refined plane is held to max_tilt_deg too.
     """
     rng = rng or np.random.default_rng(0)
     pts = np.asarray(points, dtype=np.float32)
@@ -313,7 +315,7 @@ def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: floa
     if nrm is not None:
         inlier &= np.abs(nrm[:m] @ n.T) > math.cos(math.radians(normal_tolerance_deg))
     support = inlier.sum(axis=0)
-    good = support >= max(0.5 * support.max(), min_inlier_ratio * m)
+    good = support >= max(relative_support * support.max(), min_inlier_ratio * m)
     if not good.any():
         return None
     best = int(np.argmax(np.where(good, d, -np.inf)))
@@ -321,6 +323,8 @@ def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: floa
     if plane is None:
         return None
     normal, dd = plane
+    if normal @ up < cos_tilt or dd <= 0.05:  # refinement may swing a candidate onto a wall (NYU's right wall)
+        return None
     ratio = float(np.mean(np.abs(pts @ normal.astype(np.float32) + np.float32(dd)) < thr))
     return FloorPlane(normal.astype(np.float64), float(dd), ratio)
 
@@ -384,7 +388,7 @@ class WorldFrameTracker:
     def _median(planes) -> FloorPlane:
         n = np.median(np.stack([p.normal for p in planes]), axis=0)
         return FloorPlane(n / np.linalg.norm(n), float(np.median([p.d for p in planes])),
-                          float(np.median([p.inlier_ratio for p in planes])))
+                          float(np.median([p.inlier_ratio for p in planes])), planes[-1].visible)
 
     def _far(self, a: FloorPlane, b: FloorPlane) -> bool:
         return a.angle_to(b) >= self.snap_deg or abs(a.d - b.d) >= self.snap_m
@@ -404,4 +408,6 @@ class WorldFrameTracker:
         if (self.plane is None or robust.angle_to(self.plane) > self.deadband_deg
                 or abs(robust.d - self.plane.d) > self.deadband_m):
             self.plane = robust
+        elif self.plane.visible != measured.visible:  # the plane holds still; whether it is seen is news
+            self.plane = replace(self.plane, visible=measured.visible)
         return self.plane

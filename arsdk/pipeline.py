@@ -18,8 +18,10 @@ import numpy as np
 from .camera import Frame
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane,
-                       normals_from_points, sample_points, transform_points, unproject)
+from .floor import GroundResult, GroundTracker
+from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, normals_from_points,
+                       transform_points, unproject)
+from .gravity import Gravity
 from .segmentation import PersonSegmenter
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FrameState:
-    """Everything the effects need for one frame. Depth is HxW float32 metres (0 = unknown); mask HxW float32
-    in [0, 1] or None; camera_to_world 4x4 (world y up, floor y = 0) or None while no floor has been found."""
+    """Everything the effects need for one frame. Depth is HxW float32 metres (0 = unknown), levelled and scaled
+    to agree with the floor and gravity; depth_raw the model's own. mask HxW float32 in [0, 1] or None;
+    camera_to_world 4x4 (world y up, floor y = 0); floor the floor plane in the camera frame, whose `visible` is
+    False when no floor is in view (then it lies at the remembered or default camera height below the camera);
+    gravity the up direction in the camera frame and its confidence."""
 
     image: np.ndarray
     depth: np.ndarray
@@ -41,6 +46,7 @@ class FrameState:
     index: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
     depth_index: int = 0  # index of the frame the depth was computed on (differs in asynchronous mode)
+    gravity: Gravity | None = None
 
     @cached_property
     def points(self) -> np.ndarray:
@@ -129,22 +135,23 @@ class _LatestWorker:
 class Pipeline:
     """Camera frames in, FrameStates out. Use `Pipeline.default(...)` for the shipped models.
 
-    The world frame comes from the floor found in the estimated depth, so it agrees with that depth. With
+    The world frame comes from gravity (vertical lines, the depth's level surfaces, an upright camera; or given
+    per frame by an IMU: `process(frame, gravity=up)`) and the floor decided in the estimated depth (`ground`, an
+    `arsdk.floor.GroundTracker`), or a remembered camera height when no floor is in view. With
     use_source_pose=True a pose carried by the frame (the demo's, or an app's own tracker) is used instead; do
     that only when the depth is consistent with the pose (metric and accurate).
     """
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
-                 world: WorldFrameTracker | None = None, floor_stride: int = 8, floor_threshold: float = 0.06,
+                 world: WorldFrameTracker | None = None, ground: GroundTracker | None = None,
                  use_source_pose: bool = False):
         if depth is None:
             raise InputError("Pipeline: a DepthEstimator is required")
         self.depth_estimator, self.segmenter = depth, segmenter
         self.intrinsics = intrinsics
         self.world = world or WorldFrameTracker()
-        self.floor_stride = floor_stride
-        self.floor_threshold = floor_threshold  # metres at 3 m; model depth is noisier than a depth sensor's
+        self.ground = ground or GroundTracker()
         self.use_source_pose = use_source_pose
         self.asynchronous = asynchronous
         self._warned_intrinsics = False
@@ -171,19 +178,17 @@ class Pipeline:
 
     # --- stages (also run on the worker threads)
 
-    def _depth_stage(self, item) -> tuple[DepthResult, FloorPlane | None, int, dict]:
-        image, intr, index = item
+    def _depth_stage(self, item) -> tuple[DepthResult, GroundResult, int, dict]:
+        image, intr, index, up = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
-        # a fixed seed per frame: the same depth gives the same plane, so a still scene gives a still floor
-        plane = fit_floor_plane(sample_points(result.filtered, intr, self.floor_stride),
-                                threshold=self.floor_threshold, rng=np.random.default_rng(0))
+        ground = self.ground.update(image, result.filtered, intr, up)
         t2 = time.perf_counter()
-        return result, plane, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
+        return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
     def _segmentation_stage(self, item) -> tuple[np.ndarray, dict]:
-        image, _, _ = item
+        image = item[0]
         t0 = time.perf_counter()
         mask = self.segmenter.process(image)
         return mask, {"segmentation": (time.perf_counter() - t0) * 1e3}
@@ -198,21 +203,24 @@ class Pipeline:
                 self._warned_intrinsics = True
         return intr.matching(w, h)
 
-    def process(self, frame) -> FrameState:
-        """One frame (a Frame or an HxWx3 uint8 RGB array) -> FrameState."""
+    def process(self, frame, gravity=None) -> FrameState:
+        """One frame (a Frame or an HxWx3 uint8 RGB array) -> FrameState.
+
+        gravity: the up direction in this camera's axes (x right, y down, z forward) from an IMU or an AR
+        framework, e.g. minus a phone's accelerometer reading rotated into the camera; None estimates it."""
         if not isinstance(frame, Frame):  # a bare image: number it, so results can be matched to frames
             frame = Frame(check_image(frame, "frame"), time.perf_counter(), self._bare_count)
             self._bare_count += 1
         image = check_image(frame.image, "frame.image")
         h, w = image.shape[:2]
         intr = self._resolve_intrinsics(frame, h, w)
-        item = (image, intr, frame.index)
+        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up)
         timings: dict[str, float] = {}
         if self.asynchronous:
             self._depth_worker.submit(item)
             if self._seg_worker is not None:
                 self._seg_worker.submit(item)
-            result, plane, depth_index, t = self._depth_worker.latest(wait=True)
+            result, ground, depth_index, t = self._depth_worker.latest(wait=True)
             timings.update(t)
             mask = None
             if self._seg_worker is not None:
@@ -222,14 +230,14 @@ class Pipeline:
             # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
             # max(depth, segmentation) + geometry instead of their sum
             pending = self._helper.submit(self._segmentation_stage, item) if self.segmenter is not None else None
-            result, plane, depth_index, t = self._depth_stage(item)
+            result, ground, depth_index, t = self._depth_stage(item)
             timings.update(t)
             mask = None
             if pending is not None:
                 mask, t = pending.result()
                 timings.update(t)
         if result.filtered.shape != (h, w):  # the frame size changed while a worker held an older result
-            result, plane, depth_index = self._depth_stage(item)[:3]
+            result, ground, depth_index = self._depth_stage(item)[:3]
         if mask is not None and mask.shape != (h, w):
             mask = self._segmentation_stage(item)[0]
         if self.use_source_pose and frame.camera_to_world is not None:
@@ -237,10 +245,10 @@ class Pipeline:
             cam_to_world = np.asarray(frame.camera_to_world, np.float64)
             floor = floor_from_pose(cam_to_world)
         else:
-            floor = self.world.update(plane)
-            cam_to_world = camera_to_world_from_floor(floor) if floor is not None else None
-        return FrameState(image, result.filtered, result.raw, mask, intr, cam_to_world, floor, frame.timestamp,
-                          frame.index, timings, depth_index)
+            floor = self.world.update(ground.decision.plane)
+            cam_to_world = camera_to_world_from_floor(floor)
+        return FrameState(image, ground.depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp,
+                          frame.index, timings, depth_index, ground.gravity)
 
     def reset(self):
         """Forget temporal state (a new scene or a cut in the video)."""
@@ -248,6 +256,7 @@ class Pipeline:
         if self.segmenter is not None:
             self.segmenter.reset()
         self.world.reset()
+        self.ground.reset()
 
     def close(self):
         for worker in (self._depth_worker, self._seg_worker):

@@ -1,0 +1,249 @@
+"""The floor decision: with gravity known, the floor is the lowest large surface facing up, at a height a camera
+is plausibly held at; when none is in view, an honest "no floor" and a floor assumed at a remembered or default
+camera height. Also the correction of the depth model's tilt once the floor is known.
+
+All in the OpenCV camera frame (x right, y down, z forward), metres.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import FloorPlane, Intrinsics, fit_floor_plane, normals_from_points, pixel_rays, sample_points
+from .gravity import GIVEN, Gravity, GravityEstimator, angle_deg
+
+
+@dataclass(frozen=True)
+class FloorSettings:
+    """What counts as a floor.
+
+    min_share: the share of the frame's known depth the floor must cover. camera_height_range: heights (m) a
+    camera is plausibly held at above a floor; a lowest up-facing surface nearer than that below the camera is
+    a table, counter or desk (the floor is not in view). default_camera_height: assumed when no floor has been
+    seen yet (a webcam on a desk: 1.2 m). normal_tolerance_deg: how far from gravity a depth normal may point
+    and still be a floor point (monocular depth tilts surfaces by several degrees). max_tilt_correction_deg:
+    the largest disagreement between the floor in the depth and gravity that is put down to the depth model;
+    a larger one means the surface is not level (a ramp, a wrong surface) and it is not taken.
+    """
+
+    min_share: float = 0.05
+    camera_height_range: tuple[float, float] = (0.8, 2.6)  # of the levelled depth, before the prior
+    default_camera_height: float = 1.2
+    normal_tolerance_deg: float = 20.0
+    max_tilt_correction_deg: float = 15.0
+    # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
+    # while people hold cameras indoors at 1.2-1.7 m (log spread ~0.12): the camera height is the two combined,
+    # weighted by those spreads, and the whole depth is rescaled to agree. A webcam on a desk that sees the floor
+    # sets camera_height_prior lower; a depth model that is right about metres sets depth_scale_sigma lower.
+    camera_height_prior: float = 1.45
+    camera_height_sigma: float = 0.12
+    depth_scale_sigma: float = 0.2
+
+
+@dataclass(frozen=True)
+class FloorDecision:
+    """The floor plane in the camera frame, whether it was seen, and the depth correction that makes it level.
+
+    plane: normal = gravity's up, d = the camera height (m). visible: False when the plane is assumed (no floor in
+    view). tilt: the 3-vector c of the inverse-depth correction 1/z' = 1/z + c . (x/z, y/z, 1) that turns the
+    measured floor level (zeros when none); measured: the floor plane found in the uncorrected depth, or None.
+    """
+
+    plane: FloorPlane
+    visible: bool
+    tilt: np.ndarray
+    measured: FloorPlane | None = None
+    candidate_height: float | None = None  # the levelled candidate's height below the camera in the depth, if any
+    scale: float = 1.0  # the factor that brings the levelled depth to the decided camera height
+
+
+def lowest_level(heights: np.ndarray, total: int, min_share: float, bin_m: float) -> float | None:
+    """The lowest well-supported level of a set of heights below the camera (m, positive down): the largest
+    height whose bin and neighbours hold at least min_share of `total` points. None when no level is."""
+    if len(heights) == 0:
+        return None
+    top = float(np.max(heights)) + 2 * bin_m
+    if not math.isfinite(top) or top <= 0:
+        return None
+    bins = np.arange(0.0, top + bin_m, bin_m)
+    hist, _ = np.histogram(heights, bins)
+    support = np.convolve(hist, np.ones(3), "same")  # a level straddling two bins is still one level
+    ok = np.flatnonzero(support >= min_share * total)
+    if len(ok) == 0:
+        return None
+    k = int(ok.max())
+    k = max(0, k - 3) + int(np.argmax(support[max(0, k - 3):k + 1]))  # the peak of that lowest level
+    near = np.abs(heights - (bins[k] + bin_m / 2)) < 1.5 * bin_m
+    return float(np.median(heights[near]))
+
+
+def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = FloorSettings(),
+                 camera_height: float | None = None, threshold: float = 0.06,
+                 rng: np.random.Generator | None = None) -> FloorDecision:
+    """The floor in a grid of camera-frame points (HxWx3, NaN where unknown) given gravity's `up` (unit 3-vector).
+
+    camera_height: the height remembered for this scene (None: settings.default_camera_height), used when no
+    floor is in view. The floor is the lowest plane within settings.max_tilt_correction_deg of level (the depth
+    model tilts it by that much) covering settings.min_share of the known points, with the camera
+    settings.camera_height_range above it once levelled; anything else is "no floor in view".
+    threshold: the plane's thickness in metres at 3 m (monocular depth is noisier than a sensor's).
+    """
+    up = np.asarray(up, np.float64) / np.linalg.norm(up)
+    assumed = FloorDecision(_plane(up, camera_height or settings.default_camera_height), False, np.zeros(3))
+    measured = fit_floor_plane(points, up_hint=up, max_tilt_deg=settings.max_tilt_correction_deg,
+                               threshold=threshold, min_inlier_ratio=settings.min_share, relative_support=0.2,
+                               normal_tolerance_deg=settings.normal_tolerance_deg,
+                               rng=rng or np.random.default_rng(0))
+    if measured is None:
+        return assumed
+    # level the floor in inverse depth: 1/z = m . r on a plane n . p + d = 0 (m = -n / d); the nearest level
+    # plane is m' = (m . up) up, reached by adding c = m' - m to every pixel's inverse depth. Planes stay planes.
+    m = -measured.normal / measured.d
+    lam = float(m @ up)
+    height = -1.0 / lam
+    low, high = settings.camera_height_range
+    if measured.inlier_ratio < settings.min_share or not low <= height <= high:
+        # too small, or too near below the camera to stand on: a table, counter or desk seen from above
+        return FloorDecision(assumed.plane, False, np.zeros(3), measured, height)
+    fused = fuse_height(height, settings)
+    return FloorDecision(_plane(up, fused), True, lam * up - m, measured, height, fused / height)
+
+
+def fuse_height(measured: float, settings: FloorSettings) -> float:
+    """The camera height from the depth's measurement and the prior, each weighted by its log-spread."""
+    w_m, w_p = settings.depth_scale_sigma ** -2, settings.camera_height_sigma ** -2
+    return math.exp((w_m * math.log(measured) + w_p * math.log(settings.camera_height_prior)) / (w_m + w_p))
+
+
+def _plane(up: np.ndarray, height: float) -> FloorPlane:
+    return FloorPlane(np.asarray(up, np.float64).copy(), float(height), 0.0)
+
+
+def _fit_plane(pts: np.ndarray, up: np.ndarray) -> FloorPlane | None:
+    """Least-squares plane through pts (Nx3), normal toward up; None for fewer than 10 points or a plane
+    through the camera."""
+    if len(pts) < 10:
+        return None
+    c = pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
+    n = vt[2] if vt[2] @ up > 0 else -vt[2]
+    d = -float(n @ c)
+    if d <= 0.05:
+        return None
+    return FloorPlane(n, d, float(len(pts)))
+
+
+def level_depth(depth: np.ndarray, rays_x: np.ndarray, rays_y: np.ndarray, tilt: np.ndarray,
+                max_change: float = 0.5) -> np.ndarray:
+    """Apply an inverse-depth tilt correction 1/z' = 1/z + c . (x/z, y/z, 1) to HxW depth (m, 0 = unknown).
+
+    rays_x, rays_y: the per-column x/z and per-row y/z of the camera (geometry.pixel_rays). The change of inverse
+    depth is bounded to max_change of the pixel's own (a far pixel whose correction would send it to infinity
+    keeps at most 1 / (1 - max_change) of its depth), so a wrong correction cannot tear the room apart.
+    """
+    c = np.asarray(tilt, np.float32)
+    if not np.any(c):
+        return depth
+    delta = c[0] * rays_x[None, :] + c[1] * rays_y[:, None] + c[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(depth > 0, 1.0 / depth, 0.0).astype(np.float32)
+        delta = np.clip(delta, -max_change * inv, max_change * inv)
+        out = np.where(depth > 0, 1.0 / (inv + delta), 0.0)
+    return out.astype(np.float32)
+
+
+@dataclass
+class GroundResult:
+    """One frame's gravity, floor decision, and the depth levelled and scaled to agree with them."""
+
+    gravity: Gravity
+    decision: FloorDecision
+    depth: np.ndarray
+    scale: float  # the scene scale applied to the (levelled) depth
+
+
+class GroundTracker:
+    """Gravity, the floor and the scene's metric scale for one stream of frames.
+
+    Gravity is estimated per frame (or given, e.g. by an IMU) and smoothed: a new estimate moves the held one by
+    a share that grows with its confidence, and a change agreed on for `snap_frames` frames is taken at once
+    (the camera turned). The camera height is remembered from frames that see the floor and kept for those
+    that do not; the depth of every frame is scaled by one scene scale, updated slowly, so the room neither
+    breathes nor jumps when the floor comes into view or leaves it.
+    """
+
+    def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
+                 stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.6,
+                 scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3):
+        self.settings = settings or FloorSettings()
+        self.gravity_estimator = gravity or GravityEstimator()
+        self.stride, self.threshold = stride, threshold
+        self.gravity_smoothing, self.scale_smoothing = gravity_smoothing, scale_smoothing
+        self.snap_deg, self.snap_frames = snap_deg, snap_frames
+        self.reset()
+
+    def reset(self):
+        """Forget the scene (a cut, or a new video)."""
+        self.up: np.ndarray | None = None
+        self.confidence = 0.0
+        self.camera_height: float | None = None
+        self._log_scale: float | None = None
+        self._far: list[np.ndarray] = []
+
+    def _smooth_gravity(self, g: Gravity) -> Gravity:
+        if g.source == GIVEN or self.up is None:
+            self.up, self.confidence = g.up.copy(), g.confidence
+            return g
+        if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5:
+            self._far.append(g.up)
+            if len(self._far) >= self.snap_frames and all(angle_deg(u, g.up) < self.snap_deg / 2
+                                                          for u in self._far[-self.snap_frames:]):
+                self.up, self.confidence, self._far = g.up.copy(), g.confidence, []
+                return Gravity(self.up.copy(), self.confidence, g.source)
+            return Gravity(self.up.copy(), self.confidence, g.source)  # one odd frame: hold
+        self._far = []
+        # the new estimate's share: all of it when it is sure and the held one is not, little the other way round
+        share = (1.0 - self.gravity_smoothing) * g.confidence / max(g.confidence, self.confidence, 1e-6)
+        up = (1.0 - share) * self.up + share * g.up
+        self.up = up / np.linalg.norm(up)
+        self.confidence = max(g.confidence, self.confidence * self.gravity_smoothing)
+        return Gravity(self.up.copy(), self.confidence, g.source)
+
+    def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None) -> GroundResult:
+        """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
+        an AR framework (skips the estimate), or None."""
+        points = sample_points(depth, intr, self.stride)
+        if given_up is not None:
+            g = Gravity.given(given_up)
+        else:
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            normals = normals_from_points(points)
+            prior = self.up if self.confidence > 0.5 else None
+            g = self.gravity_estimator.estimate(gray, intr, normals, prior)
+        g = self._smooth_gravity(g)
+        # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
+        scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
+        decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
+                                self.threshold)
+        if decision.visible:
+            # this frame's own scale: its floor distance (in the unscaled depth) fused with the height prior;
+            # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
+            own = decision.candidate_height / scale
+            log_s = math.log(fuse_height(own, self.settings) / own)
+            self._log_scale = log_s if self._log_scale is None else (
+                self.scale_smoothing * self._log_scale + (1 - self.scale_smoothing) * log_s)
+            new_scale = math.exp(self._log_scale)
+            # the tilt levels inverse depth at the old scale; at the new one inverse depth shrinks by old/new
+            tilt = decision.tilt * (scale / new_scale)
+            levelled = level_depth(depth * np.float32(new_scale), *pixel_rays(intr), tilt)
+            self.camera_height = own * new_scale
+            plane = FloorPlane(decision.plane.normal, self.camera_height, decision.measured.inlier_ratio, True)
+            decision = FloorDecision(plane, True, tilt, decision.measured, decision.candidate_height, new_scale)
+            return GroundResult(g, decision, levelled, new_scale)
+        height = self.camera_height or self.settings.default_camera_height
+        plane = FloorPlane(g.up.copy(), height, 0.0, False)
+        decision = FloorDecision(plane, False, np.zeros(3), decision.measured, decision.candidate_height, scale)
+        return GroundResult(g, decision, depth * np.float32(scale) if scale != 1.0 else depth, scale)

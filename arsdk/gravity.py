@@ -1,0 +1,293 @@
+"""Gravity from one RGB frame: the vertical vanishing point of line segments, fused with the horizontal-surface
+normals of the depth and the prior that cameras are held upright, then smoothed over time.
+
+Monocular depth bends the room (FastDepth tilts floors by several degrees), so "up" taken from the depth alone
+tilts with it. Indoor scenes are full of vertical edges (door frames, cabinet sides, table legs, wall corners)
+whose images all pass through one vanishing point: the image of the vertical, which does not depend on depth.
+
+Directions are unit vectors in the OpenCV camera frame (x right, y down, z forward): an upright camera looking
+level has up = (0, -1, 0).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+from .geometry import CAMERA_UP, Intrinsics
+
+LINES, DEPTH, PRIOR, GIVEN = "lines", "depth", "prior", "given"
+
+
+@dataclass(frozen=True)
+class Gravity:
+    """The up direction in the camera frame (unit 3-vector, opposite to gravity) and how sure we are of it.
+
+    confidence: 0 (nothing but the upright prior) to 1 (many long vertical lines agreeing, or given by an IMU).
+    source: what decided it: "lines", "depth", "prior" or "given".
+    """
+
+    up: np.ndarray
+    confidence: float
+    source: str
+
+    @property
+    def pitch_deg(self) -> float:
+        """Camera pitch: positive when looking down (up then leans toward the camera, z < 0)."""
+        return math.degrees(math.asin(float(np.clip(-self.up[2], -1.0, 1.0))))
+
+    @property
+    def roll_deg(self) -> float:
+        """Camera roll: positive when the image's right side is lower."""
+        return math.degrees(math.atan2(float(self.up[0]), float(-self.up[1])))
+
+    @classmethod
+    def given(cls, up) -> "Gravity":
+        """Gravity from an outside source (an IMU's accelerometer, an AR framework's pose): `up` in camera axes."""
+        v = np.asarray(up, np.float64).reshape(-1)
+        if v.shape != (3,) or not np.all(np.isfinite(v)) or np.linalg.norm(v) < 1e-9:
+            raise InputError(f"gravity up: expected a finite non-zero 3-vector in camera axes, got {up!r}")
+        return cls(v / np.linalg.norm(v), 1.0, GIVEN)
+
+
+def angle_deg(a, b) -> float:
+    """Angle between two directions in degrees."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    c = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
+
+
+def line_segments(gray: np.ndarray, width: int = 320, min_length: float = 0.06) -> np.ndarray:
+    """Straight segments of a grey image as an Nx4 float array (x1, y1, x2, y2) in its pixels.
+
+    The line segment detector runs on a copy `width` pixels wide (2.7 ms at 320x240 here, 9 ms at 640x480);
+    segments shorter than `min_length` of that width are dropped (their direction is too uncertain to vote).
+    """
+    h, w = gray.shape[:2]
+    s = min(1.0, width / w)
+    small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
+        if s < 1.0 else gray
+    found = _lsd().detect(small)[0]
+    if found is None:
+        return np.zeros((0, 4), np.float32)
+    seg = found.reshape(-1, 4) / s
+    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    return seg[length >= min_length * w].astype(np.float32)
+
+
+_LSD = None
+
+
+def _lsd():
+    global _LSD
+    if _LSD is None:
+        _LSD = cv2.createLineSegmentDetector(cv2.LSD_REFINE_NONE)
+    return _LSD
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Line segments in normalised camera coordinates (x / z, y / z).
+
+    planes: Nx3 unit normals of each segment's interpretation plane (through the camera centre and the segment):
+    a 3D line of direction v lies in it, normal . v = 0. mid: Nx2 midpoints; direction: Nx2 unit directions;
+    length: N lengths in image widths."""
+
+    planes: np.ndarray
+    mid: np.ndarray
+    direction: np.ndarray
+    length: np.ndarray
+
+    def __len__(self):
+        return len(self.length)
+
+    def misalignment(self, v: np.ndarray) -> np.ndarray:
+        """N x K sines of the angle between each segment and the line from its midpoint to the image of each
+        direction in v (Kx3): 0 when the segment points at that vanishing point. Unlike planes . v it does not
+        shrink for segments near the vanishing point, so a point inside the picture that many short segments
+        happen to pass near does not pose as one."""
+        to_vp = v[None, :, :2] - self.mid[:, None, :] * v[None, :, 2:3]   # N x K x 2
+        cross = self.direction[:, None, 0] * to_vp[..., 1] - self.direction[:, None, 1] * to_vp[..., 0]
+        return np.abs(cross) / np.maximum(np.linalg.norm(to_vp, axis=-1), 1e-12)
+
+
+def segments_in_camera(segments: np.ndarray, intr: Intrinsics) -> Segments:
+    """Pixel segments (Nx4: x1, y1, x2, y2) of an image seen with intr, in normalised camera coordinates."""
+    a = np.stack([(segments[:, 0] - intr.cx) / intr.fx, (segments[:, 1] - intr.cy) / intr.fy], axis=1)
+    b = np.stack([(segments[:, 2] - intr.cx) / intr.fx, (segments[:, 3] - intr.cy) / intr.fy], axis=1)
+    ones = np.ones((len(segments), 1))
+    n = np.cross(np.hstack([a, ones]), np.hstack([b, ones]))
+    d = b - a
+    norm_d = np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    return Segments(n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12), (a + b) / 2, d / norm_d,
+                    np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]) / intr.width)
+
+
+def plausible_up(up: np.ndarray, max_roll_deg: float, pitch_range_deg: tuple[float, float]) -> np.ndarray:
+    """Which rows of up (Nx3) describe a camera rolled by at most max_roll_deg and pitched within pitch_range_deg
+    (positive looking down). A looking-down camera sees the room's depth-ward horizontal vanishing point where
+    a looking-up camera would see the vertical one: the pitch range is what tells them apart."""
+    roll = np.degrees(np.arctan2(up[:, 0], -up[:, 1]))
+    pitch = np.degrees(np.arcsin(np.clip(-up[:, 2], -1.0, 1.0)))
+    return (np.abs(roll) <= max_roll_deg) & (pitch >= pitch_range_deg[0]) & (pitch <= pitch_range_deg[1])
+
+
+def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = None,
+                        max_roll_deg: float = 35.0, pitch_range_deg: tuple[float, float] = (-35.0, 60.0),
+                        inlier_deg: float = 2.0, iterations: int = 300, manhattan_candidates: int = 12,
+                        manhattan_weight: float = 1.0,
+                        rng: np.random.Generator | None = None) -> tuple[np.ndarray | None, float]:
+    """The vertical direction that most segment lengths are consistent with.
+
+    RANSAC over pairs of segments (their planes meet in a direction) that describe a plausible camera
+    (`plausible_up`; with prior_up and cone_deg, also within cone_deg of prior_up), scored by the length of the
+    segments whose plane holds it within inlier_deg, then refined by weighted least squares on the inliers.
+    Returns (up, support) with support the inliers' total length (in the units of `lengths`) times how much
+    their planes fan out; (None, 0) when nothing fits.
+    """
+    if len(seg) < 3:
+        return None, 0.0
+    planes, lengths = seg.planes, seg.length
+    rng = rng or np.random.default_rng(0)
+    p = lengths / lengths.sum()
+    i = rng.choice(len(planes), size=iterations, p=p)
+    j = rng.choice(len(planes), size=iterations, p=p)
+    cand = np.cross(planes[i], planes[j])
+    norm = np.linalg.norm(cand, axis=1)
+    ok = norm > math.sin(math.radians(2.0))  # two nearly identical planes meet anywhere
+    cand = cand[ok] / norm[ok, None]
+    cand *= np.where(cand[:, 1] > 0, -1.0, 1.0)[:, None]  # up has y < 0 for any camera not upside down
+    keep = plausible_up(cand, max_roll_deg, pitch_range_deg)
+    if prior_up is not None and cone_deg is not None:
+        prior = np.asarray(prior_up, np.float64) / np.linalg.norm(prior_up)
+        keep &= cand @ prior > math.cos(math.radians(cone_deg))
+    cand = cand[keep]
+    if len(cand) == 0:
+        return None, 0.0
+    tol = math.sin(math.radians(inlier_deg))
+    vertical = seg.misalignment(cand) < tol                                  # N x K
+    score = vertical.T @ lengths
+    # the best few by vertical support are told apart by the rest of the room: seen from the true vertical,
+    # the other segments' horizontal directions fall into a few families 90 degrees apart (walls, cabinets,
+    # tables are laid out square), and seen from a wrong one they spread
+    top = np.argsort(-score)[:manhattan_candidates]
+    total = score[top] + manhattan_weight * np.array([manhattan_support(seg, cand[k], ~vertical[:, k])
+                                                     for k in top])
+    up = cand[top[int(np.argmax(total))]]
+    for _ in range(3):  # refine: the direction closest to perpendicular to every inlier plane
+        w = lengths * (seg.misalignment(up[None])[:, 0] < tol * 2)
+        if w.sum() == 0:
+            break
+        m = (planes * w[:, None]).T @ planes
+        up_new = np.linalg.eigh(m)[1][:, 0]
+        up = up_new if up_new @ up > 0 else -up_new
+    inl = seg.misalignment(up[None])[:, 0] < tol
+    # the inliers must not all be one line (or lines through one image point): their planes must fan out
+    return up, float(lengths[inl].sum()) * _plane_spread(planes[inl], lengths[inl])
+
+
+def manhattan_support(seg: Segments, up: np.ndarray, use: np.ndarray) -> float:
+    """How square the horizontal segments are if up is vertical: each used segment's plane meets the horizontal
+    plane of up in one direction; the length-weighted resultant of 4x those directions' angles, times the
+    used length (in the units of seg.length). Large when segments run in two directions 90 degrees apart."""
+    if not use.any():
+        return 0.0
+    h = np.cross(seg.planes[use], up)                     # the horizontal direction in each segment's plane
+    e1 = np.cross(up, [0.0, 0.0, 1.0] if abs(up[2]) < 0.9 else [1.0, 0.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    theta = np.arctan2(h @ e2, h @ e1)
+    w = seg.length[use]
+    return float(np.abs(np.sum(w * np.exp(4j * theta))))
+
+
+def _plane_spread(planes: np.ndarray, lengths: np.ndarray) -> float:
+    """0 when all planes are the same (one line seen; the vertical is then free to turn about it), 1 when they
+    fan out by 20 degrees or more."""
+    if len(planes) < 2:
+        return 0.0
+    w = lengths / lengths.sum()
+    # planes through one direction: normals on a great circle; their spread is the middle eigenvalue
+    m = (planes * w[:, None]).T @ planes
+    ev = np.linalg.eigvalsh(m)  # ascending: ~0, spread^2, rest
+    return float(min(1.0, math.sqrt(max(ev[1], 0.0)) / math.sin(math.radians(20.0))))
+
+
+def up_from_normals(normals: np.ndarray, prior_up, max_angle_deg: float = 30.0) -> tuple[np.ndarray | None, float]:
+    """The mean direction of the surface normals (Nx3, unit, camera frame) within max_angle_deg of prior_up,
+    after one re-centring on their own mode: floors and table tops. Returns (up, share of normals used)."""
+    n = normals[np.isfinite(normals).all(axis=1)]
+    if len(n) == 0:
+        return None, 0.0
+    up = np.asarray(prior_up, np.float64) / np.linalg.norm(prior_up)
+    share = 0.0
+    for angle in (max_angle_deg, 12.0):
+        sel = n @ up > math.cos(math.radians(angle))
+        if sel.sum() < 10:
+            return None, 0.0
+        share = float(sel.mean())
+        m = n[sel].mean(axis=0)
+        up = m / np.linalg.norm(m)
+    return up, share
+
+
+@dataclass
+class GravityEstimator:
+    """Up from one frame: vertical lines first, the depth's horizontal surfaces second, an upright camera last.
+
+    Each cue's direction is weighted by how much it is believed; the prior holds roll near 0 (webcams and phones
+    are held upright) and is weakest on pitch, which a person changes all the time.
+    roll_sigma_deg: how far from upright a camera is believed to be held. lines_sigma_deg, depth_sigma_deg: the
+    typical error of each cue when it has full support (monocular depth tilts floors by 5-10 degrees).
+    """
+
+    roll_sigma_deg: float = 6.0
+    lines_sigma_deg: float = 1.5
+    depth_sigma_deg: float = 8.0
+    max_roll_deg: float = 35.0   # the most a camera is believed to be rolled...
+    pitch_range_deg: tuple[float, float] = (-35.0, 60.0)  # ...and pitched (positive looking down)
+    prior_cone_deg: float = 20.0  # with a prior (the last frame's up), how far this frame's may lie from it
+    line_width: int = 320        # the line detector's working width in pixels
+
+    def estimate(self, gray: np.ndarray, intr: Intrinsics, normals: np.ndarray | None = None,
+                 prior_up=None) -> Gravity:
+        """gray: HxW uint8 image; normals: Nx3 (or HxWx3) camera-frame surface normals of the depth, or None;
+        prior_up: the up believed before this frame (the last estimate), or None for an upright camera."""
+        cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
+        seg = segments_in_camera(line_segments(gray, self.line_width), intr)
+        cone = None if prior_up is None else self.prior_cone_deg
+        up_l, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
+        if up_l is not None and support > 0:
+            # full weight from about two image heights of agreeing vertical segments; a few short ones (a
+            # blurred kitchen, a chair back) are as likely to be a slanted edge as a vertical one
+            belief = min(1.0, support / (2.0 * intr.height / intr.width)) ** 2
+            cues.append((up_l, belief / math.radians(self.lines_sigma_deg) ** 2, LINES))
+        if normals is not None:
+            # floors and table tops near the up found so far: tilted by the depth's errors, so a weak cue
+            around = up_l if up_l is not None else (CAMERA_UP if prior_up is None else prior_up)
+            up_d, share = up_from_normals(np.asarray(normals).reshape(-1, 3), around, 25.0)
+            if up_d is not None and share > 0.03:
+                belief = min(1.0, share / 0.15)
+                cues.append((up_d, belief / math.radians(self.depth_sigma_deg) ** 2, DEPTH))
+        return fuse_up(cues, self.roll_sigma_deg)
+
+
+def fuse_up(cues, roll_sigma_deg: float) -> Gravity:
+    """Weighted mean of unit directions [(up, weight, name)], with roll pulled toward 0 by a prior of
+    roll_sigma_deg. The confidence is the share of the total weight that came from the cues, not the prior."""
+    w_roll = 1.0 / math.radians(roll_sigma_deg) ** 2
+    if not cues:
+        return Gravity(CAMERA_UP.copy(), 0.0, PRIOR)
+    total = sum(w for _, w, _ in cues)
+    mean = sum(u * w for u, w, _ in cues) / total
+    up = mean / np.linalg.norm(mean)
+    # the prior says nothing of pitch: it shrinks only the sideways lean (x) toward 0
+    up[0] *= total / (total + w_roll)
+    up /= np.linalg.norm(up)
+    best = max(cues, key=lambda c: c[1])[2]
+    # confidence: 1 once the cues outweigh the prior tenfold (lines at full support do), 0 with no cue
+    confidence = float(min(1.0, total / (10.0 * w_roll)))
+    return Gravity(up, confidence, best)
