@@ -13,7 +13,7 @@ import numpy as np
 
 from .camera import read_image
 from .errors import InputError
-from .geometry import Intrinsics, project, unproject
+from .geometry import CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, project, sample_points, unproject
 
 METRIC_NAMES = ("abs_rel", "rmse", "log10", "delta1", "delta2", "delta3", "si_rmse")
 
@@ -131,6 +131,66 @@ def load_pairs(root: Path, sets=None) -> list[RGBDPair]:
         pairs.append(RGBDPair(Path(p["rgb"]).stem, p["set"], image, depth, intr.matching(depth.shape[1],
                               depth.shape[0]), _crop_mask(p.get("note", ""), depth.shape)))
     return pairs
+
+
+def load_training_sequences(root: Path, step: int = 1) -> list[list[PosedFrame]]:
+    """The manifest's training sequences (the HoloLens one: colour and depth registered, gravity-aligned poses),
+    every `step`-th frame, in order."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    out = []
+    for seq in manifest.get("training_sequences", []):
+        intr = Intrinsics(**seq["intrinsics"])
+        poses = np.loadtxt(root / seq["poses"]).reshape(-1, 4, 4)
+        if len(poses) != len(seq["frames"]):
+            raise InputError(f"{seq['poses']}: {len(poses)} poses for {len(seq['frames'])} frames")
+        frames = []
+        for i in range(0, len(seq["frames"]), step):
+            name = seq["frames"][i]
+            depth = _decode_depth(root / seq["depth"].format(frame=name), seq["depth_unit_m"], "uint16")
+            depth[depth == seq.get("depth_invalid", 0)] = 0
+            frames.append(PosedFrame(f"{seq['set']}/{name}", read_image(root / seq["color"].format(frame=name)),
+                                     depth, intr, poses[i]))
+        out.append(frames)
+    return out
+
+
+def pose_up(camera_to_world: np.ndarray) -> np.ndarray:
+    """World up (y) in the camera frame of a gravity-aligned camera-to-world pose."""
+    return np.asarray(camera_to_world, np.float64)[:3, :3].T @ np.array([0.0, 1.0, 0.0])
+
+
+def true_floor(depth: np.ndarray, intr: Intrinsics, up=None, min_camera_height: float = 0.9,
+               tolerance: float = 0.05) -> tuple[FloorPlane | None, float]:
+    """The floor in sensor depth, as the benchmarks' truth: (plane, share of the frame on it).
+
+    up: the true up in the camera frame (from a gravity-aligned pose), or None to take the mean normal of the
+    depth's up-facing surfaces. The floor is the lowest level facing up at least min_camera_height below the
+    camera (a surface nearer than that is a table or counter) holding 2 % of the known points; the share counts
+    the frame's pixels within `tolerance` (m, or 4 % of the height) of it. (None, 0) when there is none.
+    """
+    from .floor import lowest_level
+    from .gravity import up_from_normals
+
+    d = cv2.medianBlur(depth.astype(np.float32), 5)  # Kinect depth is stepped: normals need it smoothed
+    grid = sample_points(d, intr, 8)
+    p, n = grid.reshape(-1, 3), normals_from_points(grid).reshape(-1, 3)
+    ok = np.isfinite(p).all(axis=1) & np.isfinite(n).all(axis=1)
+    p, n = p[ok], n[ok]
+    if up is None:
+        up, _ = up_from_normals(n, CAMERA_UP, 40.0)
+        if up is not None:
+            up, _ = up_from_normals(n, up, 10.0)
+        if up is None:
+            return None, 0.0
+    up = np.asarray(up, np.float64) / np.linalg.norm(up)
+    below = -(p[n @ up > np.cos(np.radians(20.0))] @ up)
+    level = lowest_level(below[below > min_camera_height], len(p), 0.02, 0.04)
+    if level is None:
+        return None, 0.0
+    height = unproject(d, intr).reshape(-1, 3) @ up + level
+    known = np.isfinite(height)
+    share = float(np.mean(np.abs(height[known]) < max(tolerance, 0.04 * level))) * float(known.mean())
+    return FloorPlane(up, float(level), share, share > 0), share
 
 
 def load_sequences(root: Path) -> list[list[PosedFrame]]:

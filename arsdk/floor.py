@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, normals_from_points, pixel_rays, sample_points
@@ -30,8 +29,11 @@ class FloorSettings:
     """
 
     min_share: float = 0.05
-    camera_height_range: tuple[float, float] = (0.8, 2.6)  # of the levelled depth, before the prior
+    camera_height_range: tuple[float, float] = (0.95, 2.6)  # of the levelled depth, before the prior
     default_camera_height: float = 1.2
+    # with no floor in view, the floor still lies under everything seen: at least this far below the lowest
+    # visible surface (its 98th percentile), so a table seen from above is never under water at a low level
+    clearance: float = 0.2
     normal_tolerance_deg: float = 20.0
     max_tilt_correction_deg: float = 15.0
     # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
@@ -176,7 +178,7 @@ class GroundTracker:
     """
 
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
-                 stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.6,
+                 stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
                  scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3):
         self.settings = settings or FloorSettings()
         self.gravity_estimator = gravity or GravityEstimator()
@@ -212,17 +214,20 @@ class GroundTracker:
         self.confidence = max(g.confidence, self.confidence * self.gravity_smoothing)
         return Gravity(self.up.copy(), self.confidence, g.source)
 
-    def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None) -> GroundResult:
+    def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None,
+               segments: np.ndarray | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
-        an AR framework (skips the estimate), or None."""
+        an AR framework (skips the estimate), or None; segments: the image's line segments if already found
+        (`self.gravity_estimator.segments(image)`, which the pipeline runs beside the depth model)."""
         points = sample_points(depth, intr, self.stride)
         if given_up is not None:
             g = Gravity.given(given_up)
         else:
-            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            if segments is None:
+                segments = self.gravity_estimator.segments(image)
             normals = normals_from_points(points)
             prior = self.up if self.confidence > 0.5 else None
-            g = self.gravity_estimator.estimate(gray, intr, normals, prior)
+            g = self.gravity_estimator.estimate(segments, intr, normals, prior)
         g = self._smooth_gravity(g)
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
@@ -244,6 +249,10 @@ class GroundTracker:
             decision = FloorDecision(plane, True, tilt, decision.measured, decision.candidate_height, new_scale)
             return GroundResult(g, decision, levelled, new_scale)
         height = self.camera_height or self.settings.default_camera_height
+        below = -(points.reshape(-1, 3) @ g.up.astype(np.float32)) * np.float32(scale)
+        below = below[np.isfinite(below)]
+        if len(below):
+            height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
         plane = FloorPlane(g.up.copy(), height, 0.0, False)
         decision = FloorDecision(plane, False, np.zeros(3), decision.measured, decision.candidate_height, scale)
         return GroundResult(g, decision, depth * np.float32(scale) if scale != 1.0 else depth, scale)

@@ -174,8 +174,7 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     # the other segments' horizontal directions fall into a few families 90 degrees apart (walls, cabinets,
     # tables are laid out square), and seen from a wrong one they spread
     top = np.argsort(-score)[:manhattan_candidates]
-    total = score[top] + manhattan_weight * np.array([manhattan_support(seg, cand[k], ~vertical[:, k])
-                                                     for k in top])
+    total = score[top] + manhattan_weight * manhattan_support(seg, cand[top], ~vertical[:, top])
     up = cand[top[int(np.argmax(total))]]
     for _ in range(3):  # refine: the direction closest to perpendicular to every inlier plane
         w = lengths * (seg.misalignment(up[None])[:, 0] < tol * 2)
@@ -189,19 +188,20 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     return up, float(lengths[inl].sum()) * _plane_spread(planes[inl], lengths[inl])
 
 
-def manhattan_support(seg: Segments, up: np.ndarray, use: np.ndarray) -> float:
-    """How square the horizontal segments are if up is vertical: each used segment's plane meets the horizontal
-    plane of up in one direction; the length-weighted resultant of 4x those directions' angles, times the
-    used length (in the units of seg.length). Large when segments run in two directions 90 degrees apart."""
-    if not use.any():
-        return 0.0
-    h = np.cross(seg.planes[use], up)                     # the horizontal direction in each segment's plane
-    e1 = np.cross(up, [0.0, 0.0, 1.0] if abs(up[2]) < 0.9 else [1.0, 0.0, 0.0])
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(up, e1)
-    theta = np.arctan2(h @ e2, h @ e1)
-    w = seg.length[use]
-    return float(np.abs(np.sum(w * np.exp(4j * theta))))
+def manhattan_support(seg: Segments, ups: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """How square the horizontal segments are if each of ups (Kx3) is vertical: each used segment's plane
+    (use: N x K) meets the horizontal plane of up in one direction; the length-weighted resultant of 4x those
+    directions' angles. Large when segments run in two directions 90 degrees apart. Returns K values."""
+    ref = np.where(np.abs(ups[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
+    e1 = np.cross(ups, ref)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    e2 = np.cross(ups, e1)
+    # the horizontal direction in a plane of normal l is l x up; its coordinates on e1, e2 by the triple product
+    x = np.einsum("nc,kc->nk", seg.planes, np.cross(ups, e1))   # (l x up) . e1 = l . (up x e1)
+    y = np.einsum("nc,kc->nk", seg.planes, np.cross(ups, e2))
+    theta = np.arctan2(y, x)
+    w = seg.length[:, None] * use
+    return np.abs(np.sum(w * np.exp(4j * theta), axis=0))
 
 
 def _plane_spread(planes: np.ndarray, lengths: np.ndarray) -> float:
@@ -252,12 +252,18 @@ class GravityEstimator:
     prior_cone_deg: float = 20.0  # with a prior (the last frame's up), how far this frame's may lie from it
     line_width: int = 320        # the line detector's working width in pixels
 
-    def estimate(self, gray: np.ndarray, intr: Intrinsics, normals: np.ndarray | None = None,
+    def segments(self, image: np.ndarray) -> np.ndarray:
+        """The line segments (Nx4 pixels) of an HxWx3 uint8 RGB or HxW grey image, for `estimate`: the costly
+        part (about 3 ms at 640x480), which needs no depth and so can run beside the depth model."""
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        return line_segments(gray, self.line_width)
+
+    def estimate(self, segments: np.ndarray, intr: Intrinsics, normals: np.ndarray | None = None,
                  prior_up=None) -> Gravity:
-        """gray: HxW uint8 image; normals: Nx3 (or HxWx3) camera-frame surface normals of the depth, or None;
-        prior_up: the up believed before this frame (the last estimate), or None for an upright camera."""
+        """segments: Nx4 pixel segments of the frame (`segments`); normals: Nx3 (or HxWx3) camera-frame surface
+        normals of the depth, or None; prior_up: the up believed before this frame, or None."""
         cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
-        seg = segments_in_camera(line_segments(gray, self.line_width), intr)
+        seg = segments_in_camera(np.asarray(segments, np.float32).reshape(-1, 4), intr)
         cone = None if prior_up is None else self.prior_cone_deg
         up_l, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
         if up_l is not None and support > 0:

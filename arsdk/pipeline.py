@@ -150,7 +150,8 @@ class Pipeline:
             raise InputError("Pipeline: a DepthEstimator is required")
         self.depth_estimator, self.segmenter = depth, segmenter
         self.intrinsics = intrinsics
-        self.world = world or WorldFrameTracker()
+        # a short window: gravity and scale are smoothed already, and a long median lags a moving camera
+        self.world = world or WorldFrameTracker(window=3)
         self.ground = ground or GroundTracker()
         self.use_source_pose = use_source_pose
         self.asynchronous = asynchronous
@@ -158,10 +159,11 @@ class Pipeline:
         self._bare_count = 0
         self._depth_worker = self._seg_worker = None
         self._helper = None
-        if not asynchronous and segmenter is not None:
+        if not asynchronous:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arsdk-segmentation")
+            # segmentation and the line detector of gravity need no depth: they run beside the depth model
+            self._helper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arsdk-helper")
         if asynchronous:
             self._depth_worker = _LatestWorker(self._depth_stage, "depth")
             if segmenter is not None:
@@ -178,12 +180,14 @@ class Pipeline:
 
     # --- stages (also run on the worker threads)
 
-    def _depth_stage(self, item) -> tuple[DepthResult, GroundResult, int, dict]:
+    def _depth_stage(self, item, segments=None) -> tuple[DepthResult, GroundResult, int, dict]:
         image, intr, index, up = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
-        ground = self.ground.update(image, result.filtered, intr, up)
+        if segments is not None:
+            segments = segments.result()
+        ground = self.ground.update(image, result.filtered, intr, up, segments)
         t2 = time.perf_counter()
         return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
@@ -230,7 +234,8 @@ class Pipeline:
             # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
             # max(depth, segmentation) + geometry instead of their sum
             pending = self._helper.submit(self._segmentation_stage, item) if self.segmenter is not None else None
-            result, ground, depth_index, t = self._depth_stage(item)
+            lines = self._helper.submit(self.ground.gravity_estimator.segments, image) if item[3] is None else None
+            result, ground, depth_index, t = self._depth_stage(item, lines)
             timings.update(t)
             mask = None
             if pending is not None:

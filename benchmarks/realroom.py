@@ -1,0 +1,190 @@
+"""Real rooms: is the floor right, is "no floor" said when there is none, does the water stay where it should,
+and what the geometry costs, through the public API with the default models on ../shared/data.
+
+    python benchmarks/realroom.py [--depth-model NAME] [--step N]
+
+Frames: the NYU, TUM and SUN pairs and the 50 7-Scenes frames (each alone: the pipeline is reset between them),
+and the HoloLens sequence as one stream (its poses are gravity-aligned: they give the true up of every frame).
+Truth: the floor in the sensor depth (`arsdk.evaluation.true_floor`): the lowest up-facing level at least 0.9 m
+below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
+- floor right: within 5 degrees, camera height within 10 cm or 10 % (the larger), on frames that show a floor;
+- flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
+  true floor is under the level (true depth known), on frames that show a floor;
+- wrongly flooded: the share of the frame the rendered flood changes at 0.15 m on frames with under 5 % floor;
+- cost: the new geometry (gravity, floor decision, levelling) against the old per-frame floor RANSAC, and the
+  whole perception frame (depth, segmentation, geometry) against the old one, at 640x480 in the same run.
+Writes benchmarks/results/realroom.json.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+from common import stats_ms, write_result
+
+import arsdk
+import effects
+from arsdk.depth import DepthEstimator, default_depth_model
+from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, shared_data_dir,
+                              true_floor)
+from arsdk.geometry import fit_floor_plane, sample_points
+from arsdk.render import Renderer
+
+LEVELS = (0.15, 0.40)
+FLOOR_SHARE = 0.05
+
+
+def floor_right(plane, truth) -> bool:
+    return (plane is not None and plane.visible and plane.angle_to(truth) < 5.0
+            and abs(plane.d - truth.d) <= max(0.10, 0.10 * truth.d))
+
+
+def true_water(depth, intr, truth, level) -> tuple[np.ndarray, np.ndarray]:
+    """(water, known): pixels whose true height above the true floor is under `level`, where depth is known."""
+    pts = arsdk.unproject(depth, intr)
+    height = pts @ truth.normal.astype(np.float32) + np.float32(truth.d)
+    known = np.isfinite(height)
+    return known & (height < level), known
+
+
+class FloodRenderer:
+    """Renders a flood at a fixed level over a FrameState and returns which pixels it changed."""
+
+    def __init__(self):
+        self._renderers: dict = {}
+
+    def changed(self, state, level: float) -> np.ndarray:
+        h, w = state.image.shape[:2]
+        if (w, h) not in self._renderers:
+            self._renderers[(w, h)] = Renderer(w, h, mode="headless")
+        flood = effects.create("flood", level=level, rise_speed=0.0)
+        out = self._renderers[(w, h)].render(state, [flood], dt=0.0)
+        return np.abs(out.astype(np.int16) - state.image.astype(np.int16)).max(axis=-1) > 3
+
+    def close(self):
+        for r in self._renderers.values():
+            r.release()
+
+
+def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
+    row = {"floor_shown": bool(share >= FLOOR_SHARE), "said_visible": bool(state.floor.visible),
+           "gravity_deg": None, "floor_right": None}
+    if truth is not None:
+        row["gravity_deg"] = round(math.degrees(math.acos(min(1.0, float(state.gravity.up @ truth.normal)))), 2)
+    if row["floor_shown"]:
+        row["floor_right"] = floor_right(state.floor, truth)
+        row["height_ratio"] = round(state.floor.d / truth.d, 3)
+        for level in LEVELS:
+            water, known = true_water(depth, intr, truth, level)
+            wet = flood.changed(state, level) & known
+            union = (wet | water).sum()
+            row[f"iou_{level:.2f}"] = float((wet & water).sum() / union) if union else 1.0
+    else:
+        row["wet_share"] = float(flood.changed(state, LEVELS[0]).mean())
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    shown = [r for r in rows if r["floor_shown"]]
+    bare = [r for r in rows if not r["floor_shown"]]
+    out = {"frames": len(rows), "frames_with_floor": len(shown), "frames_without_floor": len(bare)}
+    if shown:
+        out["floor_right"] = round(float(np.mean([r["floor_right"] for r in shown])), 3)
+        out["floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in shown])), 3)
+        out["median_height_ratio"] = round(float(np.median([r["height_ratio"] for r in shown])), 3)
+        for level in LEVELS:
+            out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
+    grav = [r["gravity_deg"] for r in rows if r["gravity_deg"] is not None]
+    if grav:
+        out["gravity_median_deg"] = round(float(np.median(grav)), 2)
+        out["gravity_within_5deg"] = round(float(np.mean(np.asarray(grav) < 5.0)), 3)
+    if bare:
+        wet = [r["wet_share"] for r in bare]
+        out["no_floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in bare])), 3)
+        out["no_floor_wet_share_median"] = round(float(np.median(wet)), 3)
+        out["no_floor_wet_share_mean"] = round(float(np.mean(wet)), 3)
+    return out
+
+
+def run_sets(depth_name: str, root, step: int) -> dict:
+    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    flood = FloodRenderer()
+    groups: dict[str, list[dict]] = {}
+    singles = load_pairs(root) + seven_scenes_pairs(root)
+    for i, p in enumerate(singles):
+        print(f"\r  single frames {i + 1}/{len(singles)}", end="", flush=True)
+        truth, share = true_floor(p.depth, p.intrinsics)
+        pipe.reset()
+        state = pipe.process(arsdk.Frame(p.image, 0.0, 0, intrinsics=p.intrinsics))
+        groups.setdefault(p.set, []).append(score_frame(state, p.depth, p.intrinsics, truth, share, flood))
+    print()
+    for seq in load_training_sequences(root, step):
+        pipe.reset()
+        for i, f in enumerate(seq):
+            print(f"\r  {f.name.split('/')[0]} stream {i + 1}/{len(seq)}", end="", flush=True)
+            truth, share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
+            state = pipe.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
+            groups.setdefault(f.name.split("/")[0], []).append(
+                score_frame(state, f.depth, f.intrinsics, truth, share, flood))
+        print()
+    flood.close()
+    pipe.close()
+    result = {name: summarise(rows) for name, rows in groups.items()}
+    result["all"] = summarise([r for rows in groups.values() for r in rows])
+    return result
+
+
+def cost(depth_name: str, root, frames: int = 60) -> dict:
+    """Geometry and whole-frame times at 640x480 on real frames, old (floor RANSAC per frame) against new,
+    taking turns frame by frame so the machine's drift falls on both alike."""
+    images = [(p.image, p.intrinsics) for p in load_pairs(root)]
+    pipe = arsdk.Pipeline.default(depth_model=depth_name)
+    depth = pipe.depth_estimator
+    old_geo, new_geo, old_frame, new_frame = [], [], [], []
+    for i in range(frames + 5):
+        image, intr = images[i % len(images)]
+        t0 = time.perf_counter()
+        pending = pipe._helper.submit(pipe.segmenter.process, image)  # as the old pipeline ran it: beside depth
+        d = depth.estimate(image, intr).filtered
+        t1 = time.perf_counter()
+        fit_floor_plane(sample_points(d, intr, 8), threshold=0.06, rng=np.random.default_rng(0))
+        pending.result()
+        t2 = time.perf_counter()
+        pipe.process(arsdk.Frame(image, 0.0, i, intrinsics=intr))
+        t3 = time.perf_counter()
+        if i >= 5:
+            old_frame.append(t2 - t0)
+            new_frame.append(t3 - t2)
+            t4 = time.perf_counter()
+            pipe.ground.update(image, d, intr)
+            new_geo.append(time.perf_counter() - t4)
+            old_geo.append(t2 - t1)
+    pipe.close()
+    out = {"old_geometry": stats_ms(old_geo), "new_geometry": stats_ms(new_geo), "old_frame": stats_ms(old_frame),
+           "new_frame": stats_ms(new_frame)}
+    out["frame_ratio"] = round(out["new_frame"]["median_ms"] / out["old_frame"]["median_ms"], 3)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
+    ap.add_argument("--step", type=int, default=1, help="score every N-th frame of the sequences")
+    args = ap.parse_args()
+    root = shared_data_dir()
+    if root is None:
+        raise SystemExit("realroom: ../shared/data not found (set ARSDK_SHARED_DATA)")
+    name = args.depth_model or default_depth_model()
+    print(f"realroom: {name} on {root}")
+    sets = run_sets(name, root, args.step)
+    for k, v in sets.items():
+        print(f"  {k:12s} {v}")
+    timing = cost(name, root)
+    print(f"  cost {timing}")
+    write_result("realroom", {"depth_model": name, "sets": sets, "cost": timing})
+
+
+if __name__ == "__main__":
+    main()

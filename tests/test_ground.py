@@ -1,0 +1,175 @@
+"""Gravity, the floor decision and the levelled depth: exact cases on synthetic geometry, semantics on real rooms."""
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+import arsdk
+import effects
+from arsdk.depth import DepthEstimator
+from arsdk.evaluation import load_pairs, seven_scenes_pairs, true_floor
+from arsdk.floor import FloorSettings, GroundTracker, decide_floor, level_depth
+from arsdk.geometry import Intrinsics, pixel_rays, sample_points, unproject
+from arsdk.gravity import Gravity, GravityEstimator, angle_deg
+
+INTR = Intrinsics.from_fov(640, 480, 60.0)
+
+
+def rotation(pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """World (y up) to OpenCV camera axes of a camera pitched down by pitch and rolled by roll."""
+    p, r = math.radians(pitch_deg), math.radians(roll_deg)
+    flip = np.diag([1.0, -1.0, 1.0])                      # world y up -> camera y down
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return rz @ rx @ flip
+
+
+def draw_room_edges(R: np.ndarray, rng) -> np.ndarray:
+    """A grey image of a room's edges seen by a camera at 1.5 m with world-to-camera rotation R: vertical edges
+    (door frames, cabinet sides) and horizontal ones along two square directions."""
+    img = np.full((480, 640), 90, np.uint8)
+    k = INTR.matrix
+    cam = np.array([0.0, 1.5, 0.0])
+    k_inv = np.linalg.inv(k)
+    for _ in range(60):
+        # an edge starting at a random pixel 2-5 m away, running up, across or along the room
+        ray = k_inv @ [rng.uniform(40, 600), rng.uniform(40, 440), 1.0]
+        a = cam + R.T @ (ray * rng.uniform(2.0, 5.0))
+        kind = rng.integers(0, 3)
+        b = a + ([0, rng.uniform(0.5, 1.2), 0], [rng.uniform(0.5, 1.2), 0, 0], [0, 0, rng.uniform(0.5, 1.2)])[kind]
+        pa, pb = R @ (a - cam), R @ (b - cam)
+        if pa[2] < 0.3 or pb[2] < 0.3:
+            continue
+        ua, ub = k @ pa / pa[2], k @ pb / pb[2]
+        cv2.line(img, (int(ua[0]), int(ua[1])), (int(ub[0]), int(ub[1])), 230, 3, cv2.LINE_AA)
+    return img
+
+
+@pytest.mark.parametrize("pitch,roll", [(0.0, 0.0), (25.0, 4.0), (40.0, -6.0), (-15.0, 8.0)])
+def test_gravity_from_vertical_lines(pitch, roll):
+    R = rotation(pitch, roll)
+    up_true = R @ np.array([0.0, 1.0, 0.0])
+    img = draw_room_edges(R, np.random.default_rng(3))
+    est = GravityEstimator()
+    g = est.estimate(est.segments(img), INTR)
+    assert g.source == "lines"
+    assert angle_deg(g.up, up_true) < 1.5, (g.up, up_true)
+    assert g.pitch_deg == pytest.approx(pitch, abs=1.5)
+    assert g.confidence > 0.5
+
+
+def test_gravity_without_lines_is_the_upright_prior_with_no_confidence():
+    est = GravityEstimator()
+    g = est.estimate(est.segments(np.full((480, 640), 128, np.uint8)), INTR)
+    assert g.source == "prior" and g.confidence == 0.0
+    assert np.allclose(g.up, [0.0, -1.0, 0.0])
+
+
+def test_given_gravity_is_checked():
+    assert Gravity.given([0, -2, 0]).up == pytest.approx([0, -1, 0])
+    for bad in ([0, 0, 0], [np.nan, 1, 0], [1, 2]):
+        with pytest.raises(arsdk.InputError):
+            Gravity.given(bad)
+
+
+def plane_depth(normal, d, intr=INTR) -> np.ndarray:
+    """Depth of the plane n . p + d = 0 (camera frame) where it lies in front of the camera, else 0."""
+    rx, ry = pixel_rays(intr)
+    denom = normal[0] * rx[None, :] + normal[1] * ry[:, None] + normal[2]
+    with np.errstate(divide="ignore"):
+        z = -d / denom
+    return np.where((z > 0) & (z < 30), z, 0).astype(np.float32)
+
+
+def test_a_tilted_floor_is_levelled_and_stays_a_plane():
+    up = rotation(20.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    # the depth model's floor: 6 degrees off gravity, as FastDepth tilts floors
+    tilt = rotation(26.0, 3.0) @ np.array([0.0, 1.0, 0.0])
+    depth = plane_depth(tilt, 1.4)
+    decision = decide_floor(sample_points(depth, INTR, 8), up)
+    assert decision.visible
+    assert angle_deg(decision.plane.normal, up) < 1e-6
+    levelled = level_depth(depth, *pixel_rays(INTR), decision.tilt)
+    pts = unproject(levelled, INTR).reshape(-1, 3)
+    # within 8 m; toward the horizon the correction is bounded (level_depth's max_change) by design
+    pts = pts[np.isfinite(pts).all(axis=1) & (pts[:, 2] < 8.0)]
+    heights = pts @ up + decision.candidate_height
+    assert len(pts) > 100_000
+    assert np.abs(heights).max() < 1e-3       # every floor pixel now on one level plane
+
+
+def test_a_table_seen_from_above_is_not_a_floor():
+    up = rotation(45.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    depth = plane_depth(up, 0.55)              # a table top 55 cm below the camera fills the view
+    tracker = GroundTracker()
+    result = tracker.update(np.zeros((480, 640, 3), np.uint8), depth, INTR, given_up=up)
+    assert not result.decision.visible
+    lowest = float(np.nanmax(-(unproject(depth, INTR) @ up)))
+    # the floor assumed under it: the default height, and never above what is seen
+    assert result.decision.plane.d >= FloorSettings().default_camera_height
+    assert result.decision.plane.d >= lowest
+
+
+def test_remembered_camera_height_is_kept_when_the_floor_leaves_the_view():
+    up = np.array([0.0, -1.0, 0.0])
+    tracker = GroundTracker()
+    floor = tracker.update(np.zeros((480, 640, 3), np.uint8), plane_depth(rotation(30.0, 0.0) @ [0, 1, 0], 1.6),
+                           INTR, given_up=rotation(30.0, 0.0) @ [0, 1, 0])
+    assert floor.decision.visible
+    wall = np.full((480, 640), 2.0, np.float32)   # then a wall fills the view
+    after = tracker.update(np.zeros((480, 640, 3), np.uint8), wall, INTR, given_up=up)
+    assert not after.decision.visible
+    assert after.decision.plane.d == pytest.approx(floor.decision.plane.d, rel=0.35)
+
+
+# --- real rooms (../shared/data), the default depth model as a user runs it
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    p = arsdk.Pipeline(DepthEstimator("fastdepth"), None)
+    yield p
+    p.close()
+
+
+def run_alone(pipe, pair):
+    pipe.reset()
+    return pipe.process(arsdk.Frame(pair.image, 0.0, 0, intrinsics=pair.intrinsics))
+
+
+@pytest.mark.parametrize("name", ["image_4", "image_6"])  # NYU corridor and office views with a stretch of floor
+def test_floor_found_on_nyu_floor_views(shared_data, pipe, name):
+    pair = {p.name: p for p in load_pairs(shared_data, {"nyu"})}[name]
+    truth, share = true_floor(pair.depth, pair.intrinsics)
+    assert share > 0.05
+    state = run_alone(pipe, pair)
+    assert state.floor.visible
+    assert state.floor.angle_to(truth) < 5.0
+    assert abs(state.floor.d - truth.d) < max(0.15, 0.15 * truth.d)
+    assert state.gravity is not None and angle_deg(state.gravity.up, truth.normal) < 5.0
+
+
+@pytest.mark.parametrize("name", ["frame-000300", "frame-000400"])  # the kitchen table and counter, no floor
+def test_no_floor_on_a_table_view(shared_data, pipe, renderer, name):
+    pair = next(p for p in seven_scenes_pairs(shared_data) if p.name == name)
+    assert true_floor(pair.depth, pair.intrinsics)[1] < 0.01
+    state = run_alone(pipe, pair)
+    assert not state.floor.visible
+    out = renderer.render(state, [effects.create("flood", level=0.15, rise_speed=0.0)])
+    wet = np.abs(out.astype(np.int16) - pair.image.astype(np.int16)).max(axis=-1) > 3
+    assert wet.mean() < 0.05
+
+
+def test_no_water_above_the_level_on_real_frames(shared_data, pipe, renderer):
+    pairs = load_pairs(shared_data, {"nyu"})[3:7] + seven_scenes_pairs(shared_data)[::12]
+    level = 0.4
+    for pair in pairs:
+        state = run_alone(pipe, pair)
+        out = renderer.render(state, [effects.create("flood", level=level, rise_speed=0.0)])
+        wet = np.abs(out.astype(np.int16) - pair.image.astype(np.int16)).max(axis=-1) > 3
+        height = state.world_points[..., 1]
+        known = np.isfinite(height) & (state.depth > 0)
+        # the shading runs at a third of the resolution: allow its one-texel fringe at depth edges
+        above = wet & known & (height > level + 0.03)
+        assert above.mean() < 0.002, (pair.name, above.mean())
