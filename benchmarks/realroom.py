@@ -37,7 +37,7 @@ FLOOR_SHARE = 0.05
 
 
 def floor_right(plane, truth) -> bool:
-    return (plane is not None and plane.visible and plane.angle_to(truth) < 5.0
+    return (plane is not None and getattr(plane, "visible", True) and plane.angle_to(truth) < 5.0
             and abs(plane.d - truth.d) <= max(0.10, 0.10 * truth.d))
 
 
@@ -69,13 +69,16 @@ class FloodRenderer:
 
 
 def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
-    row = {"floor_shown": bool(share >= FLOOR_SHARE), "said_visible": bool(state.floor.visible),
+    # getattr: the same scoring runs on versions of the pipeline before gravity and the floor decision existed
+    floor = state.floor
+    row = {"floor_shown": bool(share >= FLOOR_SHARE),
+           "said_visible": bool(floor is not None and getattr(floor, "visible", True)),
            "gravity_deg": None, "floor_right": None}
-    if truth is not None:
+    if truth is not None and getattr(state, "gravity", None) is not None:
         row["gravity_deg"] = round(math.degrees(math.acos(min(1.0, float(state.gravity.up @ truth.normal)))), 2)
     if row["floor_shown"]:
         row["floor_right"] = floor_right(state.floor, truth)
-        row["height_ratio"] = round(state.floor.d / truth.d, 3)
+        row["height_ratio"] = round(state.floor.d / truth.d, 3) if state.floor is not None else float("nan")
         for level in LEVELS:
             water, known = true_water(depth, intr, truth, level)
             wet = flood.changed(state, level) & known
@@ -93,7 +96,7 @@ def summarise(rows: list[dict]) -> dict:
     if shown:
         out["floor_right"] = round(float(np.mean([r["floor_right"] for r in shown])), 3)
         out["floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in shown])), 3)
-        out["median_height_ratio"] = round(float(np.median([r["height_ratio"] for r in shown])), 3)
+        out["median_height_ratio"] = round(float(np.nanmedian([r["height_ratio"] for r in shown])), 3)
         for level in LEVELS:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
     grav = [r["gravity_deg"] for r in rows if r["gravity_deg"] is not None]

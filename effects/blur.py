@@ -56,6 +56,8 @@ class BlurEffect(Effect):
         for _ in range(2):
             tex = ctx.texture(size, 4, dtype="nu2")
             tex.repeat_x = tex.repeat_y = False
+            # moderngl leaves 16-bit normalised textures NEAREST: read up at full size, that is a 4x4 mosaic
+            tex.filter = (ctx.LINEAR, ctx.LINEAR)
             self._low.append((tex, ctx.framebuffer([tex])))
         bg = self.background if self.background is not None else np.zeros((1, 1, 3), np.uint8)
         self._bg_tex = ctx.texture((bg.shape[1], bg.shape[0]), 3, np.ascontiguousarray(bg))

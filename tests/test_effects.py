@@ -310,3 +310,40 @@ def test_plus_minus_keys_scale_fog_and_blur():
     blur = effects.create("blur", strength=45.0)
     assert blur.on_key("+") and blur.params.strength == 50.0  # the end of its range
     assert not blur.on_key("x")
+
+
+def _person_state(gt_state, soft_depth: bool):
+    """A red person on the left half in front of a green wall, depth 1 m and 3 m, softened across the outline
+    as a depth model softens it."""
+    import dataclasses
+
+    h, w = gt_state.image.shape[:2]
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:, : w // 2] = (220, 30, 30)
+    image[:, w // 2:] = (30, 200, 30)
+    mask = np.zeros((h, w), np.float32)
+    mask[:, : w // 2] = 1.0
+    depth = np.where(mask > 0, 1.0, 3.0).astype(np.float32)
+    if soft_depth:
+        depth = cv2.GaussianBlur(depth, (0, 0), 12)
+    return dataclasses.replace(gt_state, image=image, mask=mask, depth=depth, depth_raw=depth)
+
+
+def test_blur_background_is_smooth_not_a_mosaic(renderer, gt_state):
+    # the quarter-resolution blur read back with nearest sampling showed 4x4 blocks: steps every 4th column
+    out = renderer.render(gt_state, [effects.create("blur", strength=3.0)]).astype(np.float32)
+    bg = gt_state.mask < 0.01
+    d = np.abs(np.diff(out[..., 1], axis=1))[bg[:, 1:]]
+    cols = np.nonzero(bg[:, 1:])[1] % 4
+    per_phase = [d[cols == k].mean() for k in range(4)]
+    assert max(per_phase) < 2.0 * min(per_phase) + 0.5, per_phase
+
+
+def test_depth_of_field_does_not_smear_the_person_into_the_background(renderer, gt_state):
+    state = _person_state(gt_state, soft_depth=True)
+    w = state.image.shape[1]
+    out = renderer.render(state, [effects.create("blur", mode="dof", focus_depth=1.0, focus_range=0.2,
+                                                 strength=4.0)])
+    ring = out[:, w // 2: w // 2 + 24]  # background just beside the person's outline (wall red: 30)
+    assert ring[..., 0].mean() < 34, ring[..., 0].mean()  # none of the person's red there (65 before the fix)
+    assert (out[:, : w // 2 - 30, 0] > 180).mean() > 0.95  # the person in focus stays sharp
