@@ -7,12 +7,14 @@ All in the OpenCV camera frame (x right, y down, z forward), metres.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import FloorPlane, Intrinsics, fit_floor_plane, normals_from_points, pixel_rays, sample_points
-from .gravity import GIVEN, Gravity, GravityEstimator, angle_deg
+from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
+                       sample_points)
+from .gravity import GIVEN, Gravity, GravityEstimator
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,8 @@ class FloorSettings:
     normal_tolerance_deg: float = 20.0
     max_tilt_correction_deg: float = 15.0
     # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
-    # while people hold cameras indoors at 1.2-1.7 m (log spread ~0.12): the camera height is the two combined,
-    # weighted by those spreads, and the whole depth is rescaled to agree. A webcam on a desk that sees the floor
+    # while people hold cameras indoors at 1.2-1.7 m (log spread ~0.12): GroundTracker takes the camera height as
+    # the two combined, weighted by those spreads, and rescales the whole depth to agree. A webcam on a desk that sees the floor
     # sets camera_height_prior lower; a depth model that is right about metres sets depth_scale_sigma lower.
     camera_height_prior: float = 1.45
     camera_height_sigma: float = 0.12
@@ -47,19 +49,21 @@ class FloorSettings:
 
 @dataclass(frozen=True)
 class FloorDecision:
-    """The floor plane in the camera frame, whether it was seen, and the depth correction that makes it level.
+    """The floor plane in the camera frame and the depth correction that makes it level.
 
-    plane: normal = gravity's up, d = the camera height (m). visible: False when the plane is assumed (no floor in
+    plane: normal = gravity's up, d = the camera height (m), plane.visible False when it is assumed (no floor in
     view). tilt: the 3-vector c of the inverse-depth correction 1/z' = 1/z + c . (x/z, y/z, 1) that turns the
     measured floor level (zeros when none); measured: the floor plane found in the uncorrected depth, or None.
     """
 
     plane: FloorPlane
-    visible: bool
     tilt: np.ndarray
     measured: FloorPlane | None = None
     candidate_height: float | None = None  # the levelled candidate's height below the camera in the depth, if any
-    scale: float = 1.0  # the factor that brings the levelled depth to the decided camera height
+
+    @property
+    def visible(self) -> bool:
+        return self.plane.visible
 
 
 def lowest_level(heights: np.ndarray, total: int, min_share: float, bin_m: float) -> float | None:
@@ -83,21 +87,23 @@ def lowest_level(heights: np.ndarray, total: int, min_share: float, bin_m: float
 
 
 def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = FloorSettings(),
-                 camera_height: float | None = None, threshold: float = 0.06,
+                 camera_height: float | None = None, threshold: float = 0.06, normals: np.ndarray | None = None,
                  rng: np.random.Generator | None = None) -> FloorDecision:
     """The floor in a grid of camera-frame points (HxWx3, NaN where unknown) given gravity's `up` (unit 3-vector).
 
     camera_height: the height remembered for this scene (None: settings.default_camera_height), used when no
     floor is in view. The floor is the lowest plane within settings.max_tilt_correction_deg of level (the depth
     model tilts it by that much) covering settings.min_share of the known points, with the camera
-    settings.camera_height_range above it once levelled; anything else is "no floor in view".
-    threshold: the plane's thickness in metres at 3 m (monocular depth is noisier than a sensor's).
+    settings.camera_height_range above it once levelled; anything else is "no floor in view". A floor's plane
+    lies at its height in the levelled depth (no height prior: that is `GroundTracker`'s, with the scene scale).
+    threshold: the plane's thickness in metres at 3 m (monocular depth is noisier than a sensor's); normals: the
+    grid's normals if already computed (`geometry.normals_from_points`; they do not change with a scale).
     """
     up = np.asarray(up, np.float64) / np.linalg.norm(up)
-    assumed = FloorDecision(_plane(up, camera_height or settings.default_camera_height), False, np.zeros(3))
+    assumed = FloorDecision(_plane(up, camera_height or settings.default_camera_height, False), np.zeros(3))
     measured = fit_floor_plane(points, up_hint=up, max_tilt_deg=settings.max_tilt_correction_deg,
                                threshold=threshold, min_inlier_ratio=settings.min_share, relative_support=0.2,
-                               normal_tolerance_deg=settings.normal_tolerance_deg,
+                               normal_tolerance_deg=settings.normal_tolerance_deg, normals=normals,
                                rng=rng or np.random.default_rng(0))
     if measured is None:
         return assumed
@@ -109,9 +115,8 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     low, high = settings.camera_height_range
     if measured.inlier_ratio < settings.min_share or not low <= height <= high:
         # too small, or too near below the camera to stand on: a table, counter or desk seen from above
-        return FloorDecision(assumed.plane, False, np.zeros(3), measured, height)
-    fused = fuse_height(height, settings)
-    return FloorDecision(_plane(up, fused), True, lam * up - m, measured, height, fused / height)
+        return FloorDecision(assumed.plane, np.zeros(3), measured, height)
+    return FloorDecision(_plane(up, height, True), lam * up - m, measured, height)
 
 
 def fuse_height(measured: float, settings: FloorSettings) -> float:
@@ -120,22 +125,8 @@ def fuse_height(measured: float, settings: FloorSettings) -> float:
     return math.exp((w_m * math.log(measured) + w_p * math.log(settings.camera_height_prior)) / (w_m + w_p))
 
 
-def _plane(up: np.ndarray, height: float) -> FloorPlane:
-    return FloorPlane(np.asarray(up, np.float64).copy(), float(height), 0.0)
-
-
-def _fit_plane(pts: np.ndarray, up: np.ndarray) -> FloorPlane | None:
-    """Least-squares plane through pts (Nx3), normal toward up; None for fewer than 10 points or a plane
-    through the camera."""
-    if len(pts) < 10:
-        return None
-    c = pts.mean(axis=0)
-    _, _, vt = np.linalg.svd(pts - c, full_matrices=False)
-    n = vt[2] if vt[2] @ up > 0 else -vt[2]
-    d = -float(n @ c)
-    if d <= 0.05:
-        return None
-    return FloorPlane(n, d, float(len(pts)))
+def _plane(up: np.ndarray, height: float, visible: bool) -> FloorPlane:
+    return FloorPlane(np.asarray(up, np.float64).copy(), float(height), 0.0, visible)
 
 
 def level_depth(depth: np.ndarray, rays_x: np.ndarray, rays_y: np.ndarray, tilt: np.ndarray,
@@ -193,7 +184,7 @@ class GroundTracker:
         self.confidence = 0.0
         self.camera_height: float | None = None
         self._log_scale: float | None = None
-        self._far: list[np.ndarray] = []
+        self._far: deque[np.ndarray] = deque(maxlen=self.snap_frames)  # recent estimates far from the held up
 
     def _smooth_gravity(self, g: Gravity) -> Gravity:
         if g.source == GIVEN or self.up is None:
@@ -201,12 +192,11 @@ class GroundTracker:
             return g
         if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5:
             self._far.append(g.up)
-            if len(self._far) >= self.snap_frames and all(angle_deg(u, g.up) < self.snap_deg / 2
-                                                          for u in self._far[-self.snap_frames:]):
-                self.up, self.confidence, self._far = g.up.copy(), g.confidence, []
-                return Gravity(self.up.copy(), self.confidence, g.source)
-            return Gravity(self.up.copy(), self.confidence, g.source)  # one odd frame: hold
-        self._far = []
+            if len(self._far) == self.snap_frames and all(angle_deg(u, g.up) < self.snap_deg / 2 for u in self._far):
+                self.up, self.confidence = g.up.copy(), g.confidence
+                self._far.clear()
+            return Gravity(self.up.copy(), self.confidence, g.source)  # taken, or held against one odd frame
+        self._far.clear()
         # the new estimate's share: all of it when it is sure and the held one is not, little the other way round
         share = (1.0 - self.gravity_smoothing) * g.confidence / max(g.confidence, self.confidence, 1e-6)
         up = (1.0 - share) * self.up + share * g.up
@@ -220,19 +210,19 @@ class GroundTracker:
         an AR framework (skips the estimate), or None; segments: the image's line segments if already found
         (`self.gravity_estimator.segments(image)`, which the pipeline runs beside the depth model)."""
         points = sample_points(depth, intr, self.stride)
+        normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:
             g = Gravity.given(given_up)
         else:
             if segments is None:
                 segments = self.gravity_estimator.segments(image)
-            normals = normals_from_points(points)
             prior = self.up if self.confidence > 0.5 else None
             g = self.gravity_estimator.estimate(segments, intr, normals, prior)
         g = self._smooth_gravity(g)
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
-                                self.threshold)
+                                self.threshold, normals)
         if decision.visible:
             # this frame's own scale: its floor distance (in the unscaled depth) fused with the height prior;
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
@@ -246,13 +236,13 @@ class GroundTracker:
             levelled = level_depth(depth * np.float32(new_scale), *pixel_rays(intr), tilt)
             self.camera_height = own * new_scale
             plane = FloorPlane(decision.plane.normal, self.camera_height, decision.measured.inlier_ratio, True)
-            decision = FloorDecision(plane, True, tilt, decision.measured, decision.candidate_height, new_scale)
-            return GroundResult(g, decision, levelled, new_scale)
+            return GroundResult(g, FloorDecision(plane, tilt, decision.measured, decision.candidate_height),
+                                levelled, new_scale)
         height = self.camera_height or self.settings.default_camera_height
         below = -(points.reshape(-1, 3) @ g.up.astype(np.float32)) * np.float32(scale)
         below = below[np.isfinite(below)]
         if len(below):
             height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
-        plane = FloorPlane(g.up.copy(), height, 0.0, False)
-        decision = FloorDecision(plane, False, np.zeros(3), decision.measured, decision.candidate_height, scale)
+        decision = FloorDecision(_plane(g.up, height, False), np.zeros(3), decision.measured,
+                                 decision.candidate_height)
         return GroundResult(g, decision, depth * np.float32(scale) if scale != 1.0 else depth, scale)

@@ -227,6 +227,13 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- floor plane
 
 
+def angle_deg(a, b) -> float:
+    """Angle between two directions (3-vectors of any length) in degrees."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    c = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
+
+
 @dataclass(frozen=True)
 class FloorPlane:
     """Plane n . p + d = 0 in camera coordinates, n a unit normal pointing up (toward the camera side).
@@ -249,24 +256,26 @@ class FloorPlane:
         return points @ self.normal.astype(np.float32) + np.float32(self.d)
 
     def angle_to(self, other: "FloorPlane") -> float:
-        return math.degrees(math.acos(float(np.clip(np.dot(self.normal, other.normal), -1.0, 1.0))))
+        return angle_deg(self.normal, other.normal)
 
 
 def fit_floor_plane(points: np.ndarray, *, up_hint=CAMERA_UP, max_tilt_deg: float = 60.0,
                     threshold: float = 0.03, iterations: int = 128, max_points: int = 3000, score_points: int = 800,
                     min_inlier_ratio: float = 0.04, normal_tolerance_deg: float = 20.0,
-                    relative_support: float = 0.5, rng: np.random.Generator | None = None) -> FloorPlane | None:
+                    relative_support: float = 0.5, normals: np.ndarray | None = None,
+                    rng: np.random.Generator | None = None) -> FloorPlane | None:
     """RANSAC floor: the lowest well-supported plane whose normal is within max_tilt_deg of up_hint.
 
     points: camera-frame points in metres (NaN ignored), either Nx3 or an HxWx3 grid; for a grid, a point
     supports a plane only if its local surface normal agrees within normal_tolerance_deg, so slanted planes
-    cutting through wall corners find no support. Returns None when no such plane exists.
+    cutting through wall corners find no support (`normals`: the grid's, if already computed). Returns None when
+    no such plane exists.
     Tables are also horizontal planes; among candidates with at least `relative_support` of the best support,
     the one farthest below the camera wins. The refined plane is held to max_tilt_deg too.
     """
     rng = rng or np.random.default_rng(0)
     pts = np.asarray(points, dtype=np.float32)
-    nrm = normals_from_points(pts).reshape(-1, 3) if pts.ndim == 3 else None
+    nrm = None if pts.ndim != 3 else (normals_from_points(pts) if normals is None else normals).reshape(-1, 3)
     pts = pts.reshape(-1, 3)
     ok = np.isfinite(pts).all(axis=1)
     if nrm is not None:

@@ -53,13 +53,6 @@ class Gravity:
         return cls(v / np.linalg.norm(v), 1.0, GIVEN)
 
 
-def angle_deg(a, b) -> float:
-    """Angle between two directions in degrees."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    c = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    return math.degrees(math.acos(min(1.0, max(-1.0, c))))
-
-
 def line_segments(gray: np.ndarray, width: int = 320, min_length: float = 0.06) -> np.ndarray:
     """Straight segments of a grey image as an Nx4 float array (x1, y1, x2, y2) in its pixels.
 
@@ -145,8 +138,8 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     RANSAC over pairs of segments (their planes meet in a direction) that describe a plausible camera
     (`plausible_up`; with prior_up and cone_deg, also within cone_deg of prior_up), scored by the length of the
     segments whose plane holds it within inlier_deg, then refined by weighted least squares on the inliers.
-    Returns (up, support) with support the inliers' total length (in the units of `lengths`) times how much
-    their planes fan out; (None, 0) when nothing fits.
+    Returns (up, support) with support the inliers' total length (in image widths) times how much their planes
+    fan out; (None, 0) when nothing fits.
     """
     if len(seg) < 3:
         return None, 0.0

@@ -180,14 +180,15 @@ class Pipeline:
 
     # --- stages (also run on the worker threads)
 
-    def _depth_stage(self, item, segments=None) -> tuple[DepthResult, GroundResult, int, dict]:
-        image, intr, index, up = item
+    def _depth_stage(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
+        image, intr, index, up, posed = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
         if segments is not None:
             segments = segments.result()
-        ground = self.ground.update(image, result.filtered, intr, up, segments)
+        # a frame whose pose is used needs no gravity or floor of ours: its depth must stay as the model gave it
+        ground = None if posed else self.ground.update(image, result.filtered, intr, up, segments)
         t2 = time.perf_counter()
         return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
@@ -218,7 +219,8 @@ class Pipeline:
         image = check_image(frame.image, "frame.image")
         h, w = image.shape[:2]
         intr = self._resolve_intrinsics(frame, h, w)
-        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up)
+        posed = self.use_source_pose and frame.camera_to_world is not None
+        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed)
         timings: dict[str, float] = {}
         if self.asynchronous:
             self._depth_worker.submit(item)
@@ -234,26 +236,30 @@ class Pipeline:
             # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
             # max(depth, segmentation) + geometry instead of their sum
             pending = self._helper.submit(self._segmentation_stage, item) if self.segmenter is not None else None
-            lines = self._helper.submit(self.ground.gravity_estimator.segments, image) if item[3] is None else None
+            lines = None if posed or gravity is not None else self._helper.submit(
+                self.ground.gravity_estimator.segments, image)
             result, ground, depth_index, t = self._depth_stage(item, lines)
             timings.update(t)
             mask = None
             if pending is not None:
                 mask, t = pending.result()
                 timings.update(t)
-        if result.filtered.shape != (h, w):  # the frame size changed while a worker held an older result
+        if result.filtered.shape != (h, w) or (ground is None and not posed):
+            # the frame size changed, or the source's pose came or went, while a worker held an older result
             result, ground, depth_index = self._depth_stage(item)[:3]
         if mask is not None and mask.shape != (h, w):
             mask = self._segmentation_stage(item)[0]
-        if self.use_source_pose and frame.camera_to_world is not None:
+        if posed:
             # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
             cam_to_world = np.asarray(frame.camera_to_world, np.float64)
             floor = floor_from_pose(cam_to_world)
+            depth, up = result.filtered, Gravity.given(floor.normal)
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
-        return FrameState(image, ground.depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp,
-                          frame.index, timings, depth_index, ground.gravity)
+            depth, up = ground.depth, ground.gravity
+        return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
+                          timings, depth_index, up)
 
     def reset(self):
         """Forget temporal state (a new scene or a cut in the video)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from common import stats_ms, write_result
@@ -29,8 +30,10 @@ import effects
 from arsdk.depth import DepthEstimator, default_depth_model
 from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, shared_data_dir,
                               true_floor)
+from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
 from arsdk.render import Renderer
+from arsdk.segmentation import PersonSegmenter
 
 LEVELS = (0.15, 0.40)
 FLOOR_SHARE = 0.05
@@ -144,12 +147,14 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
     taking turns frame by frame so the machine's drift falls on both alike."""
     images = [(p.image, p.intrinsics) for p in load_pairs(root)]
     pipe = arsdk.Pipeline.default(depth_model=depth_name)
-    depth = pipe.depth_estimator
+    depth, segmenter = DepthEstimator(depth_name), PersonSegmenter(num_threads=2)  # as Pipeline.default builds them
+    ground = GroundTracker()  # its own, so the pipeline's is updated once a frame
+    helper = ThreadPoolExecutor(max_workers=1)
     old_geo, new_geo, old_frame, new_frame = [], [], [], []
     for i in range(frames + 5):
         image, intr = images[i % len(images)]
         t0 = time.perf_counter()
-        pending = pipe._helper.submit(pipe.segmenter.process, image)  # as the old pipeline ran it: beside depth
+        pending = helper.submit(segmenter.process, image)  # as the old pipeline ran it: beside depth
         d = depth.estimate(image, intr).filtered
         t1 = time.perf_counter()
         fit_floor_plane(sample_points(d, intr, 8), threshold=0.06, rng=np.random.default_rng(0))
@@ -161,10 +166,11 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
             old_frame.append(t2 - t0)
             new_frame.append(t3 - t2)
             t4 = time.perf_counter()
-            pipe.ground.update(image, d, intr)
+            ground.update(image, d, intr)
             new_geo.append(time.perf_counter() - t4)
             old_geo.append(t2 - t1)
     pipe.close()
+    helper.shutdown()
     out = {"old_geometry": stats_ms(old_geo), "new_geometry": stats_ms(new_geo), "old_frame": stats_ms(old_frame),
            "new_frame": stats_ms(new_frame)}
     out["frame_ratio"] = round(out["new_frame"]["median_ms"] / out["old_frame"]["median_ms"], 3)

@@ -312,7 +312,7 @@ def test_plus_minus_keys_scale_fog_and_blur():
     assert not blur.on_key("x")
 
 
-def _person_state(gt_state, soft_depth: bool):
+def _person_state(gt_state):
     """A red person on the left half in front of a green wall, depth 1 m and 3 m, softened across the outline
     as a depth model softens it."""
     import dataclasses
@@ -323,9 +323,7 @@ def _person_state(gt_state, soft_depth: bool):
     image[:, w // 2:] = (30, 200, 30)
     mask = np.zeros((h, w), np.float32)
     mask[:, : w // 2] = 1.0
-    depth = np.where(mask > 0, 1.0, 3.0).astype(np.float32)
-    if soft_depth:
-        depth = cv2.GaussianBlur(depth, (0, 0), 12)
+    depth = cv2.GaussianBlur(np.where(mask > 0, 1.0, 3.0).astype(np.float32), (0, 0), 12)
     return dataclasses.replace(gt_state, image=image, mask=mask, depth=depth, depth_raw=depth)
 
 
@@ -340,7 +338,7 @@ def test_blur_background_is_smooth_not_a_mosaic(renderer, gt_state):
 
 
 def test_depth_of_field_does_not_smear_the_person_into_the_background(renderer, gt_state):
-    state = _person_state(gt_state, soft_depth=True)
+    state = _person_state(gt_state)
     w = state.image.shape[1]
     out = renderer.render(state, [effects.create("blur", mode="dof", focus_depth=1.0, focus_range=0.2,
                                                  strength=4.0)])

@@ -10,8 +10,8 @@ import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, seven_scenes_pairs, true_floor
 from arsdk.floor import FloorSettings, GroundTracker, decide_floor, level_depth
-from arsdk.geometry import Intrinsics, pixel_rays, sample_points, unproject
-from arsdk.gravity import Gravity, GravityEstimator, angle_deg
+from arsdk.geometry import Intrinsics, angle_deg, pixel_rays, sample_points, unproject
+from arsdk.gravity import Gravity, GravityEstimator
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
 
@@ -173,3 +173,12 @@ def test_no_water_above_the_level_on_real_frames(shared_data, pipe, renderer):
         # the shading runs at a third of the resolution: allow its one-texel fringe at depth edges
         above = wet & known & (height > level + 0.03)
         assert above.mean() < 0.002, (pair.name, above.mean())
+
+
+def test_a_source_pose_keeps_the_models_depth(demo_frame):
+    # the pose belongs with the model's depth: levelling or rescaling it to a floor of ours would part them
+    with arsdk.Pipeline(DepthEstimator("arsdk_depth"), None, use_source_pose=True) as posed:
+        state = posed.process(demo_frame)
+    assert np.array_equal(state.depth, state.depth_raw)   # the first frame: the temporal filter has no history
+    assert np.allclose(state.camera_to_world, demo_frame.camera_to_world)
+    assert state.gravity.source == "given" and state.floor.visible
