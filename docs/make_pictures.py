@@ -1,7 +1,7 @@
 """Render the README pictures: every effect on the demo scene and on a real NYU Depth v2 view.
 
     python docs/make_pictures.py      # writes docs/*.png (320x240)
-The demo pictures use the demo's exact depth; the NYU ones run the real pipeline (depth model, floor RANSAC,
+The demo pictures use the demo's exact depth; the NYU ones run the real pipeline (depth model, gravity, floor,
 segmentation) on the photo, as a webcam user would get it.
 """
 from __future__ import annotations
