@@ -13,7 +13,8 @@ import numpy as np
 
 from .camera import read_image
 from .errors import InputError
-from .geometry import CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, project, sample_points, unproject
+from .geometry import (CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, sample_points, unproject,
+                       warp_depth)
 
 METRIC_NAMES = ("abs_rel", "rmse", "log10", "delta1", "delta2", "delta3", "si_rmse")
 
@@ -222,16 +223,28 @@ def reproject_depth(depth: np.ndarray, depth_intr: Intrinsics, colour_intr: Intr
     """Depth seen by one camera, moved into another's image (translation `depth_to_colour` in metres, no
     rotation): each depth pixel lands on its nearest colour pixel, the nearest surface wins, and colour pixels
     no depth pixel reaches stay 0 (unknown). Returns colour-sized float32 depth along the colour camera's z."""
-    pts = unproject(depth, depth_intr).reshape(-1, 3)
-    pts = pts[depth.reshape(-1) > 0] + np.asarray(depth_to_colour, np.float32)
-    pts = pts[pts[:, 2] > 0]
-    uv = np.round(project(pts, colour_intr)).astype(np.int64)
-    inside = (uv[:, 0] >= 0) & (uv[:, 0] < colour_intr.width) & (uv[:, 1] >= 0) & (uv[:, 1] < colour_intr.height)
-    uv, z = uv[inside], pts[inside, 2]
-    far_first = np.argsort(-z)  # later writes win: the nearest surface is written last
-    out = np.zeros((colour_intr.height, colour_intr.width), np.float32)
-    out[uv[far_first, 1], uv[far_first, 0]] = z[far_first]
-    return out
+    move = np.eye(4)
+    move[:3, 3] = depth_to_colour
+    return warp_depth(depth, depth_intr, move, colour_intr)
+
+
+def temporal_alignment_error(depths, poses, intr: Intrinsics, valid=None) -> float:
+    """TAE (Video Depth Anything's metric) x 100: the depth of frame i carried into frame i+1 with the true
+    relative pose, AbsRel against the depth predicted at i+1, and the same from i+1 back to i, averaged over the
+    sequence. depths: N HxW float32 metres (one global scale already applied), poses: N 4x4 camera-to-world;
+    valid: optional N HxW bool, where depth may be scored."""
+    errs = []
+    for i in range(len(depths) - 1):
+        for a, b in ((i, i + 1), (i + 1, i)):
+            moved = warp_depth(depths[a], intr, np.linalg.inv(poses[b]) @ poses[a])
+            ok = (moved > 0) & (depths[b] > 0) & np.isfinite(depths[b])
+            if valid is not None:
+                ok &= valid[b]
+            if ok.any():
+                errs.append(float(np.mean(np.abs(moved[ok] - depths[b][ok]) / depths[b][ok])))
+    if not errs:
+        raise InputError("temporal_alignment_error: no pair of frames overlaps")
+    return 100.0 * float(np.mean(errs))
 
 
 def away_from_depth_edges(depth: np.ndarray, radius: int = 3, max_ratio: float = 1.1) -> np.ndarray:

@@ -224,6 +224,23 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (points @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
 
 
+def warp_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray,
+               target: Intrinsics | None = None) -> np.ndarray:
+    """Depth seen by one camera as another sees it: each known pixel moved by the 4x4 `source_to_target`
+    (source camera frame -> target camera frame, metres) lands on its nearest target pixel, the nearest surface
+    wins, and target pixels nothing reaches are 0 (unknown). Returns target-sized float32 depth along the target z."""
+    target = target or intr
+    pts = unproject(depth, intr).reshape(-1, 3)
+    pts = transform_points(source_to_target, pts[np.isfinite(pts[:, 2])])
+    pts = pts[pts[:, 2] > 1e-3]
+    uv = np.round(project(pts, target)).astype(np.int64)
+    inside = (uv[:, 0] >= 0) & (uv[:, 0] < target.width) & (uv[:, 1] >= 0) & (uv[:, 1] < target.height)
+    out = np.full(target.height * target.width, np.inf, np.float32)
+    np.minimum.at(out, uv[inside, 1] * target.width + uv[inside, 0], pts[inside, 2])
+    out[np.isinf(out)] = 0.0
+    return out.reshape(target.height, target.width)
+
+
 # ----------------------------------------------------------------------------- floor plane
 
 

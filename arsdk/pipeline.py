@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable
 
@@ -19,10 +19,12 @@ from .camera import Frame
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
 from .floor import GroundResult, GroundTracker
-from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, normals_from_points,
+from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor, normals_from_points,
                        transform_points, unproject)
 from .gravity import Gravity
+from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
+from .tracking import AnchorSet, CameraTracker, TrackedPose, TrackingState, rotation_between
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +35,8 @@ class FrameState:
     to agree with the floor and gravity; depth_raw the model's own. mask HxW float32 in [0, 1] or None;
     camera_to_world 4x4 (world y up, floor y = 0); floor the floor plane in the camera frame, whose `visible` is
     False when no floor is in view (then it lies at the remembered or default camera height below the camera);
-    gravity the up direction in the camera frame and its confidence."""
+    gravity the up direction in the camera frame and its confidence; tracking the camera tracker's state
+    (initialising / tracking / lost) and the pose's confidence in [0, 1]."""
 
     image: np.ndarray
     depth: np.ndarray
@@ -47,6 +50,9 @@ class FrameState:
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
     depth_index: int = 0  # index of the frame the depth was computed on (differs in asynchronous mode)
     gravity: Gravity | None = None
+    tracking: TrackingState | None = None  # None when the pipeline does not track (tracking=False, source poses)
+    tracking_confidence: float = 0.0
+    anchors: AnchorSet | None = None       # points fixed in the room: `state.anchors.add(world_point, (x, y))`
 
     @cached_property
     def points(self) -> np.ndarray:
@@ -140,12 +146,24 @@ class Pipeline:
     `arsdk.floor.GroundTracker`), or a remembered camera height when no floor is in view. With
     use_source_pose=True a pose carried by the frame (the demo's, or an app's own tracker) is used instead; do
     that only when the depth is consistent with the pose (metric and accurate).
+
+    With tracking (the default) the camera is followed from frame to frame (`arsdk.tracking.CameraTracker`):
+    the world frame is set by gravity and the floor on the first frame and then moves with the camera, pulled
+    gently back to the measured gravity and floor height, so content placed in the room stays there; the depth
+    is held at the map's scale and fused over frames (`arsdk.fusion.DepthFusion`). tracking=False re-derives
+    the world from gravity and the floor on every frame (a still camera, or frames that are not a sequence).
     """
+
+    # how far each frame pulls the tracked world toward the measured gravity and floor height (share of the gap)
+    GRAVITY_PULL = 0.1
+    HEIGHT_PULL = 0.1
+    GRAVITY_DEADBAND_DEG = 1.0
+    HEIGHT_DEADBAND_M = 0.03
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
                  world: WorldFrameTracker | None = None, ground: GroundTracker | None = None,
-                 use_source_pose: bool = False):
+                 use_source_pose: bool = False, tracking: bool | CameraTracker = True):
         if depth is None:
             raise InputError("Pipeline: a DepthEstimator is required")
         self.depth_estimator, self.segmenter = depth, segmenter
@@ -154,6 +172,11 @@ class Pipeline:
         self.world = world or WorldFrameTracker(window=3)
         self.ground = ground or GroundTracker()
         self.use_source_pose = use_source_pose
+        self.tracker = tracking if isinstance(tracking, CameraTracker) else CameraTracker() if tracking else None
+        self.fusion = DepthFusion() if self.tracker is not None else None
+        self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
+        self._world_from_map: np.ndarray | None = None
+        self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._warned_intrinsics = False
         self._bare_count = 0
@@ -171,12 +194,13 @@ class Pipeline:
 
     @classmethod
     def default(cls, intrinsics: Intrinsics | None = None, depth_model: str | None = None,
-                segmentation: bool = True, asynchronous: bool = False, num_threads: int = 2) -> "Pipeline":
+                segmentation: bool = True, asynchronous: bool = False, num_threads: int = 2,
+                tracking: bool = True) -> "Pipeline":
         """The shipped models: FastDepth if fetched (else arsdk's own), MediaPipe selfie segmentation."""
         depth = DepthEstimator(depth_model, num_threads=num_threads)
         # on workers, depth and segmentation already run side by side: one thread each keeps them off each other
         seg = PersonSegmenter(num_threads=1 if asynchronous else num_threads) if segmentation else None
-        return cls(depth, seg, intrinsics, asynchronous)
+        return cls(depth, seg, intrinsics, asynchronous, tracking=tracking)
 
     # --- stages (also run on the worker threads)
 
@@ -249,18 +273,65 @@ class Pipeline:
             result, ground, depth_index = self._depth_stage(item)[:3]
         if mask is not None and mask.shape != (h, w):
             mask = self._segmentation_stage(item)[0]
+        tracked = None
         if posed:
             # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
             cam_to_world = np.asarray(frame.camera_to_world, np.float64)
             floor = floor_from_pose(cam_to_world)
             depth, up = result.filtered, Gravity.given(floor.normal)
+        elif self.tracker is not None:
+            t0 = time.perf_counter()
+            tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
+            cam_to_world = self._tracked_world(tracked, ground)
+            depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
+            floor = replace(floor_from_pose(cam_to_world), visible=ground.decision.visible)
+            up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
+            self.anchors.update(self._world_from_map)
+            timings["tracking"] = (time.perf_counter() - t0) * 1e3
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
             depth, up = ground.depth, ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
-                          timings, depth_index, up)
+                          timings, depth_index, up, tracked.state if tracked else None,
+                          tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
 
+    def _tracked_world(self, tracked: TrackedPose, ground: GroundResult) -> np.ndarray:
+        """camera-to-world of a tracked frame: the map pose, aligned with the world of gravity and the floor."""
+        if self._world_from_map is None:  # the first frame sets the world: gravity, and the floor or a height
+            self._world_from_map = camera_to_world_from_floor(ground.decision.plane) @ np.linalg.inv(
+                tracked.camera_to_world)
+        c2w = self._world_from_map @ tracked.camera_to_world
+        # tracking drifts slowly in pitch and roll; gravity is measured on every frame: pull toward it, turning
+        # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
+        # still camera keeps a still world
+        measured_up = c2w[:3, :3] @ ground.gravity.up
+        centre = c2w[:3, 3]
+        fix = np.eye(4)
+        if angle_deg(measured_up, (0.0, 1.0, 0.0)) > self.GRAVITY_DEADBAND_DEG:
+            pull = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
+                                    self.GRAVITY_PULL * ground.gravity.confidence)
+            fix[:3, :3], fix[:3, 3] = pull, centre - pull @ centre
+        if ground.decision.visible:  # and the camera height, where a floor is in view (map units)
+            gap = ground.decision.plane.d * tracked.depth_scale - centre[1]  # the turn keeps the camera at centre
+            if abs(gap) > self.HEIGHT_DEADBAND_M:
+                fix[1, 3] += self.HEIGHT_PULL * gap
+        self._world_from_map = fix @ self._world_from_map
+        return self._world_from_map @ tracked.camera_to_world
+
+    def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
+        """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""
+        if self._fused is not None and self._fused[0] == depth_index:
+            return self._fused[1]
+        pose = self.tracker.pose_of(depth_index)
+        if pose is None:
+            pose = tracked.camera_to_world
+        motion = None
+        if self._fused is not None and tracked.state is TrackingState.TRACKING:
+            motion = np.linalg.inv(pose) @ self._fused[2]
+        fused = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)
+        self._fused = (depth_index, fused, pose)
+        return fused
     def reset(self):
         """Forget temporal state (a new scene or a cut in the video)."""
         self.depth_estimator.reset()
@@ -268,6 +339,11 @@ class Pipeline:
             self.segmenter.reset()
         self.world.reset()
         self.ground.reset()
+        if self.tracker is not None:
+            self.tracker.reset()
+            self.fusion.reset()
+            self.anchors.clear()
+        self._world_from_map = self._fused = None
 
     def close(self):
         for worker in (self._depth_worker, self._seg_worker):

@@ -1,0 +1,81 @@
+"""Depth that agrees with itself over time: the previous fused depth, carried into the current frame with the
+tracked camera motion, is averaged with the new prediction where the two agree.
+
+A per-frame depth model re-guesses the room from scratch every frame, so surfaces breathe and the waterline
+shimmers. Here the fused estimate is kept at a reduced resolution (1/`downscale`), averaged in log depth and
+weighted by how many frames have seen each place (capped, so the room can still change); where the carried and
+the new depth disagree by more than `tolerance` (something moved, an occlusion edge) the new one is taken as it
+is. The result is applied to the full-resolution prediction as a smooth multiplicative correction, so edges stay
+exactly where the current frame puts them.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import InputError, check_depth
+from .geometry import Intrinsics, project, transform_points, unproject
+
+
+class DepthFusion:
+    """`fuse(depth, intrinsics, motion)` -> fused HxW float32 metres. motion: the 4x4 transform from the previous
+    frame's camera to this one's (metres), or None when unknown (tracking lost, a cut): the history is dropped."""
+
+    def __init__(self, downscale: int = 4, tolerance: float = 0.2, max_weight: float = 6.0):
+        if downscale < 1:
+            raise InputError(f"DepthFusion.downscale: expected an integer >= 1, got {downscale}")
+        if not 0.0 < tolerance < 1.0:
+            raise InputError(f"DepthFusion.tolerance: expected a relative difference in (0, 1), got {tolerance}")
+        if max_weight < 1.0:
+            raise InputError(f"DepthFusion.max_weight: expected >= 1, got {max_weight}")
+        self.downscale, self.tolerance, self.max_weight = downscale, tolerance, max_weight
+        self.reset()
+
+    def reset(self):
+        self._depth: np.ndarray | None = None   # fused, reduced resolution
+        self._weight: np.ndarray | None = None
+        self._intr: Intrinsics | None = None
+
+    def fuse(self, depth: np.ndarray, intrinsics: Intrinsics, motion: np.ndarray | None) -> np.ndarray:
+        check_depth(depth, "depth")
+        h, w = depth.shape
+        intr = intrinsics.matching(w, h)
+        small_size = (max(1, w // self.downscale), max(1, h // self.downscale))
+        small_intr = intr.scaled(*small_size)
+        known = np.isfinite(depth) & (depth > 0)
+        new = cv2.resize(np.where(known, depth, 0).astype(np.float32), small_size, interpolation=cv2.INTER_NEAREST)
+        if motion is None or self._depth is None or self._intr != small_intr:
+            self._depth, self._weight, self._intr = new, (new > 0).astype(np.float32), small_intr
+            return depth
+        carried, weight = _carry(self._depth, self._weight, small_intr, motion)
+        both = (carried > 0) & (new > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff = np.log(np.where(both, carried, 1.0)) - np.log(np.where(both, new, 1.0))
+        agree = both & (np.abs(diff) < np.log1p(self.tolerance))
+        weight = np.where(agree, np.clip(weight, 0.0, self.max_weight), 0.0)
+        log_fused = np.log(np.where(new > 0, new, 1.0)) + diff * weight / (weight + 1.0)
+        fused = np.where(new > 0, np.exp(log_fused), 0.0).astype(np.float32)
+        self._depth = fused
+        self._weight = np.where(new > 0, np.minimum(weight + 1.0, self.max_weight), 0.0).astype(np.float32)
+        correction = np.where(new > 0, fused / np.where(new > 0, new, 1.0), 1.0).astype(np.float32)
+        correction = cv2.resize(correction, (w, h), interpolation=cv2.INTER_LINEAR)
+        return np.where(known, depth * correction, depth).astype(np.float32)
+
+
+def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray):
+    """warp_depth for a depth map and a per-pixel weight riding with it (the nearest surface wins both)."""
+    pts = unproject(depth, intr).reshape(-1, 3)
+    src = np.flatnonzero(np.isfinite(pts[:, 2]))
+    pts = transform_points(motion, pts[src])
+    front = pts[:, 2] > 1e-3
+    pts, src = pts[front], src[front]
+    uv = np.round(project(pts, intr)).astype(np.int64)
+    inside = (uv[:, 0] >= 0) & (uv[:, 0] < intr.width) & (uv[:, 1] >= 0) & (uv[:, 1] < intr.height)
+    uv, z, src = uv[inside], pts[inside, 2], src[inside]
+    far_first = np.argsort(-z)  # later writes win: the nearest surface is written last
+    dst = uv[far_first, 1] * intr.width + uv[far_first, 0]
+    out_d = np.zeros(intr.height * intr.width, np.float32)
+    out_w = np.zeros(intr.height * intr.width, np.float32)
+    out_d[dst] = z[far_first]
+    out_w[dst] = weight.reshape(-1)[src[far_first]]
+    return out_d.reshape(intr.height, intr.width), out_w.reshape(intr.height, intr.width)

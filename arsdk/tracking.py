@@ -1,0 +1,448 @@
+"""Camera tracking from colour frames and predicted metric depth: a 6-DoF pose for every frame.
+
+Corners are followed from frame to frame with pyramidal optical flow (checked forward and backward), lifted to
+3D with the depth the first time they are seen (the map), and the pose is solved with PnP + RANSAC against
+those 3D points, then refined on the inliers. New corners are added where the map thins out. When a corner has
+been seen from two places far enough apart, its position is triangulated from the two rays, which replaces the
+depth model's guess (often off by tens of centimetres) with geometry. A frame that cannot be solved coasts on
+the motion model; after `max_coast` such frames the tracker says LOST and starts a new map at the coasted pose,
+so content does not jump. The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
+the floor.
+
+Conventions as everywhere in arsdk: camera x right, y down, z forward; poses are 4x4 camera-to-world, metres.
+"""
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .errors import InputError, check_depth, check_image
+from .geometry import Intrinsics, warp_depth
+
+
+class TrackingState(str, enum.Enum):
+    INITIALISING = "initialising"  # no map yet (first frame, or no texture to track)
+    TRACKING = "tracking"
+    LOST = "lost"                  # the map was lost on this frame; a new one starts at the coasted pose
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """work_width: tracking runs on a grey image this wide (px; corners and flow cost scale with its area).
+    max_corners: map points kept; new corners are added when fewer than refill_share of them remain.
+    forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
+    max_coast: frames the motion model carries before the map is declared lost.
+    min_parallax_deg: the angle between two rays of a corner at which it is triangulated."""
+
+    work_width: int = 320
+    max_corners: int = 250
+    refill_share: float = 0.7
+    corner_quality: float = 0.01
+    corner_spacing_px: int = 8
+    flow_window_px: int = 21
+    flow_levels: int = 4
+    forward_backward_px: float = 1.0
+    reprojection_px: float = 2.0
+    min_inliers: int = 20
+    max_coast: int = 2
+    max_depth_step: float = 1.15   # a corner whose 5x5 depth neighbourhood spans more than this ratio is an edge
+    min_parallax_deg: float = 4.0
+
+    def __post_init__(self):
+        if self.work_width < 64:
+            raise InputError(f"TrackerSettings.work_width: expected at least 64 px, got {self.work_width}")
+        if not 0.0 < self.refill_share <= 1.0:
+            raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
+        if self.min_inliers < 6:
+            raise InputError(f"TrackerSettings.min_inliers: PnP needs at least 6, got {self.min_inliers}")
+
+
+@dataclass(frozen=True)
+class TrackedPose:
+    """One frame's result. camera_to_world is in the tracker's map frame; depth_scale the factor that brings this
+    frame's depth to the map's scale (1 = they agree); confidence in [0, 1]."""
+
+    camera_to_world: np.ndarray
+    state: TrackingState
+    confidence: float
+    inliers: int
+    depth_scale: float = 1.0
+    keyframe: bool = False
+
+
+def pose_to_rt(camera_to_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """camera-to-world 4x4 -> (rvec, tvec) of world-to-camera, as OpenCV's PnP wants them."""
+    w2c = np.linalg.inv(camera_to_world)
+    return cv2.Rodrigues(w2c[:3, :3])[0], w2c[:3, 3].reshape(3, 1).copy()
+
+
+def rt_to_pose(rvec, tvec) -> np.ndarray:
+    """(rvec, tvec) of world-to-camera -> camera-to-world 4x4."""
+    w2c = np.eye(4)
+    w2c[:3, :3] = cv2.Rodrigues(np.asarray(rvec, np.float64))[0]
+    w2c[:3, 3] = np.asarray(tvec, np.float64).ravel()
+    return np.linalg.inv(w2c)
+
+
+def rotation_deg(R: np.ndarray) -> float:
+    """The angle of a 3x3 rotation in degrees."""
+    return math.degrees(math.acos(min(1.0, max(-1.0, (float(np.trace(R)) - 1.0) / 2.0))))
+
+
+def rotation_between(a, b, share: float = 1.0) -> np.ndarray:
+    """The 3x3 rotation that turns direction a toward direction b by `share` of the angle between them."""
+    a = np.asarray(a, np.float64) / np.linalg.norm(a)
+    b = np.asarray(b, np.float64) / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis)
+    if s < 1e-12:
+        return np.eye(3)
+    angle = math.atan2(s, float(a @ b)) * share
+    return cv2.Rodrigues(axis / s * angle)[0]
+
+
+def triangulate_midpoints(c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray) -> tuple[np.ndarray,
+                                                                                                     np.ndarray]:
+    """Closest points of ray pairs (centres Nx3 or 3, unit directions Nx3) -> (Nx3 midpoints, N distances along
+    r0; negative or NaN where the rays are parallel or meet behind the first camera)."""
+    w = c0 - c1
+    b = np.einsum("ij,ij->i", r0, r1)
+    d, e = np.einsum("ij,ij->i", r0, w), np.einsum("ij,ij->i", r1, w)
+    den = 1.0 - b * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = (b * e - d) / den
+        t1 = (e - b * d) / den
+    mid = 0.5 * ((c0 + t0[:, None] * r0) + (c1 + t1[:, None] * r1))
+    return mid, np.where(den > 1e-9, t0, np.nan)
+
+
+@dataclass
+class _Map:
+    """The tracked corners: world positions and where each was last seen; the first sighting for triangulation."""
+
+    xyz: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    uv: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    origin: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))   # camera centre at first sighting
+    ray: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))      # unit world ray at first sighting
+    lifted: np.ndarray = field(default_factory=lambda: np.zeros(0))       # distance the depth gave, first sighting
+    triangulated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    next_id: int = 0
+
+    _FIELDS = ("xyz", "uv", "origin", "ray", "lifted", "triangulated", "ids")
+
+    def __len__(self):
+        return len(self.xyz)
+
+    def keep(self, sel):
+        for name in self._FIELDS:
+            setattr(self, name, getattr(self, name)[sel])
+
+    def add(self, xyz, uv, origin, ray):
+        n = len(xyz)
+        new = dict(xyz=xyz, uv=uv.astype(np.float32), origin=np.broadcast_to(origin, xyz.shape), ray=ray,
+                   lifted=np.linalg.norm(xyz - origin, axis=1), triangulated=np.zeros(n, bool),
+                   ids=np.arange(self.next_id, self.next_id + n))
+        for name in self._FIELDS:
+            setattr(self, name, np.concatenate([getattr(self, name), new[name]]))
+        self.next_id += n
+
+
+class CameraTracker:
+    """Frames (RGB + metric depth) in, camera poses out: `track(image, depth, intrinsics) -> TrackedPose`.
+
+    Not thread-safe: one tracker follows one camera. `reset()` forgets the map (a new scene)."""
+
+    def __init__(self, settings: TrackerSettings | None = None):
+        self.settings = settings or TrackerSettings()
+        self.reset()
+
+    def reset(self):
+        self._map = _Map()
+        self._gray: np.ndarray | None = None
+        self._pose = np.eye(4)
+        self._velocity = np.eye(4)   # last frame-to-frame motion (camera_to_world delta), for prediction
+        self._coast = 0
+        self._scale = 1.0
+        self._size: tuple[int, int] | None = None
+        self._work_scale = 1.0
+        self._history: dict[int, np.ndarray] = {}
+
+    @property
+    def pose(self) -> np.ndarray:
+        return self._pose.copy()
+
+    # --- image preparation
+
+    def _work(self, image, depth, intr) -> tuple[np.ndarray, np.ndarray, Intrinsics]:
+        h, w = image.shape[:2]
+        s = min(1.0, self.settings.work_width / w)
+        ww, wh = max(1, round(w * s)), max(1, round(h * s))
+        self._work_scale = ww / w
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if (ww, wh) != (w, h):
+            gray = cv2.resize(gray, (ww, wh), interpolation=cv2.INTER_AREA)
+            depth = cv2.resize(depth, (ww, wh), interpolation=cv2.INTER_NEAREST)
+        return gray, depth, intr.scaled(ww, wh)
+
+    # --- the map
+
+    def _lift(self, gray, depth, intr, pose, scale):
+        """New corners away from the tracked ones, lifted into the world with this frame's depth."""
+        s = self.settings
+        want = s.max_corners - len(self._map)
+        if want < s.max_corners * (1.0 - s.refill_share) and len(self._map):
+            return False
+        mask = np.full(gray.shape, 255, np.uint8)
+        for u, v in self._map.uv:
+            cv2.circle(mask, (int(u), int(v)), s.corner_spacing_px, 0, -1)
+        corners = cv2.goodFeaturesToTrack(gray, want, s.corner_quality, s.corner_spacing_px, mask=mask, blockSize=5)
+        if corners is None:
+            return False
+        uv = corners.reshape(-1, 2)
+        kernel = np.ones((5, 5), np.uint8)
+        d = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
+        near, far = cv2.erode(d, kernel), cv2.dilate(d, kernel)
+        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, gray.shape[1] - 1)
+        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, gray.shape[0] - 1)
+        z = d[iv, iu]
+        ok = (near[iv, iu] > 0) & (far[iv, iu] <= near[iv, iu] * s.max_depth_step)  # not on a depth edge
+        if not ok.any():
+            return False
+        uv, z = uv[ok], z[ok] * scale
+        rays_cam = np.stack([(uv[:, 0] - intr.cx) / intr.fx, (uv[:, 1] - intr.cy) / intr.fy, np.ones(len(uv))], 1)
+        xyz = (rays_cam * z[:, None]) @ pose[:3, :3].T + pose[:3, 3]
+        rays = rays_cam @ pose[:3, :3].T
+        rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+        self._map.add(xyz, uv, pose[:3, 3], rays)
+        return True
+
+    def _triangulate(self, pose, intr):
+        """Corners seen from far enough apart get their triangulated position (geometry beats the depth model)."""
+        m = self._map
+        if not len(m):
+            return
+        uv = m.uv.astype(np.float64)
+        rays_cam = np.stack([(uv[:, 0] - intr.cx) / intr.fx, (uv[:, 1] - intr.cy) / intr.fy, np.ones(len(uv))], 1)
+        rays = rays_cam @ pose[:3, :3].T
+        rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+        cos_parallax = np.einsum("ij,ij->i", rays, m.ray)
+        wide = cos_parallax < math.cos(math.radians(self.settings.min_parallax_deg))
+        if not wide.any():
+            return
+        mid, t0 = triangulate_midpoints(m.origin[wide], m.ray[wide], pose[:3, 3], rays[wide])
+        old = np.linalg.norm(m.xyz[wide] - m.origin[wide], axis=1)
+        # accept only a point in front of the first camera and within a factor 2 of the depth guess: a flow
+        # slip far from the guess is more likely than a depth model that wrong
+        good = np.isfinite(t0) & (t0 > 0.5 * old) & (t0 < 2.0 * old)
+        idx = np.flatnonzero(wide)[good]
+        m.xyz[idx] = mid[good]
+        m.triangulated[idx] = True
+
+    # --- one frame
+
+    def track(self, image: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics, index: int | None = None,
+              depth_index: int | None = None) -> TrackedPose:
+        """Follow the camera into this frame. image HxWx3 uint8 RGB; depth HxW float32 metres (0 = unknown), the
+        same size; intrinsics of the image. index numbers the frame; depth_index, when the depth was computed on
+        an earlier frame (a depth model on a worker thread), says which: that depth is carried into this frame
+        with the tracked motion before new corners are lifted with it."""
+        check_image(image, "image")
+        check_depth(depth, "depth")
+        if depth.shape != image.shape[:2]:
+            raise InputError(f"depth: shape {depth.shape} does not match the image's {image.shape[:2]}")
+        intr = intrinsics.matching(image.shape[1], image.shape[0])
+        gray, d, wintr = self._work(image, depth, intr)
+        if self._size != gray.shape or self._gray is None:
+            self._size = gray.shape
+            return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING))
+        s = self.settings
+        predicted = self._pose @ self._velocity
+        solved = self._solve(gray, d, wintr, predicted)
+        self._gray = gray
+        if solved is None:
+            self._coast += 1
+            self._pose = predicted
+            if self._coast > s.max_coast:
+                return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST))
+            return self._remember(index, TrackedPose(predicted.copy(), TrackingState.TRACKING, 0.0, 0, self._scale))
+        pose, inliers, confidence = solved
+        self._velocity = np.linalg.inv(self._pose) @ pose
+        self._pose, self._coast = pose, 0
+        self._triangulate(pose, wintr)
+        if depth_index is not None and index is not None and depth_index != index:
+            d = self._carried(d, wintr, depth_index, pose)
+        keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
+        return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
+                                                 self._scale, keyframe))
+
+    def _remember(self, index, result: TrackedPose) -> TrackedPose:
+        if index is not None:
+            self._history[index] = result.camera_to_world
+            while len(self._history) > 64:
+                self._history.pop(next(iter(self._history)))
+        return result
+
+    def pose_of(self, index: int) -> np.ndarray | None:
+        """The map pose of a recent frame (the last 64 numbered ones), or None."""
+        pose = self._history.get(index)
+        return None if pose is None else pose.copy()
+
+    def _carried(self, depth, intr, depth_index, pose):
+        then = self._history.get(depth_index)
+        if then is None:
+            return None
+        return warp_depth(depth, intr, np.linalg.inv(pose) @ then)
+
+    # --- what anchors ask of the map
+
+    def ids_near(self, x: float, y: float, radius_px: float) -> np.ndarray:
+        """Ids of the map corners within radius_px (image pixels) of image pixel (x, y) in the last frame."""
+        m = self._map
+        if not len(m) or self._size is None:
+            return np.zeros(0, np.int64)
+        f = self._work_scale
+        near = np.linalg.norm(m.uv - np.array([x * f, y * f], np.float32), axis=1) < radius_px * f
+        return m.ids[near].copy()
+
+    def distance_ratio(self, ids: np.ndarray) -> float | None:
+        """Among these corners, those triangulated: the median of triangulated over depth-given distance, i.e. how
+        much the depth model was off around them (None when none is triangulated yet)."""
+        m = self._map
+        sel = np.isin(m.ids, ids) & m.triangulated
+        if sel.sum() < 3:
+            return None
+        return float(np.median(np.linalg.norm(m.xyz[sel] - m.origin[sel], axis=1) / m.lifted[sel]))
+
+    def _start(self, gray, depth, intr, pose, state) -> TrackedPose:
+        self._map = _Map()
+        self._gray, self._pose, self._velocity, self._coast = gray, pose.copy(), np.eye(4), 0
+        self._lift(gray, depth, intr, pose, self._scale)
+        if len(self._map) < self.settings.min_inliers:  # nothing to track (a blank wall, a dark frame): try again
+            self._gray = None
+        return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True)
+
+    def _solve(self, gray, depth, intr, predicted):
+        s, m = self.settings, self._map
+        if len(m) < s.min_inliers:
+            return None
+        p0 = m.uv.reshape(-1, 1, 2)
+        lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
+                  criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        # the flow starts where the motion model puts each corner: a fast turn stays within the pyramid's reach
+        w2c = np.linalg.inv(predicted)
+        cam = m.xyz @ w2c[:3, :3].T + w2c[:3, 3]
+        guess = p0.reshape(-1, 2).copy()
+        front = cam[:, 2] > 0.05
+        guess[front] = np.stack([intr.fx * cam[front, 0] / cam[front, 2] + intr.cx,
+                                 intr.fy * cam[front, 1] / cam[front, 2] + intr.cy], 1)
+        p1, st, _ = cv2.calcOpticalFlowPyrLK(self._gray, gray, p0, guess.reshape(-1, 1, 2).astype(np.float32),
+                                             flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, self._gray, p1, None, **lk)
+        ok = (st.ravel() == 1) & (st2.ravel() == 1) & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1)
+                                                       < s.forward_backward_px)
+        h, w = gray.shape
+        uv = p1.reshape(-1, 2)
+        ok &= (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+        m.keep(ok)
+        m.uv = uv[ok].astype(np.float32)
+        if len(m) < s.min_inliers:
+            return None
+        K = intr.matrix
+        found, rvec, tvec, inl = cv2.solvePnPRansac(m.xyz, m.uv.astype(np.float64), K, None, iterationsCount=100,
+                                                    reprojectionError=s.reprojection_px, confidence=0.99,
+                                                    flags=cv2.SOLVEPNP_EPNP)
+        if not found or inl is None or len(inl) < s.min_inliers:
+            return None
+        inl = inl.ravel()
+        rvec, tvec = cv2.solvePnPRefineLM(m.xyz[inl], m.uv[inl].astype(np.float64), K, None, rvec, tvec)
+        pose = rt_to_pose(rvec, tvec)
+        # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
+        step = np.linalg.inv(predicted) @ pose
+        if len(inl) < 2 * s.min_inliers and (rotation_deg(step[:3, :3]) > 20.0):
+            return None
+        keep = np.zeros(len(m), bool)
+        keep[inl] = True
+        self._update_scale(depth, pose, keep)
+        m.keep(keep)
+        confidence = min(1.0, len(inl) / 60.0) * len(inl) / len(ok)
+        return pose, len(inl), float(confidence)
+
+    def _update_scale(self, depth, pose, inliers):
+        """How this frame's depth compares with the map at the inlier corners: depth * scale agrees with it."""
+        m = self._map
+        w2c = np.linalg.inv(pose)
+        z_map = m.xyz[inliers] @ w2c[2, :3] + w2c[2, 3]
+        uv = m.uv[inliers]
+        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, depth.shape[1] - 1)
+        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, depth.shape[0] - 1)
+        z = depth[iv, iu]
+        ok = (z > 0) & np.isfinite(z) & (z_map > 0)
+        if ok.sum() >= 10:
+            self._scale = float(np.median(z_map[ok] / z[ok]))
+
+
+@dataclass
+class Anchor:
+    """A point fixed in the room. `position` (world, metres) is where it is believed to be now: placed with the
+    depth model's depth, then corrected as the corners around it are triangulated (`refined` becomes True)."""
+
+    position: np.ndarray
+    refined: bool = False
+    _origin: np.ndarray = field(default=None, repr=False)     # map frame: camera centre at placement
+    _ray: np.ndarray = field(default=None, repr=False)        # map frame: unit ray to the point
+    _distance: float = field(default=0.0, repr=False)         # along the ray, as placed
+    _neighbours: np.ndarray = field(default=None, repr=False)  # map corner ids around it
+    _ratio: float = field(default=1.0, repr=False)
+
+
+class AnchorSet:
+    """The anchors of one tracked stream. `add(world_point, (x, y))` at the frame the point was picked on (the
+    pixel it was picked at, image pixels); the pipeline calls `update` every frame, which moves each anchor's
+    position with the world's alignment and with what triangulation has learned about the depth around it."""
+
+    def __init__(self, tracker: CameraTracker, radius_px: float = 40.0):
+        self._tracker, self.radius_px = tracker, radius_px
+        self._anchors: list[Anchor] = []
+        self._world_from_map = np.eye(4)
+
+    def __len__(self):
+        return len(self._anchors)
+
+    def __iter__(self):
+        return iter(list(self._anchors))
+
+    def add(self, world_point, pixel) -> Anchor:
+        p = np.asarray(world_point, np.float64).reshape(-1)
+        if p.shape != (3,) or not np.all(np.isfinite(p)):
+            raise InputError(f"anchor world_point: expected a finite 3-vector in metres, got {world_point!r}")
+        x, y = (float(v) for v in pixel)
+        x_map = np.linalg.inv(self._world_from_map) @ np.append(p, 1.0)
+        origin = self._tracker.pose[:3, 3]
+        ray = x_map[:3] - origin
+        distance = float(np.linalg.norm(ray))
+        if distance < 1e-6:
+            raise InputError("anchor world_point: it is at the camera's own position")
+        anchor = Anchor(p.copy(), False, origin, ray / distance, distance,
+                        self._tracker.ids_near(x, y, self.radius_px))
+        self._anchors.append(anchor)
+        return anchor
+
+    def remove(self, anchor: Anchor):
+        self._anchors = [a for a in self._anchors if a is not anchor]
+
+    def clear(self):
+        self._anchors.clear()
+
+    def update(self, world_from_map: np.ndarray):
+        self._world_from_map = np.asarray(world_from_map, np.float64)
+        for a in self._anchors:
+            ratio = self._tracker.distance_ratio(a._neighbours) if len(a._neighbours) else None
+            if ratio is not None:  # corners that leave the map keep their last word
+                a._ratio, a.refined = ratio, True
+            x_map = a._origin + a._ray * a._distance * a._ratio
+            a.position = self._world_from_map[:3, :3] @ x_map + self._world_from_map[:3, 3]

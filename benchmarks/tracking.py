@@ -1,0 +1,167 @@
+"""Content that stays put: anchor drift, the tracked camera's relative pose error, depth's temporal alignment error
+(TAE) and the tracker's cost, through the public API with the default models on the posed sequences of
+../shared/data.
+
+    python benchmarks/tracking.py [--depth-model NAME] [--no-tracking]
+
+Sequences: the HoloLens one (373 frames, about 8 cm and 4 degrees apart) and the 50 7-Scenes frames (every 20th
+frame of a 30 frame/s recording: 0.67 s, 14 cm and 6.6 degrees apart). Neither has time stamps in shared/data;
+"seconds of motion" take the 7-Scenes spacing as given and give the HoloLens frames the same hand-held speed
+(0.4 s a frame). Both are far sparser than a live camera (30 frame/s), so every figure here is on motions 10-20
+times larger between frames than the tracker sees live.
+- anchor drift: at every 5th frame, anchors on an 8x6 grid of pixels are placed through `state.anchors` with
+  the pipeline's depth and world frame; N frames later, the pixel distance (at 640 px wide) between where the
+  pipeline's world frame puts each anchor and where the true pose and true depth put it; median at 1, 3, 8 s;
+- relative pose error: per frame step, the tracked motion against the true one (cm/s and deg/s, median);
+- TAE x 100: each frame's output depth carried into the next with the true relative pose, AbsRel against the
+  next frame's output, both directions, after one global scale for the sequence (Video Depth Anything's metric);
+- cost: the tracking stage (tracking, alignment, depth fusion) per frame, and the tracker alone at 640x480.
+Writes benchmarks/results/tracking.json (or tracking_off.json with --no-tracking).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+from common import stats_ms, write_result
+
+import arsdk
+from arsdk.depth import default_depth_model
+from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, load_sequences,
+                              load_training_sequences, reproject_depth, shared_data_dir,
+                              temporal_alignment_error)
+from arsdk.geometry import project, transform_points, unproject_pixels
+from arsdk.tracking import CameraTracker, rotation_deg
+
+SECONDS = (1, 3, 8)
+SPACING_S = {"hololens": 0.4, "sevenscenes": 20 / 30}
+GRID = (8, 6)
+EVERY = 5
+
+
+def sequences(root):
+    """(name, frames as (image, true depth on the image's pixels, intrinsics, true camera_to_world))."""
+    out = []
+    for seq in load_training_sequences(root):
+        out.append(("hololens", [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in seq]))
+    for seq in load_sequences(root):
+        out.append(("sevenscenes", [(f.image, reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR,
+                                                              SEVEN_SCENES_DEPTH_TO_COLOUR),
+                                     SEVEN_SCENES_COLOUR, f.camera_to_world) for f in seq]))
+    return out
+
+
+def grid_pixels(intr) -> np.ndarray:
+    gu, gv = np.meshgrid(np.linspace(0.1, 0.9, GRID[0]) * intr.width, np.linspace(0.1, 0.9, GRID[1]) * intr.height)
+    return np.stack([gu.ravel(), gv.ravel()], 1)
+
+
+def run_sequence(name, frames, depth_model, tracking: bool) -> dict:
+    spacing = SPACING_S[name]
+    steps = {s: max(1, math.ceil(s / spacing)) for s in SECONDS}
+    pipe = arsdk.Pipeline.default(depth_model=depth_model, segmentation=False, tracking=tracking)
+    placed = {}   # start frame -> (pixels, anchors or world points)
+    errors = {s: [] for s in SECONDS}
+    poses, depths, stage_ms = [], [], []
+    for i, (image, true_depth, intr, true_pose) in enumerate(frames):
+        state = pipe.process(arsdk.Frame(image, i * spacing, i, intrinsics=intr))
+        poses.append(state.camera_to_world)
+        depths.append(state.depth)
+        if "tracking" in state.timings:
+            stage_ms.append(state.timings["tracking"] / 1e3)
+        for s, n in steps.items():
+            k = i - n
+            if k in placed:
+                errors[s] += drift_px(placed[k], state, frames[k], frames[i], intr)
+        if i % EVERY == 0:
+            uv = grid_pixels(intr)
+            z = state.depth[uv[:, 1].astype(int), uv[:, 0].astype(int)]
+            ok = z > 0
+            world = transform_points(state.camera_to_world, unproject_pixels(uv[ok], z[ok], intr))
+            if state.anchors is not None:
+                world = [state.anchors.add(p, px) for p, px in zip(world, uv[ok])]
+            placed[i] = (uv[ok], world)
+        done = i - max(steps.values())
+        if done in placed:  # measured at every horizon: let its anchors go
+            for a in placed.pop(done)[1]:
+                if state.anchors is not None:
+                    state.anchors.remove(a)
+    pipe.close()
+    true_poses = np.array([f[3] for f in frames])
+    intr = frames[0][2]
+    te, re = [], []
+    for i in range(len(poses) - 1):
+        a = np.linalg.inv(poses[i]) @ poses[i + 1]
+        b = np.linalg.inv(true_poses[i]) @ true_poses[i + 1]
+        e = np.linalg.inv(b) @ a
+        te.append(np.linalg.norm(e[:3, 3]))
+        re.append(rotation_deg(e[:3, :3]))
+    true_depths = np.array([f[1] for f in frames])
+    d = np.array(depths)
+    ok = (true_depths > 0) & (d > 0)
+    scale = float(np.median(true_depths[ok] / d[ok]))
+    out = {"frames": len(frames), "seconds_per_frame": round(spacing, 3),
+           "anchor_drift_px": {f"{s}s": round(float(np.median(v)), 1) if v else None for s, v in errors.items()},
+           "frames_for": {f"{s}s": n for s, n in steps.items()},
+           "rpe_cm_per_s": round(float(np.median(te)) / spacing * 100, 2),
+           "rpe_deg_per_s": round(float(np.median(re)) / spacing, 2),
+           "tae": round(temporal_alignment_error(d * np.float32(scale), true_poses, intr), 2)}
+    if stage_ms:
+        out["tracking_stage"] = stats_ms(stage_ms)
+    return out
+
+
+def drift_px(placed, state, start, now, intr) -> list[float]:
+    """Pixel distances (scaled to 640 px wide) between where the pipeline and where the truth put the anchors."""
+    uv, anchors = placed
+    world = np.array([a.position if hasattr(a, "position") else a for a in anchors], np.float64)
+    true_z = start[1][uv[:, 1].astype(int), uv[:, 0].astype(int)]
+    known = true_z > 0
+    true_world = transform_points(start[3], unproject_pixels(uv[known], true_z[known], intr))
+    cam = transform_points(np.linalg.inv(state.camera_to_world), world[known])
+    true_cam = transform_points(np.linalg.inv(now[3]), true_world)
+    vis = (cam[:, 2] > 0.1) & (true_cam[:, 2] > 0.1)
+    p, t = project(cam[vis], intr), project(true_cam[vis], intr)
+    inside = (t[:, 0] >= 0) & (t[:, 0] < intr.width) & (t[:, 1] >= 0) & (t[:, 1] < intr.height)
+    return list(np.linalg.norm(p[inside] - t[inside], axis=1) * (640.0 / intr.width))
+
+
+def tracker_cost(frames, repeats: int = 3) -> dict:
+    """The tracker alone on 640x480 frames (7-Scenes' colour, its true depth: the cost does not depend on it)."""
+    times = []
+    for _ in range(repeats):
+        tracker = CameraTracker()
+        for image, depth, intr, _ in frames:
+            t0 = time.perf_counter()
+            tracker.track(image, depth, intr)
+            times.append(time.perf_counter() - t0)
+    return stats_ms(times)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
+    ap.add_argument("--no-tracking", action="store_true", help="score the pipeline with tracking=False")
+    args = ap.parse_args()
+    root = shared_data_dir()
+    if root is None:
+        raise SystemExit("tracking: ../shared/data not found (set ARSDK_SHARED_DATA)")
+    name = args.depth_model or default_depth_model()
+    print(f"tracking: {name} on {root}, tracking {'off' if args.no_tracking else 'on'}")
+    results, seqs = {}, sequences(root)
+    for seq_name, frames in seqs:
+        t0 = time.perf_counter()
+        results[seq_name] = run_sequence(seq_name, frames, name, not args.no_tracking)
+        print(f"  {seq_name:12s} {results[seq_name]}  ({time.perf_counter() - t0:.0f} s)")
+    out = {"depth_model": name, "tracking": not args.no_tracking, "sequences": results}
+    seven = [f for n, f in seqs if n == "sevenscenes"]
+    if seven and not args.no_tracking:
+        out["tracker_640x480"] = tracker_cost(seven[0])
+        print(f"  tracker alone at 640x480: {out['tracker_640x480']}")
+    write_result("tracking" if not args.no_tracking else "tracking_off", out)
+
+
+if __name__ == "__main__":
+    main()
