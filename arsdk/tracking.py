@@ -262,7 +262,7 @@ class CameraTracker:
             return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING))
         s = self.settings
         predicted = self._pose @ self._velocity
-        solved = self._solve(gray, d, wintr, predicted)
+        solved = self._solve(gray, wintr, predicted)
         self._gray = gray
         if solved is None:
             self._coast += 1
@@ -276,6 +276,8 @@ class CameraTracker:
         self._triangulate(pose, wintr)
         if depth_index is not None and index is not None and depth_index != index:
             d = self._carried(d, wintr, depth_index, pose)
+        if d is not None:
+            self._update_scale(d, pose)
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
                                                  self._scale, keyframe))
@@ -326,7 +328,7 @@ class CameraTracker:
             self._gray = None
         return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True)
 
-    def _solve(self, gray, depth, intr, predicted):
+    def _solve(self, gray, intr, predicted):
         s, m = self.settings, self._map
         if len(m) < s.min_inliers:
             return None
@@ -367,17 +369,16 @@ class CameraTracker:
             return None
         keep = np.zeros(len(m), bool)
         keep[inl] = True
-        self._update_scale(depth, pose, keep)
         m.keep(keep)
         confidence = min(1.0, len(inl) / 60.0) * len(inl) / len(ok)
         return pose, len(inl), float(confidence)
 
-    def _update_scale(self, depth, pose, inliers):
-        """How this frame's depth compares with the map at the inlier corners: depth * scale agrees with it."""
+    def _update_scale(self, depth, pose):
+        """How this frame's depth compares with the map at the tracked corners: depth * scale agrees with it."""
         m = self._map
         w2c = np.linalg.inv(pose)
-        z_map = m.xyz[inliers] @ w2c[2, :3] + w2c[2, 3]
-        uv = m.uv[inliers]
+        z_map = m.xyz @ w2c[2, :3] + w2c[2, 3]
+        uv = m.uv
         iu = np.clip(np.round(uv[:, 0]).astype(int), 0, depth.shape[1] - 1)
         iv = np.clip(np.round(uv[:, 1]).astype(int), 0, depth.shape[0] - 1)
         z = depth[iv, iu]

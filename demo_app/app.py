@@ -14,7 +14,7 @@ from arsdk.camera import fit_frame
 from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer
 
-from .hud import draw_hud
+from .hud import draw_hud, world_line
 from .sinks import VideoSink, save_screenshot
 
 log = logging.getLogger("demo_app")
@@ -224,7 +224,7 @@ class App:
                     if now > self._message_until:
                         self.message = ""
                     overlay = draw_hud(cfg.size, fps, state.timings, [e.name for e in self.effects],
-                                       cfg.show_stats, self.show_help, self.message)
+                                       cfg.show_stats, self.show_help, self.message, world_line(state))
                     self.renderer.shaders.reload_changed()
                 out = self.renderer.render(state, self.effects, dt, overlay=overlay, read=sink is not None)
                 t2 = time.perf_counter()

@@ -30,18 +30,29 @@ class StickerParams(Params):
 
 @dataclass
 class Sticker:
-    """A placed sticker in world coordinates (metres): centre, unit normal, and the in-plane 'up' of the image."""
+    """A placed sticker in world coordinates (metres): centre, unit normal, and the in-plane 'up' of the image.
+    anchor: the pipeline's anchor under it (when the pipeline tracks the camera), whose position is refined as
+    the camera moves; the sticker then sits `lift` off it along the normal."""
 
     center: np.ndarray
     normal: np.ndarray
     up: np.ndarray
     size: float
+    anchor: object | None = None
+    lift: float = 0.0
+
+    @property
+    def position(self) -> np.ndarray:
+        """The centre now: the anchor's refined position lifted off the surface, or where it was placed."""
+        if self.anchor is None:
+            return self.center
+        return np.asarray(self.anchor.position, np.float64) + self.normal * self.lift
 
     def corners(self) -> np.ndarray:
         """4x3 world corners: bottom-left, bottom-right, top-right, top-left (as the image is seen)."""
         right = np.cross(self.up, self.normal)
         h = self.size / 2
-        c, u, r = self.center, self.up * h, right * h
+        c, u, r = self.position, self.up * h, right * h
         return np.array([c - r - u, c + r - u, c + r + u, c - r + u])
 
 
@@ -81,6 +92,7 @@ class StickerEffect(Effect):
     def __init__(self, params=None, **overrides):
         super().__init__(params, **overrides)
         self.stickers: list[Sticker] = []
+        self._anchor_sets: dict[int, object] = {}  # sticker id -> the AnchorSet holding its anchor
         self.image = self._load_image(self.params.image or DEFAULT_IMAGE)
 
     @staticmethod
@@ -115,12 +127,25 @@ class StickerEffect(Effect):
         up = up - (up @ n_w) * n_w
         if np.linalg.norm(up) < 1e-6:
             up = np.cross(n_w, [1.0, 0.0, 0.0])
-        sticker = Sticker(center, n_w, up / np.linalg.norm(up), float(size or self.params.size))
+        anchors = getattr(state, "anchors", None)
+        anchor = anchors.add(R @ point + t, (x, y)) if anchors is not None else None
+        sticker = Sticker(center, n_w, up / np.linalg.norm(up), float(size or self.params.size), anchor,
+                          self.params.lift)
+        self._anchor_sets[id(sticker)] = anchors
         self.stickers.append(sticker)
+        for old in self.stickers[:-self.params.max_stickers]:
+            self._release(old)
         del self.stickers[:-self.params.max_stickers]
         return sticker
 
+    def _release(self, sticker: Sticker):
+        anchors = self._anchor_sets.pop(id(sticker), None)
+        if anchors is not None and sticker.anchor is not None:
+            anchors.remove(sticker.anchor)
+
     def clear(self):
+        for sticker in self.stickers:
+            self._release(sticker)
         self.stickers.clear()
 
     def on_key(self, key):

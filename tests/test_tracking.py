@@ -1,0 +1,173 @@
+"""Camera tracking: known motion recovered on the demo room (exact depth), the HoloLens sequence's true motion
+followed on predicted depth, loss and recovery on a cut, anchors that stay put, depth fusion and its pieces."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import arsdk
+from arsdk.evaluation import load_training_sequences, shared_data_dir, temporal_alignment_error
+from arsdk.fusion import DepthFusion
+from arsdk.geometry import project, transform_points, unproject_pixels, warp_depth
+from arsdk.tracking import CameraTracker, TrackingState, rotation_between, rotation_deg, triangulate_midpoints
+
+
+def relative_errors(poses, truth):
+    """Per step: (translation error m, rotation error deg) of the tracked motion against the true one."""
+    out = []
+    for i in range(len(poses) - 1):
+        a = np.linalg.inv(poses[i]) @ poses[i + 1]
+        b = np.linalg.inv(truth[i]) @ truth[i + 1]
+        e = np.linalg.inv(b) @ a
+        out.append((np.linalg.norm(e[:3, 3]), rotation_deg(e[:3, :3])))
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def moving_demo():
+    source = arsdk.DemoSource(640, 480, moving=True)
+    # every 0.5 s of the demo's sway: 12 frames, up to 9 cm and 3 degrees apart
+    return [source.render(t) for t in np.arange(0.0, 6.0, 0.5)]
+
+
+def test_tracker_recovers_known_motion_on_the_demo_room(moving_demo):
+    tracker = CameraTracker()
+    poses = [tracker.track(f.image, f.depth, f.intrinsics).camera_to_world for f in moving_demo]
+    truth = [f.camera_to_world for f in moving_demo]
+    err = relative_errors(poses, truth)
+    motion = relative_errors([np.eye(4)] * len(truth), truth)  # the true motion itself
+    assert motion[:, 0].max() > 0.03, "the demo camera should move between these frames"
+    # exact depth and a rendered image: measured 0.07 degrees and 5 mm median (0.15 degrees, 7 mm at worst), i.e.
+    # 0.4 px of residual at the room's 3.5 m, where a small sideways step and a small turn look alike
+    assert np.median(err[:, 0]) < 0.01 and err[:, 0].max() < 0.02
+    assert np.median(err[:, 1]) < 0.15 and err[:, 1].max() < 0.4
+
+
+def test_tracker_states_and_loss_on_a_cut(moving_demo):
+    tracker = CameraTracker()
+    states = [tracker.track(f.image, f.depth, f.intrinsics).state for f in moving_demo[:4]]
+    assert states[0] is TrackingState.INITIALISING and all(s is TrackingState.TRACKING for s in states[1:])
+    before = tracker.pose
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)  # a cut to something else entirely
+    depth = np.full((480, 640), 2.0, np.float32)
+    cut = [tracker.track(noise if i % 2 else noise[::-1].copy(), depth, moving_demo[0].intrinsics)
+           for i in range(4)]
+    kinds = [r.state for r in cut]
+    assert TrackingState.LOST in kinds, kinds
+    # coasting and the new map start where the motion model left the camera: content does not jump
+    lost = cut[kinds.index(TrackingState.LOST)]
+    assert np.linalg.norm(lost.camera_to_world[:3, 3] - before[:3, 3]) < 0.5
+    # back to the room: tracking resumes on a new map
+    again = [tracker.track(f.image, f.depth, f.intrinsics) for f in moving_demo[4:7]]
+    assert again[-1].state is TrackingState.TRACKING and again[-1].inliers >= 20
+
+
+def test_tracker_rejects_bad_input(moving_demo):
+    f = moving_demo[0]
+    with pytest.raises(arsdk.InputError, match="depth"):
+        CameraTracker().track(f.image, f.depth[:100], f.intrinsics)
+    with pytest.raises(arsdk.InputError, match="uint8"):
+        CameraTracker().track(f.image.astype(np.float32), f.depth, f.intrinsics)
+
+
+def test_anchor_stays_put_on_the_demo_room_with_the_models(moving_demo):
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        first = pipe.process(moving_demo[0])
+        x, y = 320.0, 330.0  # the table top in front of the camera
+        z = float(first.depth[int(y), int(x)])
+        placed = transform_points(first.camera_to_world, unproject_pixels([[x, y]], [z], first.intrinsics))[0]
+        anchor = first.anchors.add(placed, (x, y))
+        true_point = transform_points(moving_demo[0].camera_to_world,
+                                      unproject_pixels([[x, y]], [moving_demo[0].depth[int(y), int(x)]],
+                                                       first.intrinsics))[0]
+        errors = []
+        for f in moving_demo[1:]:
+            state = pipe.process(f)
+            seen = project(transform_points(np.linalg.inv(state.camera_to_world), anchor.position[None]),
+                           state.intrinsics)[0]
+            truth = project(transform_points(np.linalg.inv(f.camera_to_world), true_point[None]), state.intrinsics)[0]
+            errors.append(np.linalg.norm(seen - truth))
+            assert state.tracking is TrackingState.TRACKING
+    # the world frame re-derived every frame (tracking=False) moves this anchor by up to 50 px over these frames;
+    # tracked, measured at most 1.6 px from where the room truly has it (the model's depth is 4 % off there)
+    assert max(errors) < 5.0, errors
+
+
+needs_data = pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data not present")
+
+
+@needs_data
+def test_hololens_true_motion_followed_on_predicted_depth():
+    frames = load_training_sequences(shared_data_dir())[0][:60]
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        states = [pipe.process(arsdk.Frame(f.image, i * 0.4, i, intrinsics=f.intrinsics))
+                  for i, f in enumerate(frames)]
+    err = relative_errors([s.camera_to_world for s in states], [f.camera_to_world for f in frames])
+    true_step = relative_errors([np.eye(4)] * len(frames), [f.camera_to_world for f in frames])
+    # measured on these 60 frames: a median error of 0.3 degrees and 4 cm per step of 4 degrees and 8 cm (the
+    # translation inherits FastDepth's scale, 0.7-1.2 of the truth); with tracking=False 2.6 degrees and 11 cm.
+    # The bounds fail a tracker that does no better than re-deriving the world every frame
+    assert np.median(err[:, 1]) < 0.8, np.median(err[:, 1])
+    assert np.median(err[:, 0]) < 0.7 * np.median(true_step[:, 0]), (np.median(err[:, 0]),
+                                                                       np.median(true_step[:, 0]))
+    assert sum(s.tracking is TrackingState.LOST for s in states) <= 2
+
+
+def test_triangulation_and_rotation_helpers():
+    c0, c1 = np.zeros((1, 3)), np.array([1.0, 0.0, 0.0])
+    p = np.array([[0.5, 0.2, 3.0]])
+    r0 = (p - c0) / np.linalg.norm(p - c0)
+    r1 = (p - c1) / np.linalg.norm(p - c1)
+    mid, t0 = triangulate_midpoints(c0, r0, c1, r1)
+    assert np.allclose(mid, p) and np.isclose(t0[0], np.linalg.norm(p))
+    R = rotation_between([0, 0, 1], [0, 1, 0], 0.5)
+    assert np.isclose(rotation_deg(R), 45.0) and np.allclose(R @ R @ [0, 0, 1], [0, 1, 0])
+
+
+def test_fusion_holds_a_breathing_surface_steady():
+    intr = arsdk.Intrinsics.from_fov(160, 120, 60.0)
+    wall = np.full((120, 160), 3.0, np.float32)
+    rng = np.random.default_rng(1)
+    fusion = DepthFusion()
+    out = [fusion.fuse(wall * np.float32(1 + rng.normal(0, 0.05)), intr, np.eye(4) if i else None)
+           for i in range(30)]
+    raw_spread = 0.05
+    fused_spread = np.std([o.mean() for o in out[10:]]) / 3.0
+    assert fused_spread < 0.6 * raw_spread
+    # a real change (something moved in: 40 % nearer) is taken at once, not averaged away
+    step = fusion.fuse(wall * np.float32(0.6), intr, np.eye(4))
+    assert np.allclose(step, 1.8, rtol=1e-3)
+
+
+def test_warp_depth_and_tae_on_a_known_motion():
+    intr = arsdk.Intrinsics.from_fov(160, 120, 60.0)
+    wall = np.full((120, 160), 3.0, np.float32)
+    move = np.eye(4)
+    move[2, 3] = -0.5  # the camera steps 0.5 m toward the wall: the wall is 2.5 m away in the new view
+    assert np.median(warp_depth(wall, intr, move)[warp_depth(wall, intr, move) > 0]) == pytest.approx(2.5)
+    poses = [np.eye(4), np.linalg.inv(move)]
+    assert temporal_alignment_error([wall, wall - 0.5], poses, intr) == pytest.approx(0.0, abs=1e-4)
+    assert temporal_alignment_error([wall, wall], poses, intr) > 10.0
+
+
+def test_stickers_ride_on_anchors_and_the_hud_says_the_state(moving_demo):
+    from demo_app.hud import draw_hud, world_line
+    from effects.sticker import StickerEffect
+
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        state = pipe.process(moving_demo[0])
+        eff = StickerEffect()
+        sticker = eff.place(state, 320, 330)
+        assert sticker.anchor is not None and len(state.anchors) == 1
+        state = pipe.process(moving_demo[1])
+        assert np.allclose(sticker.position, sticker.anchor.position + sticker.normal * eff.params.lift)
+        line = world_line(state)
+        assert line.startswith("tracking ") and "floor" in line, line
+        assert draw_hud((640, 480), 30.0, state.timings, ["sticker"], True, False, world=line) is not None
+        eff.clear()
+        assert len(state.anchors) == 0
+    with arsdk.Pipeline.default(segmentation=False, tracking=False) as pipe:
+        state = pipe.process(moving_demo[0])
+        assert state.anchors is None and state.tracking is None
+        assert StickerEffect().place(state, 320, 330).anchor is None
