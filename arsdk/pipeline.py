@@ -7,6 +7,7 @@ hands back the newest results, so rendering is never blocked by the slowest mode
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,17 @@ def ground_truth_state(frame: Frame) -> FrameState:
                       frame.timestamp, frame.index, {}, frame.index)
 
 
+def _scale_of(similarity: np.ndarray) -> float:
+    return float(np.cbrt(np.linalg.det(similarity[:3, :3])))
+
+
+def _rigid(similarity_pose: np.ndarray) -> np.ndarray:
+    """A camera pose through a similarity (s R, t): the rotation without the scale, the position as it is."""
+    out = np.array(similarity_pose, np.float64)
+    out[:3, :3] /= _scale_of(out)
+    return out
+
+
 class _LatestWorker:
     """A thread that runs `fn` on the newest submitted input and keeps the newest output."""
 
@@ -155,10 +167,12 @@ class Pipeline:
     """
 
     # how far each frame pulls the tracked world toward the measured gravity and floor height (share of the gap)
-    GRAVITY_PULL = 0.1
-    HEIGHT_PULL = 0.1
-    GRAVITY_DEADBAND_DEG = 1.0
+    GRAVITY_PULL = 0.3
+    HEIGHT_PULL = 0.2
+    SCALE_PULL = 0.1
+    GRAVITY_DEADBAND_DEG = 0.5
     HEIGHT_DEADBAND_M = 0.03
+    SCALE_DEADBAND = 0.03  # in log scale: 3 %
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
@@ -297,11 +311,15 @@ class Pipeline:
                           tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
 
     def _tracked_world(self, tracked: TrackedPose, ground: GroundResult) -> np.ndarray:
-        """camera-to-world of a tracked frame: the map pose, aligned with the world of gravity and the floor."""
+        """camera-to-world of a tracked frame: the map pose, aligned with the world of gravity and the floor.
+
+        world_from_map is a similarity (s R, t): the map keeps the scale of the depth it was built from, which is
+        held for consistency (anchors must not breathe), while s follows the scene's metric scale slowly."""
         if self._world_from_map is None:  # the first frame sets the world: gravity, and the floor or a height
-            self._world_from_map = camera_to_world_from_floor(ground.decision.plane) @ np.linalg.inv(
-                tracked.camera_to_world)
-        c2w = self._world_from_map @ tracked.camera_to_world
+            start = camera_to_world_from_floor(ground.decision.plane)
+            start[:3, :3] /= tracked.depth_scale  # map units -> the ground's metres
+            self._world_from_map = start @ np.linalg.inv(tracked.camera_to_world)
+        c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         # tracking drifts slowly in pitch and roll; gravity is measured on every frame: pull toward it, turning
         # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
         # still camera keeps a still world
@@ -309,15 +327,19 @@ class Pipeline:
         centre = c2w[:3, 3]
         fix = np.eye(4)
         if angle_deg(measured_up, (0.0, 1.0, 0.0)) > self.GRAVITY_DEADBAND_DEG:
-            pull = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
-                                    self.GRAVITY_PULL * ground.gravity.confidence)
-            fix[:3, :3], fix[:3, 3] = pull, centre - pull @ centre
-        if ground.decision.visible:  # and the camera height, where a floor is in view (map units)
-            gap = ground.decision.plane.d * tracked.depth_scale - centre[1]  # the turn keeps the camera at centre
+            fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
+                                           self.GRAVITY_PULL * ground.gravity.confidence)
+        # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
+        ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
+        if abs(math.log(ratio)) > self.SCALE_DEADBAND:
+            fix[:3, :3] *= ratio ** self.SCALE_PULL
+        fix[:3, 3] = centre - fix[:3, :3] @ centre  # turned and scaled about the camera
+        if ground.decision.visible:  # and the camera height, where a floor is in view
+            gap = ground.decision.plane.d - centre[1]
             if abs(gap) > self.HEIGHT_DEADBAND_M:
                 fix[1, 3] += self.HEIGHT_PULL * gap
         self._world_from_map = fix @ self._world_from_map
-        return self._world_from_map @ tracked.camera_to_world
+        return _rigid(self._world_from_map @ tracked.camera_to_world)
 
     def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
         """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""
@@ -329,7 +351,8 @@ class Pipeline:
         motion = None
         if self._fused is not None and tracked.state is TrackingState.TRACKING:
             motion = np.linalg.inv(pose) @ self._fused[2]
-        fused = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)
+        fused = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)  # map units
+        fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
         self._fused = (depth_index, fused, pose)
         return fused
     def reset(self):
