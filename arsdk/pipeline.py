@@ -296,7 +296,7 @@ class Pipeline:
         elif self.tracker is not None:
             t0 = time.perf_counter()
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
-            cam_to_world = self._tracked_world(tracked, ground)
+            cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
             floor = replace(floor_from_pose(cam_to_world), visible=ground.decision.visible)
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -310,7 +310,8 @@ class Pipeline:
                           timings, depth_index, up, tracked.state if tracked else None,
                           tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
 
-    def _tracked_world(self, tracked: TrackedPose, ground: GroundResult) -> np.ndarray:
+    def _tracked_world(self, tracked: TrackedPose, ground: GroundResult, index: int,
+                       ground_index: int) -> np.ndarray:
         """camera-to-world of a tracked frame: the map pose, aligned with the world of gravity and the floor.
 
         world_from_map is a similarity (s R, t): the map keeps the scale of the depth it was built from, which is
@@ -324,6 +325,9 @@ class Pipeline:
         # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
         # still camera keeps a still world
         measured_up = c2w[:3, :3] @ ground.gravity.up
+        then = self.tracker.pose_of(ground_index)
+        if ground_index != index and then is not None:  # gravity measured on an older frame (a worker's): its axes
+            measured_up = _rigid(self._world_from_map @ then)[:3, :3] @ ground.gravity.up
         centre = c2w[:3, 3]
         fix = np.eye(4)
         if angle_deg(measured_up, (0.0, 1.0, 0.0)) > self.GRAVITY_DEADBAND_DEG:

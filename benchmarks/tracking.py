@@ -16,7 +16,8 @@ times larger between frames than the tracker sees live.
 - TAE x 100: each frame's output depth carried into the next with the true relative pose, AbsRel against the
   next frame's output, both directions, after one global scale for the sequence (Video Depth Anything's metric);
 - cost: the tracking stage (tracking, alignment, depth fusion) per frame, and the tracker alone at 640x480.
-Writes benchmarks/results/tracking.json (or tracking_off.json with --no-tracking).
+Writes benchmarks/results/tracking.json (tracking_off.json with --no-tracking, tracking_async.json with
+--asynchronous).
 """
 from __future__ import annotations
 
@@ -58,16 +59,19 @@ def grid_pixels(intr) -> np.ndarray:
     return np.stack([gu.ravel(), gv.ravel()], 1)
 
 
-def run_sequence(name, frames, depth_model, tracking: bool) -> dict:
+def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool = False) -> dict:
     spacing = SPACING_S[name]
     steps = {s: max(1, math.ceil(s / spacing)) for s in SECONDS}
-    pipe = arsdk.Pipeline.default(depth_model=depth_model, segmentation=False, tracking=tracking)
+    pipe = arsdk.Pipeline.default(depth_model=depth_model, segmentation=False, tracking=tracking,
+                                  asynchronous=asynchronous)
+    lag = []
     placed = {}   # start frame -> (pixels, anchors or world points)
     errors = {s: [] for s in SECONDS}
     poses, depths, stage_ms = [], [], []
     for i, (image, true_depth, intr, true_pose) in enumerate(frames):
         state = pipe.process(arsdk.Frame(image, i * spacing, i, intrinsics=intr))
         poses.append(state.camera_to_world)
+        lag.append(i - state.depth_index)
         depths.append(state.depth)
         if "tracking" in state.timings:
             stage_ms.append(state.timings["tracking"] / 1e3)
@@ -110,6 +114,8 @@ def run_sequence(name, frames, depth_model, tracking: bool) -> dict:
            "tae": round(temporal_alignment_error(d * np.float32(scale), true_poses, intr), 2)}
     if stage_ms:
         out["tracking_stage"] = stats_ms(stage_ms)
+    if asynchronous:
+        out["depth_lag_frames_mean"] = round(float(np.mean(lag)), 2)
     return out
 
 
@@ -144,6 +150,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
     ap.add_argument("--no-tracking", action="store_true", help="score the pipeline with tracking=False")
+    ap.add_argument("--asynchronous", action="store_true",
+                    help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     args = ap.parse_args()
     root = shared_data_dir()
     if root is None:
@@ -153,14 +161,15 @@ def main():
     results, seqs = {}, sequences(root)
     for seq_name, frames in seqs:
         t0 = time.perf_counter()
-        results[seq_name] = run_sequence(seq_name, frames, name, not args.no_tracking)
+        results[seq_name] = run_sequence(seq_name, frames, name, not args.no_tracking, args.asynchronous)
         print(f"  {seq_name:12s} {results[seq_name]}  ({time.perf_counter() - t0:.0f} s)")
-    out = {"depth_model": name, "tracking": not args.no_tracking, "sequences": results}
+    out = {"depth_model": name, "tracking": not args.no_tracking, "asynchronous": args.asynchronous,
+           "sequences": results}
     seven = [f for n, f in seqs if n == "sevenscenes"]
     if seven and not args.no_tracking:
         out["tracker_640x480"] = tracker_cost(seven[0])
         print(f"  tracker alone at 640x480: {out['tracker_640x480']}")
-    write_result("tracking" if not args.no_tracking else "tracking_off", out)
+    write_result("tracking" + ("_off" if args.no_tracking else "") + ("_async" if args.asynchronous else ""), out)
 
 
 if __name__ == "__main__":
