@@ -9,7 +9,7 @@ from . import models
 from .camera import DemoSource, Frame, FrameSource, ImageFolderSource, ImageSource, VideoFileSource, WebcamSource, \
     open_source, read_image
 from .depth import DepthEstimator, DepthModelSpec, DepthResult, ScaleRecovery, TemporalDepthFilter
-from .errors import ArsdkError, InputError, ModelError, ModelNotFoundError, SourceError
+from .errors import ArsdkError, InputError, ModelError, ModelNotFoundError, SinkError, SourceError
 from .geometry import FloorPlane, Intrinsics, WorldFrameTracker, camera_to_world_from_floor, fit_floor_plane, \
     normals_from_points, project, unproject
 from .pipeline import FrameState, Pipeline
@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArsdkError", "DemoSource", "DepthEstimator", "DepthModelSpec", "DepthResult", "FloorPlane", "Frame",
     "FrameSource", "FrameState", "ImageFolderSource", "ImageSource", "InputError", "Intrinsics", "ModelError",
-    "ModelNotFoundError", "PersonSegmenter", "Pipeline", "ScaleRecovery", "SegmenterSpec", "SourceError",
+    "ModelNotFoundError", "PersonSegmenter", "Pipeline", "ScaleRecovery", "SegmenterSpec", "SinkError", "SourceError",
     "TemporalDepthFilter", "TemporalMaskFilter", "VideoFileSource", "WebcamSource", "WorldFrameTracker",
     "camera_to_world_from_floor", "fit_floor_plane", "models", "normals_from_points", "open_source", "project",
     "read_image", "unproject",

@@ -232,26 +232,40 @@ class VideoFileSource(FrameSource):
         return self._count
 
     def __iter__(self):
+        """Every readable frame. An unreadable frame is skipped (the reader seeks past it); a file that ends
+        before the frame count its header promises raises SourceError after the last readable frame, so a
+        truncated file is told from a finished one."""
         cap = cv2.VideoCapture(str(self.path))
-        index, misses = 0, 0
+        index, position, skipped, last_good = 0, 0, 0, -1
         try:
             while True:
                 ok = cap.grab()
+                if ok:
+                    ok, bgr = cap.retrieve()
+                    ok = ok and bgr is not None
                 if not ok:
-                    if self._count is not None and index + misses < self._count and misses < 10:
-                        misses += 1
-                        log.warning("%s: frame %d could not be read; skipped", self.name, index + misses)
-                        continue
-                    return
-                ok, bgr = cap.retrieve()
-                if not ok or bgr is None:
-                    misses += 1
-                    log.warning("%s: frame %d could not be decoded; skipped", self.name, index + misses)
+                    if self._count is None or position >= self._count - 1:
+                        break
+                    skipped += 1
+                    if skipped <= 3:  # then one summary at the end, not a line per frame of a cut-off file
+                        log.warning("%s: frame %d could not be read; skipped", self.name, position)
+                    position += 1
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, position)
                     continue
+                last_good = position
+                position += 1
                 yield Frame(_to_rgb(bgr), index / self.fps, index)
                 index += 1
         finally:
             cap.release()
+        if index == 0:
+            raise SourceError(f"{self.name}: no frame could be read")
+        # a header's count can be one off; more frames missing after the last readable one is a cut-off file
+        if self._count is not None and self._count - 1 - last_good > 1:
+            raise SourceError(f"{self.name}: ends after frame {last_good + 1} of the {self._count} its header "
+                              f"promises: the file is truncated ({index} frames read)")
+        if skipped:
+            log.warning("%s: %d unreadable frames skipped, %d read", self.name, skipped, index)
 
 
 class ImageFolderSource(FrameSource):
@@ -275,15 +289,22 @@ class ImageFolderSource(FrameSource):
         return len(self.files)
 
     def __iter__(self):
+        """Every readable colour image; depth maps (single-channel 16-bit PNGs) and unreadable files are skipped
+        with a warning, and a folder with no readable image raises SourceError."""
         index = 0
         for path in self.files:
-            try:
-                image = read_image(path)
-            except InputError as exc:
-                log.warning("%s; skipped", exc)
+            raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if raw is None or raw.size == 0:
+                log.warning("%s: %s is not a readable image; skipped", self.name, path.name)
                 continue
-            yield Frame(image, index / self.fps, index)
+            if raw.ndim == 2 and raw.dtype == np.uint16:
+                log.warning("%s: %s is a single-channel 16-bit image (a depth map?); skipped", self.name, path.name)
+                continue
+            yield Frame(read_image(path), index / self.fps, index)
             index += 1
+        if index == 0:
+            raise SourceError(f"{self.name}: none of its {len(self.files)} image files could be read as a colour "
+                              "image")
 
 
 class ImageSource(FrameSource):

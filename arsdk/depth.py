@@ -1,7 +1,9 @@
 """Monocular depth: a model spec, pre/post-processing, metric scale recovery and an edge-preserving temporal filter."""
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -13,6 +15,8 @@ from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, load_model
 from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
+
+log = logging.getLogger(__name__)
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
 
@@ -155,6 +159,8 @@ class DepthEstimator:
                 raise InputError(f"depth model {model}: a model given by path needs a DepthModelSpec")
             self.name, path = str(model), model
         self.spec, self.skip_padding, self._window = spec, skip_padding, PaddingWindow()
+        self._lock = threading.RLock()
+        self._last_good: DepthResult | None = None
         self.model: Model = load_model(path, num_threads)
         if tuple(self.model.input_shape) != spec.input_shape():
             raise ModelError(f"depth model {path}: input shape {self.model.input_shape} does not match its spec "
@@ -204,7 +210,14 @@ class DepthEstimator:
         return depth * np.float32(scale), scale
 
     def estimate(self, image: np.ndarray, intrinsics: Intrinsics) -> DepthResult:
-        """Metric depth (m) for one HxWx3 uint8 RGB frame seen with `intrinsics`."""
+        """Metric depth (m) for one HxWx3 uint8 RGB frame seen with `intrinsics`. Safe to call from several
+        threads (one call at a time: the temporal filter is one stream's)."""
+        with self._lock:
+            return self._estimate(image, intrinsics)
+
+    def _estimate(self, image: np.ndarray, intrinsics: Intrinsics) -> DepthResult:
+        if self.model is None:
+            raise InputError(f"depth model {self.name}: used after close()")
         check_image(image)
         h, w = image.shape[:2]
         intr = intrinsics.matching(w, h)
@@ -212,16 +225,42 @@ class DepthEstimator:
         if any(padding):
             image, intr = inside_margins(image, padding), intr.cropped(left, top, w - left - right, h - top - bottom)
         output = self.predict(image)
+        finite = np.isfinite(output)
+        if not finite.all():
+            share = 1.0 - float(finite.mean())
+            last = self._last_good
+            if share > 0.5 and last is not None and last.filtered.shape == (h, w):
+                log.warning("depth model %s: %.0f %% of its output is NaN or infinite; keeping the last good depth",
+                            self.name, 100 * share)
+                return last
+            if share > 0.5:
+                raise ModelError(f"depth model {self.name}: {100 * share:.0f} % of its output is NaN or infinite "
+                                 "(a broken or wrongly converted model?)")
+            output = np.where(finite, output, 0.0).astype(np.float32)  # a few bad pixels: unknown depth
         depth, scale = self.to_depth(output, intr)
         filtered = self.temporal(depth) if self.temporal is not None else depth
         # the bands show no scene; left unknown, effects would take them for far away (a flood would fill a
         # letterbox bar), while the depth of the picture's edge carries every effect on to the frame's edge
         raw_full = enlarge_into_margins(depth, (w, h), padding)
         filt_full = raw_full if filtered is depth else enlarge_into_margins(filtered, (w, h), padding)
-        return DepthResult(raw_full, filt_full, scale, output, padding)
+        self._last_good = DepthResult(raw_full, filt_full, scale, output, padding)
+        return self._last_good
+
+    def close(self):
+        """Free the model's runtime (also at the end of a `with` block); the object cannot be used after."""
+        with self._lock:
+            self.model = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""
-        self._window.reset()
-        if self.temporal is not None:
-            self.temporal.reset()
+        with self._lock:
+            self._window.reset()
+            self._last_good = None
+            if self.temporal is not None:
+                self.temporal.reset()

@@ -24,6 +24,10 @@ class SourceError(ArsdkError, RuntimeError):
     """A frame source cannot be opened or has failed for good."""
 
 
+class SinkError(ArsdkError, RuntimeError):
+    """An output (a video file, a virtual camera) cannot take frames or could not be finished."""
+
+
 def check_image(image, name: str = "image") -> np.ndarray:
     """Return `image` if it is an HxWx3 uint8 RGB array with H, W > 0; raise InputError otherwise."""
     if not isinstance(image, np.ndarray):
@@ -53,6 +57,24 @@ def check_mask(mask, name: str = "mask") -> np.ndarray:
     if not isinstance(mask, np.ndarray) or mask.ndim != 2 or mask.dtype != np.float32:
         got = f"{mask.dtype} {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
         raise InputError(f"{name}: expected an HxW float32 array in [0, 1], got {got}")
-    if mask.size and (np.nanmin(mask) < 0.0 or np.nanmax(mask) > 1.0):
-        raise InputError(f"{name}: values must lie in [0, 1], got [{np.nanmin(mask):.3g}, {np.nanmax(mask):.3g}]")
+    if mask.size and not np.isfinite(mask).all():
+        raise InputError(f"{name}: values must be finite numbers in [0, 1], got NaN or infinity")
+    if mask.size and (mask.min() < 0.0 or mask.max() > 1.0):
+        raise InputError(f"{name}: values must lie in [0, 1] (scale a 0..255 mask by 1/255), got "
+                         f"[{mask.min():.3g}, {mask.max():.3g}]")
     return mask
+
+
+def check_pose(matrix, name: str = "pose") -> np.ndarray:
+    """Return `matrix` as a float64 4x4 rigid transform (rotation, translation, last row 0 0 0 1)."""
+    m = np.asarray(matrix, dtype=np.float64) if isinstance(matrix, (np.ndarray, list, tuple)) else None
+    if m is None or m.shape != (4, 4):
+        raise InputError(f"{name}: expected a 4x4 camera-to-world matrix, got "
+                         f"{getattr(m, 'shape', type(matrix).__name__)}")
+    if not np.isfinite(m).all():
+        raise InputError(f"{name}: expected finite numbers, got NaN or infinity")
+    R = m[:3, :3]
+    if not (np.allclose(R @ R.T, np.eye(3), atol=1e-3) and np.allclose(m[3], (0, 0, 0, 1))
+            and np.linalg.det(R) > 0):
+        raise InputError(f"{name}: expected a rigid transform (a rotation and a translation, last row 0 0 0 1)")
+    return m

@@ -17,9 +17,13 @@ from .errors import InputError, check_depth
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # "up" in the OpenCV camera frame of an upright camera
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Intrinsics:
-    """Pinhole intrinsics in pixels for an image of width x height (pixel centre of column 0 at u = 0)."""
+    """Pinhole intrinsics in pixels for an image of width x height (pixel centre of column 0 at u = 0).
+
+    Keyword-only (`Intrinsics(fx=..., fy=..., cx=..., cy=..., width=..., height=...)`): the libraries disagree on
+    the order (Open3D's is width, height, fx, fy, cx, cy), and a swapped fx and width is silently wrong.
+    distortion: OpenCV's coefficients (k1, k2, p1, p2[, k3...]); the pipeline undistorts frames with them."""
 
     fx: float
     fy: float
@@ -30,10 +34,16 @@ class Intrinsics:
     distortion: tuple[float, ...] = field(default=(), compare=False)
 
     def __post_init__(self):
-        if not (self.width > 0 and self.height > 0):
-            raise InputError(f"Intrinsics: width and height must be positive, got {self.width}x{self.height}")
+        if not (isinstance(self.width, (int, np.integer)) and isinstance(self.height, (int, np.integer))
+                and self.width > 0 and self.height > 0):
+            raise InputError(f"Intrinsics: width and height must be positive whole numbers of pixels, got "
+                             f"{self.width!r} x {self.height!r}")
         if not (self.fx > 0 and self.fy > 0 and math.isfinite(self.fx) and math.isfinite(self.fy)):
             raise InputError(f"Intrinsics: fx and fy must be positive and finite, got fx={self.fx}, fy={self.fy}")
+        if not (math.isfinite(self.cx) and math.isfinite(self.cy)):
+            raise InputError(f"Intrinsics: cx and cy must be finite, got cx={self.cx}, cy={self.cy}")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in self.distortion):
+            raise InputError(f"Intrinsics: distortion coefficients must be finite numbers, got {self.distortion}")
 
     @classmethod
     def from_fov(cls, width: int, height: int, hfov_deg: float, vfov_deg: float | None = None) -> "Intrinsics":
@@ -42,15 +52,19 @@ class Intrinsics:
             raise InputError(f"hfov_deg: expected a field of view in (1, 179) degrees, got {hfov_deg}")
         fx = 0.5 * width / math.tan(math.radians(hfov_deg) / 2)
         fy = fx if vfov_deg is None else 0.5 * height / math.tan(math.radians(vfov_deg) / 2)
-        return cls(fx, fy, (width - 1) / 2, (height - 1) / 2, int(width), int(height))
+        return cls(fx=fx, fy=fy, cx=(width - 1) / 2, cy=(height - 1) / 2, width=int(width), height=int(height))
 
     @classmethod
     def from_matrix(cls, K, width: int, height: int, distortion=()) -> "Intrinsics":
-        K = np.asarray(K, dtype=np.float64)
+        try:
+            K = np.asarray(K, dtype=np.float64)
+            dist = tuple(float(v) for v in np.asarray(distortion, dtype=np.float64).ravel())
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"camera matrix and distortion: expected numbers ({exc})") from None
         if K.shape != (3, 3):
             raise InputError(f"camera matrix: expected 3x3, got shape {K.shape}")
-        dist = tuple(float(v) for v in np.asarray(distortion, dtype=np.float64).ravel())
-        return cls(float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]), int(width), int(height), dist)
+        return cls(fx=float(K[0, 0]), fy=float(K[1, 1]), cx=float(K[0, 2]), cy=float(K[1, 2]), width=int(width),
+                   height=int(height), distortion=dist)
 
     @classmethod
     def from_calibration(cls, path) -> "Intrinsics":
@@ -74,8 +88,13 @@ class Intrinsics:
                 raise InputError(f"calibration file {path}: no image size (expected image_width and image_height, "
                                  "width and height, or image_size)") from None
             width, height = (int(v) for v in np.asarray(size).ravel()[:2])
-        return cls.from_matrix(np.asarray(K, dtype=np.float64).reshape(3, 3), width, height,
-                               () if dist is None else dist)
+        try:
+            K = np.asarray(K, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"calibration file {path}: the camera matrix is not numbers") from None
+        if K.size != 9:
+            raise InputError(f"calibration file {path}: the camera matrix has {K.size} numbers, expected 3x3")
+        return cls.from_matrix(K.reshape(3, 3), width, height, () if dist is None else dist)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -134,21 +153,34 @@ def _read_calibration(path: Path) -> dict:
             pass  # OpenCV FileStorage JSON has the same syntax; fall through to cv2 below
     import cv2
 
-    fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+    if not text.strip():
+        raise InputError(f"calibration file {path}: the file is empty")
+    try:
+        fs = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
+    except (cv2.error, SystemError) as exc:  # malformed (OpenCV wraps some parse errors in SystemError)
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        raise InputError(f"calibration file {path}: not a readable OpenCV yaml/json file (a %YAML:1.0 header and "
+                         f"camera_matrix, image_width, image_height are expected){': ' + detail if detail else ''}"
+                         ) from None
     if not fs.isOpened():
         raise InputError(f"calibration file {path}: not a readable OpenCV yaml/json file")
     out = {}
-    root = fs.root()
-    for key in root.keys():
-        node = fs.getNode(key)
-        if node.isMap() or node.isSeq():
-            mat = node.mat()
-            out[key] = mat if mat is not None else [node.at(i).real() for i in range(node.size())]
-        elif node.isReal() or node.isInt():
-            out[key] = node.real()
-        elif node.isString():
-            out[key] = node.string()
-    fs.release()
+    try:
+        for key in fs.root().keys():
+            node = fs.getNode(key)
+            if node.isSeq():
+                out[key] = [node.at(i).real() for i in range(node.size())]
+            elif node.isMap():
+                out[key] = node.mat()
+            elif node.isReal() or node.isInt():
+                out[key] = node.real()
+            elif node.isString():
+                out[key] = node.string()
+    except cv2.error as exc:  # an opencv-matrix without rows, cols, dt or data
+        raise InputError(f"calibration file {path}: entry {key!r} is not a complete opencv-matrix "
+                         "(rows, cols, dt and data are expected)") from exc
+    finally:
+        fs.release()
     return out
 
 

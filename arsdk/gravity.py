@@ -10,7 +10,9 @@ level has up = (0, -1, 0).
 """
 from __future__ import annotations
 
+import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -63,7 +65,11 @@ def line_segments(gray: np.ndarray, width: int = 320, min_length: float = 0.06) 
     s = min(1.0, width / w)
     small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
         if s < 1.0 else gray
-    found = _lsd().detect(small)[0]
+    try:
+        found = _lsd().detect(small)[0]
+    except cv2.error as exc:  # LSD asserts on some degenerate regions: no lines from this frame, not a dead stream
+        log.debug("line segment detector failed on this frame: %s", exc)
+        return np.zeros((0, 4), np.float32)
     if found is None:
         return np.zeros((0, 4), np.float32)
     seg = found.reshape(-1, 4) / s
@@ -71,14 +77,14 @@ def line_segments(gray: np.ndarray, width: int = 320, min_length: float = 0.06) 
     return seg[length >= min_length * w].astype(np.float32)
 
 
-_LSD = None
+log = logging.getLogger(__name__)
+_LSD = threading.local()  # one detector per thread: OpenCV's detector object is not safe to share
 
 
 def _lsd():
-    global _LSD
-    if _LSD is None:
-        _LSD = cv2.createLineSegmentDetector(cv2.LSD_REFINE_NONE)
-    return _LSD
+    if getattr(_LSD, "detector", None) is None:
+        _LSD.detector = cv2.createLineSegmentDetector(cv2.LSD_REFINE_NONE)
+    return _LSD.detector
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ integer input and output are converted by their own scale and zero point)."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +66,9 @@ class Model:
         if num_threads < 1:
             raise InputError(f"num_threads: expected >= 1, got {num_threads}")
         self.num_threads = num_threads
+        # one call at a time: a LiteRT interpreter shared by two threads raises ("at least 1 reference to internal
+        # data") or hands one caller the other's output
+        self._lock = threading.Lock()
         suffix = self.path.suffix.lower()
         if suffix == ".tflite":
             self._load_tflite()
@@ -140,13 +144,15 @@ class Model:
         if inp.quantization and x.dtype != inp.dtype:
             x = inp.quantize(x, self.path.name)
         x = np.ascontiguousarray(x, dtype=inp.dtype)
-        if self.backend == "litert":
-            out = self.outputs[0]
-            self._interp.set_tensor(self._in_index, x)
-            self._interp.invoke()
-            y = self._interp.get_tensor(self._out_index[0])
-            return out.dequantize(y) if out.quantization else y.astype(np.float32, copy=False)
-        return self._sess.run([self.outputs[0].name], {self.inputs[0].name: x})[0].astype(np.float32, copy=False)
+        with self._lock:
+            if self.backend == "litert":
+                out = self.outputs[0]
+                self._interp.set_tensor(self._in_index, x)
+                self._interp.invoke()
+                y = self._interp.get_tensor(self._out_index[0])  # a copy: the next call cannot change it
+                return out.dequantize(y) if out.quantization else y.astype(np.float32, copy=False)
+            return self._sess.run([self.outputs[0].name], {self.inputs[0].name: x})[0].astype(np.float32,
+                                                                                            copy=False)
 
 
 def load_model(path, num_threads: int = 2) -> Model:

@@ -10,6 +10,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable
@@ -87,6 +88,9 @@ def ground_truth_state(frame: Frame) -> FrameState:
                       frame.timestamp, frame.index, {}, frame.index)
 
 
+MIN_FRAME_SIDE = 16  # pixels: the models, the line detector and the tracker's pyramid need this much
+
+
 def _scale_of(similarity: np.ndarray) -> float:
     return float(np.cbrt(np.linalg.det(similarity[:3, :3])))
 
@@ -99,10 +103,12 @@ def _rigid(similarity_pose: np.ndarray) -> np.ndarray:
 
 
 class _LatestWorker:
-    """A thread that runs `fn` on the newest submitted input and keeps the newest output."""
+    """A thread that runs `fn` on the newest submitted input and keeps the newest output. A bound method is held
+    weakly, so a pipeline nobody holds any more can be collected (its finalizer then stops the thread)."""
 
     def __init__(self, fn: Callable, name: str):
-        self._fn, self.name = fn, name
+        self._fn = weakref.WeakMethod(fn) if hasattr(fn, "__self__") else (lambda: fn)
+        self.name = name
         self._cond = threading.Condition()
         self._input = None
         self._output = None
@@ -123,31 +129,48 @@ class _LatestWorker:
                 if self._stop:
                     return
                 item, self._input = self._input, None
+            fn = self._fn()
+            if fn is None:  # the owner is gone
+                return
             try:
-                out = self._fn(item)
+                out = fn(item)
             except Exception as exc:  # one bad frame must not end the stream: log, keep the last good output
                 log.warning("%s worker: frame skipped: %s", self.name, exc)
                 with self._cond:
                     self._error = exc
                     self._cond.notify_all()
                 continue
+            finally:
+                del fn
             with self._cond:
                 self._output, self._error = out, None
                 self._cond.notify_all()
 
     def latest(self, wait: bool, timeout: float = 30.0):
+        """The newest output. With no output yet: wait for one, or raise the error of the frame that failed (once:
+        the next call waits for the frames after it)."""
         with self._cond:
             if wait and self._output is None:
                 self._cond.wait_for(lambda: self._output is not None or self._error is not None, timeout)
                 if self._output is None:
-                    raise self._error or TimeoutError(f"{self.name} worker: no result within {timeout} s")
+                    error, self._error = self._error, None
+                    raise error or TimeoutError(f"{self.name} worker: no result within {timeout} s")
             return self._output
 
     def stop(self):
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=5.0)
+        if threading.current_thread() is not self._thread:  # a finalizer may run on the worker itself
+            self._thread.join(timeout=5.0)
+
+
+def _stop_threads(depth_worker, seg_worker, helper):
+    for worker in (depth_worker, seg_worker):
+        if worker is not None:
+            worker.stop()
+    if helper is not None:
+        helper.shutdown(wait=True)
 
 
 class Pipeline:
@@ -192,6 +215,9 @@ class Pipeline:
         self._world_from_map: np.ndarray | None = None
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
+        self._lock = threading.RLock()
+        self._stage_lock = threading.Lock()
+        self._undistort_maps = None
         self._warned_intrinsics = False
         self._bare_count = 0
         self._depth_worker = self._seg_worker = None
@@ -205,6 +231,8 @@ class Pipeline:
             self._depth_worker = _LatestWorker(self._depth_stage, "depth")
             if segmenter is not None:
                 self._seg_worker = _LatestWorker(self._segmentation_stage, "segmentation")
+        # a pipeline dropped without close() stops its threads when it is collected
+        self._finalizer = weakref.finalize(self, _stop_threads, self._depth_worker, self._seg_worker, self._helper)
 
     @classmethod
     def default(cls, intrinsics: Intrinsics | None = None, depth_model: str | None = None,
@@ -219,6 +247,11 @@ class Pipeline:
     # --- stages (also run on the worker threads)
 
     def _depth_stage(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
+        # the worker and a caller re-running a frame (its size changed) must not interleave on the ground state
+        with self._stage_lock:
+            return self._depth_stage_locked(item, segments)
+
+    def _depth_stage_locked(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
         image, intr, index, up, posed = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
@@ -246,17 +279,32 @@ class Pipeline:
                 self._warned_intrinsics = True
         return intr.matching(w, h)
 
-    def process(self, frame, gravity=None) -> FrameState:
-        """One frame (a Frame or an HxWx3 uint8 RGB array) -> FrameState.
+    def process(self, frame, gravity=None, bgr: bool = False) -> FrameState:
+        """One frame (a Frame or an HxWx3 uint8 array) -> FrameState. Frames are RGB; pass bgr=True for frames
+        straight from OpenCV (cv2.VideoCapture, cv2.imread), which are BGR: read as RGB, the colours swap and the
+        models see a different room (water turns yellow). arsdk's own sources already hand out RGB. One stream:
+        calls from several threads are taken one at a time.
 
         gravity: the up direction in this camera's axes (x right, y down, z forward) from an IMU or an AR
         framework, e.g. minus a phone's accelerometer reading rotated into the camera; None estimates it."""
+        with self._lock:
+            if bgr:
+                image = check_image(frame.image if isinstance(frame, Frame) else frame, "frame")
+                rgb = np.ascontiguousarray(image[..., ::-1])
+                frame = replace(frame, image=rgb) if isinstance(frame, Frame) else rgb
+            return self._process(frame, gravity)
+
+    def _process(self, frame, gravity=None) -> FrameState:
         if not isinstance(frame, Frame):  # a bare image: number it, so results can be matched to frames
             frame = Frame(check_image(frame, "frame"), time.perf_counter(), self._bare_count)
             self._bare_count += 1
         image = check_image(frame.image, "frame.image")
         h, w = image.shape[:2]
+        if h < MIN_FRAME_SIDE or w < MIN_FRAME_SIDE:
+            raise InputError(f"frame.image: expected at least {MIN_FRAME_SIDE}x{MIN_FRAME_SIDE} pixels, got {w}x{h}")
         intr = self._resolve_intrinsics(frame, h, w)
+        if any(intr.distortion):  # lens distortion bends the straight lines and planes everything here relies on
+            image, intr = self._undistort(image, intr)
         posed = self.use_source_pose and frame.camera_to_world is not None
         item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed)
         timings: dict[str, float] = {}
@@ -359,6 +407,17 @@ class Pipeline:
         fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
         self._fused = (depth_index, fused, pose)
         return fused
+    def _undistort(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
+        """The frame as a distortion-free pinhole with the same K would see it (the maps are built once)."""
+        import cv2
+
+        if self._undistort_maps is None or self._undistort_maps[0] != intr:
+            K, dist = intr.matrix, np.asarray(intr.distortion, np.float64)
+            maps = cv2.initUndistortRectifyMap(K, dist, None, K, (intr.width, intr.height), cv2.CV_16SC2)
+            self._undistort_maps = (intr, maps)
+        maps = self._undistort_maps[1]
+        return cv2.remap(image, maps[0], maps[1], cv2.INTER_LINEAR), replace(intr, distortion=())
+
     def reset(self):
         """Forget temporal state (a new scene or a cut in the video)."""
         self.depth_estimator.reset()
@@ -373,11 +432,8 @@ class Pipeline:
         self._world_from_map = self._fused = None
 
     def close(self):
-        for worker in (self._depth_worker, self._seg_worker):
-            if worker is not None:
-                worker.stop()
-        if self._helper is not None:
-            self._helper.shutdown(wait=True)
+        """Stop the worker threads (also at the end of a `with` block, or when the pipeline is collected)."""
+        self._finalizer()
 
     def __enter__(self):
         return self

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 import shaders
 
-from .errors import ArsdkError, InputError, check_image
+from .errors import ArsdkError, InputError, check_depth, check_image, check_mask, check_pose
 from .pipeline import FrameState
 
 log = logging.getLogger(__name__)
@@ -123,10 +124,16 @@ class ShaderLibrary:
         self.current = current or CurrentContext(ctx)
         self._programs: dict[tuple[str, str], object] = {}
         self._mtimes: dict[tuple[str, str], float] = {}
+        self._missing: set = set()
         self._last_check = 0.0
 
-    def _stamp(self, key) -> float:
-        return max(p.stat().st_mtime for name in key[:2] for p in shaders.source_files(name, self.search_dirs))
+    def _stamp(self, key) -> float | None:
+        """The newest modification time of the program's files, or None while one of them is missing (an editor
+        that saves by deleting and re-creating the file, an include not written yet): wait for it to appear."""
+        try:
+            return max(p.stat().st_mtime for name in key[:2] for p in shaders.source_files(name, self.search_dirs))
+        except (OSError, ArsdkError):
+            return None
 
     def _compile(self, key):
         vert, frag, defines = key
@@ -157,6 +164,13 @@ class ShaderLibrary:
         reloaded = []
         for key in list(self._programs):
             stamp = self._stamp(key)
+            if stamp is None:
+                if key not in self._missing:
+                    self._missing.add(key)
+                    log.warning("shader %s: a source file is missing; keeping the running version until it is back",
+                                key[1])
+                continue
+            self._missing.discard(key)
             if stamp <= self._mtimes[key]:
                 continue
             self._mtimes[key] = stamp
@@ -221,6 +235,8 @@ class Renderer:
         self.width, self.height, self.far = width, height, far
         with self.current:
             self._create_resources(shader_dirs)
+        # a renderer dropped without release() frees its context (~15 MB) when it is collected
+        self._finalizer = weakref.finalize(self, _release_context, self.gl, context is not None)
 
     def _create_resources(self, shader_dirs):
         import moderngl
@@ -256,10 +272,21 @@ class Renderer:
         if image.shape[:2] != (self.height, self.width):
             raise InputError(f"state.image: {image.shape[1]}x{image.shape[0]} does not match the renderer's "
                              f"{self.width}x{self.height}")
+        size = (self.height, self.width)
+        depth = check_depth(state.depth, "state.depth")
+        if depth.shape != size:
+            raise InputError(f"state.depth: {depth.shape[1]}x{depth.shape[0]} does not match the image's "
+                             f"{self.width}x{self.height}")
+        mask = state.mask if state.mask is not None else np.zeros(size, np.float32)
+        check_mask(mask, "state.mask")
+        if mask.shape != size:
+            raise InputError(f"state.mask: {mask.shape[1]}x{mask.shape[0]} does not match the image's "
+                             f"{self.width}x{self.height}")
+        if state.camera_to_world is not None:
+            check_pose(state.camera_to_world, "state.camera_to_world")
         self.image_tex.write(np.ascontiguousarray(image))
-        self.depth_tex.write(np.ascontiguousarray(state.depth, dtype=np.float32))
-        mask = state.mask if state.mask is not None else np.zeros((self.height, self.width), np.float32)
-        self.mask_tex.write(np.ascontiguousarray(mask, dtype=np.float32))
+        self.depth_tex.write(np.ascontiguousarray(depth))
+        self.mask_tex.write(np.ascontiguousarray(mask))
         self.state = state
 
     def bind_common(self, prog, color_tex, state: FrameState | None = None):
@@ -375,10 +402,26 @@ class Renderer:
         return not glfw.window_should_close(self.gl.window)
 
     def release(self):
-        if self.gl.window is not None:
+        """Free the GL context (or close the window). Also at the end of a `with` block, or when collected."""
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def _release_context(gl: "GLContext", borrowed: bool):
+    if borrowed:  # a context passed in belongs to the caller
+        return
+    try:
+        if gl.window is not None:
             import glfw
 
-            glfw.destroy_window(self.gl.window)
+            glfw.destroy_window(gl.window)
             glfw.terminate()
         else:
-            self.ctx.release()
+            gl.ctx.release()
+    except Exception as exc:  # at interpreter exit the GL library may be gone already
+        log.debug("renderer: context release failed: %s", exc)

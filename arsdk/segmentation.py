@@ -1,6 +1,8 @@
 """Person segmentation: a soft mask at frame resolution, smoothed over time without ghosting moving edges."""
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +12,8 @@ from .errors import InputError, ModelError, check_image
 from .inference import load_model
 from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class PersonSegmenter:
                              f"(1, {h}, {w}, 3)")
         self.temporal = temporal if temporal is not None else TemporalMaskFilter()
         self.skip_padding, self._window = skip_padding, PaddingWindow()
+        self._lock = threading.RLock()
+        self._last_good: np.ndarray | None = None
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Person probability at the model's resolution (h x w float32), before temporal filtering."""
@@ -72,17 +78,50 @@ class PersonSegmenter:
         return out
 
     def process(self, image: np.ndarray) -> np.ndarray:
-        """HxW float32 soft mask in [0, 1] at the frame's resolution."""
+        """HxW float32 soft mask in [0, 1] at the frame's resolution. Safe to call from several threads (one call
+        at a time: the temporal filter is one stream's)."""
+        with self._lock:
+            return self._process(image)
+
+    def _process(self, image: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            raise InputError(f"segmentation model {self.name}: used after close()")
         check_image(image)
         padding = self._window.update(image, self.skip_padding, self.temporal)
         small = self.predict(inside_margins(image, padding))
+        finite = np.isfinite(small)
+        if not finite.all():
+            share = 1.0 - float(finite.mean())
+            if share > 0.5:
+                last = self._last_good
+                if last is None or last.shape != image.shape[:2]:
+                    raise ModelError(f"segmentation model {self.name}: {100 * share:.0f} % of its output is NaN "
+                                     "or infinite (a broken or wrongly converted model?)")
+                log.warning("segmentation model %s: %.0f %% of its output is NaN or infinite; keeping the last "
+                            "good mask", self.name, 100 * share)
+                return last
+            small = np.where(finite, small, 0.0).astype(np.float32)
         if self.temporal is not None:
             small = self.temporal(small)
         mask = enlarge_into_margins(small, (image.shape[1], image.shape[0]), padding, fill=0.0)
-        return np.clip(mask, 0.0, 1.0, out=mask)
+        self._last_good = np.clip(mask, 0.0, 1.0, out=mask)
+        return self._last_good
+
+    def close(self):
+        """Free the model's runtime (also at the end of a `with` block); the object cannot be used after."""
+        with self._lock:
+            self.model = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""
-        self._window.reset()
-        if self.temporal is not None:
-            self.temporal.reset()
+        with self._lock:
+            self._window.reset()
+            self._last_good = None
+            if self.temporal is not None:
+                self.temporal.reset()

@@ -5,11 +5,15 @@ import argparse
 import logging
 import sys
 
-import arsdk
-import effects as fx
-from arsdk.depth import METRIC, RELATIVE_DEPTH, RELATIVE_INVERSE, DepthModelSpec
-from arsdk.errors import ArsdkError
-from arsdk.render import display_available
+# Ctrl-C while the heavy modules load (seconds on a cold start) must end quietly too
+try:
+    import arsdk
+    import effects as fx
+    from arsdk.depth import BUILTIN_SPECS, METRIC, RELATIVE_DEPTH, RELATIVE_INVERSE, DepthModelSpec
+    from arsdk.errors import ArsdkError
+    from arsdk.render import display_available
+except KeyboardInterrupt:
+    sys.exit(130)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -22,19 +26,29 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _param(text: str) -> tuple[str, str, object]:
+def _param(text: str) -> tuple[str, str, str]:
+    """EFFECT.PARAM=VALUE -> (effect, param, value text); the value is typed by the effect's Params in main."""
     try:
         key, value = text.split("=", 1)
         effect, name = key.split(".", 1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected EFFECT.PARAM=VALUE like flood.level=0.5, got {text!r}") from None
-    try:
-        parsed = float(value) if any(c.isdigit() for c in value) and "," not in value else value
-        if "," in value:
-            parsed = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parsed = value
-    return effect, name, parsed
+    return effect, name, value
+
+
+def typed_params(settings, running: list[str]) -> dict[str, dict]:
+    """--set values typed and checked against each effect's parameters; raises InputError naming the mistake."""
+    params: dict[str, dict] = {}
+    for effect, name, text in settings:
+        if effect not in fx.available():
+            raise arsdk.InputError(f"--set {effect}.{name}: no effect {effect!r}; known: {', '.join(fx.available())}")
+        if effect not in running:
+            raise arsdk.InputError(f"--set {effect}.{name}: effect {effect} is not running (running: "
+                                   f"{', '.join(running)}); add --effect {effect}")
+        params.setdefault(effect, {})[name] = fx.get(effect).Params.parse(name, text)
+    for effect, values in params.items():  # ranges and combinations, as the effect itself would check them
+        fx.get(effect).Params(**values)
+    return params
 
 
 def _depth_spec(text: str) -> DepthModelSpec:
@@ -86,12 +100,14 @@ def main(argv=None) -> int:
     for name in names:
         if name not in known:
             ap.error(f"--effect {name}: unknown; known: {', '.join(known)}")
-    params: dict[str, dict] = {}
-    for effect, name, value in args.set:
-        params.setdefault(effect, {})[name] = value
     if args.frames is not None and args.frames < 1:
         ap.error(f"--frames: expected a positive number, got {args.frames}")
+    model = args.depth_model
+    if model and model not in BUILTIN_SPECS and not (model.endswith((".tflite", ".onnx")) and args.depth_spec):
+        ap.error(f"--depth-model {model}: expected one of {', '.join(BUILTIN_SPECS)}, or a .tflite/.onnx path with "
+                 "--depth-spec WxH,layout,kind")
     try:
+        params = typed_params(args.set, names)
         intr = None
         if args.calibration:
             intr = arsdk.Intrinsics.from_calibration(args.calibration).matching(*args.size, "--size")
@@ -112,4 +128,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # outside main's own handler (argument parsing, logging set-up)
+        sys.exit(130)

@@ -250,11 +250,24 @@ class App:
                 n += 1
                 if bar is not None:
                     bar.update(1)
-        finally:
+        except BaseException:
+            # the run failed (a truncated source, Ctrl-C, ...): finish the file with what was rendered, say so
             if bar is not None:
                 bar.close()
             if sink is not None:
-                sink.close()
+                try:
+                    sink.close()
+                    self.say(f"stopped: kept the {sink.frames} frames rendered so far in {cfg.output}")
+                except arsdk.ArsdkError as exc:
+                    self.say(f"error: {exc}")
+            self.close()
+            raise
+        if bar is not None:
+            bar.close()
+        try:
+            if sink is not None:
+                sink.close()  # raises SinkError when the file could not be finished
+        finally:
             self.close()
         summary = self.summary()
         if sink is not None:

@@ -26,6 +26,7 @@ class Params:
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
+            _check_type(type(self).__name__, f.name, value, f.default)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
                 raise InputError(f"{type(self).__name__}.{f.name}: expected a finite number, got {value}")
             lo, hi = self.RANGES.get(f.name, (None, None))
@@ -33,6 +34,63 @@ class Params:
                 raise InputError(f"{type(self).__name__}.{f.name}: expected a value in "
                                  f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}], "
                                  f"got {value}")
+
+    @classmethod
+    def parse(cls, name: str, text: str):
+        """A parameter's value from text (the command line's EFFECT.PARAM=VALUE): typed like the field's default
+        (a number, a whole number, comma-separated numbers for a tuple, true/false, or text)."""
+        known = {f.name: f for f in fields(cls)}
+        if name not in known:
+            raise InputError(f"{cls.__name__}: no parameter {name!r}; parameters are: {', '.join(known)}")
+        default = known[name].default
+        what = _describe(default)
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(text)
+                return text.lower() in ("true", "1", "yes", "on")
+            if isinstance(default, int):
+                return int(text)
+            if isinstance(default, float):
+                return float(text)
+            if isinstance(default, tuple):
+                value = tuple(float(v) for v in text.split(","))
+                if len(value) != len(default):
+                    raise ValueError(text)
+                return value
+        except ValueError:
+            raise InputError(f"{cls.__name__}.{name}: expected {what}, got {text!r}") from None
+        return text
+
+
+def _describe(default) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, tuple):
+        return f"{len(default)} comma-separated numbers like {','.join(str(v) for v in default)}"
+    return "text"
+
+
+def _check_type(owner: str, name: str, value, default):
+    """A value of the kind the field's default is (ints pass for floats; tuples of as many numbers)."""
+    ok = True
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, tuple):
+        ok = (isinstance(value, (tuple, list)) and len(value) == len(default)
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    if not ok:
+        raise InputError(f"{owner}.{name}: expected {_describe(default)}, got {value!r}")
 
 
 class Effect:

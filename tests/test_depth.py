@@ -60,14 +60,14 @@ def test_letterbox_bars_leave_the_picture_s_depth_as_it_was(fastdepth):
     assert plain.padding == (0, 0, 0, 0)
     boxed = np.zeros((h + 100, w, 3), np.uint8)  # 50 px black bars above and below, as a 16:9 player would add
     boxed[50:50 + h] = photo
-    result = fastdepth.estimate(boxed, Intrinsics(intr.fx, intr.fy, intr.cx, intr.cy + 50, w, h + 100))
+    result = fastdepth.estimate(boxed, Intrinsics(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy + 50, width=w, height=h + 100))
     assert result.padding == (51, 51, 0, 0)  # each bar and the line where bar and picture meet
     assert np.array_equal(result.raw[:51], np.repeat(result.raw[51:52], 51, axis=0))
     inside = result.raw[51:-51]
     log_ratio = np.log(inside / plain.raw[1:-1])
     assert np.median(np.abs(log_ratio)) < 0.03  # the same room at the same distance: two lines fewer, that is all
     shown_whole = DepthEstimator("fastdepth", temporal=None, skip_padding=False).estimate(
-        boxed, Intrinsics(intr.fx, intr.fy, intr.cx, intr.cy + 50, w, h + 100)).raw[51:-51]
+        boxed, Intrinsics(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy + 50, width=w, height=h + 100)).raw[51:-51]
     # shown the bars, the model puts the same room elsewhere (measured 0.10 median |log depth|; skipped: 0.014)
     assert np.median(np.abs(np.log(shown_whole / plain.raw[1:-1]))) > 0.07
 

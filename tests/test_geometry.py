@@ -20,7 +20,7 @@ def test_from_fov_and_back():
 
 
 def test_scaled_round_trip_and_pixel_centres():
-    K = Intrinsics(500.0, 510.0, 320.3, 241.7, 640, 480)
+    K = Intrinsics(fx=500.0, fy=510.0, cx=320.3, cy=241.7, width=640, height=480)
     back = K.scaled(320, 240).scaled(640, 480)
     assert (back.fx, back.fy, back.cx, back.cy) == pytest.approx((K.fx, K.fy, K.cx, K.cy))
     half = K.scaled(320, 240)
