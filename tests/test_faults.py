@@ -3,6 +3,7 @@ pipeline, frame-size changes on workers, a broken model, shaders deleted while r
 from __future__ import annotations
 
 import gc
+import os
 import resource
 import subprocess
 import sys
@@ -26,8 +27,9 @@ def run_app(*args, cwd, limit_bytes=None, timeout=180):
         if limit_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "demo_app", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=limit, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          timeout=timeout, preexec_fn=limit, env=env)
 
 
 def count_frames(path) -> int:
