@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -17,25 +16,13 @@ import cv2
 import numpy as np
 
 from .errors import InputError, SourceError
+from .frame import Frame
 from .geometry import Intrinsics
 from .imaging import fit_frame  # noqa: F401  (part of the camera API)
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-@dataclass
-class Frame:
-    """One camera frame. Ground truth (depth m, person mask, intrinsics, camera-to-world) only from the demo."""
-
-    image: np.ndarray
-    timestamp: float
-    index: int
-    depth: np.ndarray | None = None
-    mask: np.ndarray | None = None
-    intrinsics: Intrinsics | None = None
-    camera_to_world: np.ndarray | None = None
 
 
 class FrameSource:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import shaders
+from . import shaders
 
 from .errors import ArsdkError, InputError, check_depth, check_image, check_mask, check_pose
-from .pipeline import FrameState
+from .frame import FrameState
 
 log = logging.getLogger(__name__)
 

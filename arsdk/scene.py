@@ -399,7 +399,7 @@ class SceneRenderer:
     def __init__(self, width: int, height: int, ctx=None, samples_photo: int = 256):
         import moderngl
 
-        import shaders
+        from . import shaders
 
         from .render import CurrentContext
 

@@ -26,7 +26,7 @@ import numpy as np
 from common import stats_ms, write_result
 
 import arsdk
-import effects
+from arsdk import effects
 from arsdk.depth import DepthEstimator, default_depth_model
 from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, shared_data_dir,
                               true_floor)

@@ -12,7 +12,7 @@ import time
 from common import stats_ms, write_result
 
 import arsdk
-import effects
+from arsdk import effects
 from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer
 

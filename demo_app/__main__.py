@@ -8,7 +8,7 @@ import sys
 # Ctrl-C while the heavy modules load (seconds on a cold start) must end quietly too
 try:
     import arsdk
-    import effects as fx
+    from arsdk import effects as fx
     from arsdk.depth import BUILTIN_SPECS, METRIC, RELATIVE_DEPTH, RELATIVE_INVERSE, DepthModelSpec
     from arsdk.errors import ArsdkError
     from arsdk.render import display_available

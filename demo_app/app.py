@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import arsdk
-import effects as fx
+from arsdk import effects as fx
 from arsdk.camera import fit_frame
 from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer

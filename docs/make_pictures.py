@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import arsdk  # noqa: E402
-import effects  # noqa: E402
+from arsdk import effects  # noqa: E402
 from arsdk.evaluation import load_pairs, shared_data_dir  # noqa: E402
 from arsdk.pipeline import ground_truth_state  # noqa: E402
 from arsdk.render import Renderer  # noqa: E402

@@ -6,15 +6,20 @@ cd "$(dirname "$0")/.."
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     need=()
-    for pkg in libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri xvfb xdotool; do
+    # Mesa EGL/GL (headless rendering; libGL and GLib are also what opencv-python links), Xvfb and xdotool (the
+    # window tests), and npm (the model registry of FastDepth and MediaPipe's selfie models) when it is missing
+    glib=libglib2.0-0
+    apt-cache show libglib2.0-0t64 >/dev/null 2>&1 && glib=libglib2.0-0t64
+    for pkg in libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri "$glib" xvfb xdotool; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
     done
+    command -v npm >/dev/null 2>&1 || need+=(npm)
     if [ ${#need[@]} -gt 0 ]; then
         echo "installing system packages: ${need[*]}"
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     fi
 else
-    echo "note: not root or no apt: make sure Mesa EGL (libegl1, libegl-mesa0) is installed; xvfb and xdotool for the window tests"
+    echo "note: not root or no apt: make sure Mesa EGL (libegl1, libegl-mesa0) and GLib are installed; xvfb and xdotool for the window tests; npm for FastDepth (the selfie models also come from PyPI)"
 fi
 
 PY=${PYTHON:-python3}

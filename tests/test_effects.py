@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-import effects
-import shaders
+from arsdk import effects
+from arsdk import shaders
 from arsdk.errors import InputError
 from arsdk.geometry import project, transform_points
 from arsdk.pipeline import FrameState

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import arsdk
-import effects
+from arsdk import effects
 from arsdk.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -259,7 +259,7 @@ def test_renderer_checks_the_state(gt_state):
 
 
 def test_shader_deleted_and_recreated_while_running(tmp_path, gt_state):
-    import shaders
+    from arsdk import shaders
 
     (tmp_path / "fog.frag").write_text(shaders.shader_path("fog.frag").read_text())
     with Renderer(gt_state.image.shape[1], gt_state.image.shape[0], mode="headless", shader_dirs=[tmp_path]) as r:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import arsdk
-import effects
+from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, seven_scenes_pairs, true_floor
 from arsdk.floor import FloorSettings, GroundTracker, decide_floor, level_depth

@@ -10,7 +10,25 @@ from arsdk.inference import load_model
 def test_fetched_models_are_verified():
     for name, spec in models.FETCHED.items():
         path = models.model_path(name)
-        assert models.sha256_of(path) == spec.sha256
+        assert models.sha256_of(path) in spec.hashes
+
+
+def test_selfie_models_come_from_the_mediapipe_wheel_without_npm(tmp_path, monkeypatch):
+    """The README names two sources for the selfie models: the PyPI wheel works on a machine with no npm."""
+    monkeypatch.setenv("ARSDK_MODEL_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # npm hidden
+    got = models.fetch(["selfie", "selfie_landscape"], log=lambda *_: None)
+    for name, path in got.items():
+        wheel = next(s for s in models.FETCHED[name].sources if s.kind == "pip")
+        assert models.sha256_of(path) == wheel.sha256
+    # the wheel's files hold the same weights as npm's: the same mask
+    from arsdk.segmentation import PersonSegmenter
+
+    image = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    spec = PersonSegmenter("selfie_landscape").spec
+    mine = PersonSegmenter(str(got["selfie_landscape"]), spec=spec).process(image)
+    monkeypatch.delenv("ARSDK_MODEL_DIR")
+    assert np.allclose(mine, PersonSegmenter("selfie_landscape").process(image), atol=1e-5)
 
 
 def test_missing_model_names_the_fetch_command(tmp_path, monkeypatch):

@@ -153,7 +153,7 @@ def test_warp_depth_and_tae_on_a_known_motion():
 
 def test_stickers_ride_on_anchors_and_the_hud_says_the_state(moving_demo):
     from demo_app.hud import draw_hud, world_line
-    from effects.sticker import StickerEffect
+    from arsdk.effects.sticker import StickerEffect
 
     with arsdk.Pipeline.default(segmentation=False) as pipe:
         state = pipe.process(moving_demo[0])

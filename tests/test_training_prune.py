@@ -8,8 +8,8 @@ pytest.importorskip("onnx")
 
 from arsdk import models  # noqa: E402
 from training import prune  # noqa: E402
-from training.prune import (PrunedFastDepth, activation_ranges, channel_energy, channel_spaces,  # noqa: E402
-                            choose_channels, drop_final_upsample, folded_fastdepth, passed_target, refit)
+from training.prune import activation_ranges, channel_energy, choose_channels, passed_target, refit  # noqa: E402
+from training.surgery import PrunedFastDepth, channel_spaces, drop_final_upsample, folded_fastdepth  # noqa: E402
 
 needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
 

@@ -97,7 +97,7 @@ def test_a_short_run_writes_a_checkpoint_the_evaluator_loads_at_its_input(tmp_pa
 @needs_fastdepth
 def test_init_fine_tunes_a_pruned_checkpoint_at_its_own_input_and_keeps_it_exportable(tmp_path, monkeypatch):
     from training.model import load_checkpoint
-    from training.prune import PrunedFastDepth, channel_spaces, folded_fastdepth
+    from training.surgery import PrunedFastDepth, channel_spaces, folded_fastdepth
 
     _, sizes = channel_spaces(folded_fastdepth())
     keep = {s: list(range(0, n, 2)) for s, n in sizes.items()}

@@ -109,7 +109,7 @@ def build_model(args: dict) -> nn.Module:
     with channels pruned (arch "pruned", written by training/prune.py)."""
     net_args = network_args(args)
     if net_args["arch"] == "pruned":
-        from training.prune import PrunedFastDepth
+        from training.surgery import PrunedFastDepth
 
         return PrunedFastDepth(net_args["keep"], half_output=net_args["half_output"])
     if net_args["arch"] == "fastdepth":

