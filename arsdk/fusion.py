@@ -2,7 +2,8 @@
 tracked camera motion, is averaged with the new prediction where the two agree.
 
 A per-frame depth model re-guesses the room from scratch every frame, so surfaces breathe and the waterline
-shimmers. Here the fused estimate is kept at a reduced resolution (1/`downscale`), averaged in log depth and
+shimmers. Here the fused estimate is kept at a reduced resolution (`work_width` pixels wide: the correction it
+makes is smooth, and a few thousand points carry it in a millisecond), averaged in log depth and
 weighted by how many frames have seen each place (capped, so the room can still change); where the carried and
 the new depth disagree by more than `tolerance` (something moved, an occlusion edge) the new one is taken as it
 is. The result is applied to the full-resolution prediction as a smooth multiplicative correction, so edges stay
@@ -21,14 +22,14 @@ class DepthFusion:
     """`fuse(depth, intrinsics, motion)` -> fused HxW float32 metres. motion: the 4x4 transform from the previous
     frame's camera to this one's (metres), or None when unknown (tracking lost, a cut): the history is dropped."""
 
-    def __init__(self, downscale: int = 4, tolerance: float = 0.2, max_weight: float = 6.0):
-        if downscale < 1:
-            raise InputError(f"DepthFusion.downscale: expected an integer >= 1, got {downscale}")
+    def __init__(self, work_width: int = 80, tolerance: float = 0.2, max_weight: float = 6.0):
+        if work_width < 8:
+            raise InputError(f"DepthFusion.work_width: expected at least 8 pixels, got {work_width}")
         if not 0.0 < tolerance < 1.0:
             raise InputError(f"DepthFusion.tolerance: expected a relative difference in (0, 1), got {tolerance}")
         if max_weight < 1.0:
             raise InputError(f"DepthFusion.max_weight: expected >= 1, got {max_weight}")
-        self.downscale, self.tolerance, self.max_weight = downscale, tolerance, max_weight
+        self.work_width, self.tolerance, self.max_weight = work_width, tolerance, max_weight
         self.reset()
 
     def reset(self):
@@ -40,7 +41,8 @@ class DepthFusion:
         check_depth(depth, "depth")
         h, w = depth.shape
         intr = intrinsics.matching(w, h)
-        small_size = (max(1, w // self.downscale), max(1, h // self.downscale))
+        f = min(1.0, self.work_width / w)
+        small_size = (max(1, round(w * f)), max(1, round(h * f)))
         small_intr = intr.scaled(*small_size)
         known = np.isfinite(depth) & (depth > 0)
         new = cv2.resize(np.where(known, depth, 0).astype(np.float32), small_size, interpolation=cv2.INTER_NEAREST)

@@ -44,7 +44,7 @@ class TrackerSettings:
     corner_quality: float = 0.01
     corner_spacing_px: int = 8
     flow_window_px: int = 21
-    flow_levels: int = 4
+    flow_levels: int = 3
     forward_backward_px: float = 1.0
     reprojection_px: float = 2.0
     min_inliers: int = 20

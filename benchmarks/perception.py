@@ -33,10 +33,10 @@ def record_clip(path: Path, n: int):
 
 def latency(depth_name: str, frames: int) -> dict:
     """Per-stage times as the pipeline reports them, and the frame's wall time through Pipeline.process
-    (synchronous mode: segmentation runs beside depth, then geometry)."""
+    (synchronous mode: segmentation runs beside depth, then geometry, then tracking and depth fusion)."""
     pipe = arsdk.Pipeline(DepthEstimator(depth_name, num_threads=2), PersonSegmenter(num_threads=1),
                           arsdk.Intrinsics.from_fov(640, 480, 60))
-    times = {"capture": [], "depth": [], "segmentation": [], "geometry": [], "combined": []}
+    times = {"capture": [], "depth": [], "segmentation": [], "geometry": [], "tracking": [], "combined": []}
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "demo.mp4"
         record_clip(clip, frames + 10)
@@ -50,7 +50,7 @@ def latency(depth_name: str, frames: int) -> dict:
             if i >= 10:  # warm-up frames excluded
                 times["capture"].append(t1 - t0)
                 times["combined"].append(t2 - t1)
-                for k in ("depth", "segmentation", "geometry"):
+                for k in ("depth", "segmentation", "geometry", "tracking"):
                     times[k].append(state.timings[k] / 1e3)
     pipe.close()
     return {k: stats_ms(v) for k, v in times.items()}
