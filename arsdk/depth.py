@@ -12,7 +12,7 @@ import numpy as np
 from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
-from .inference import Model, load_model
+from .inference import Model, ModelHolder, load_model
 from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
 
@@ -138,7 +138,7 @@ class ScaleRecovery:
         return 1.0 if self._log_scale is None else math.exp(self._log_scale)
 
 
-class DepthEstimator:
+class DepthEstimator(ModelHolder):
     """Runs a depth model on RGB frames and returns metric depth at frame resolution.
 
     model: a built-in name ("fastdepth", "arsdk_depth", "arsdk_depth_int8"), or a path to a .tflite/.onnx file
@@ -245,17 +245,6 @@ class DepthEstimator:
         filt_full = raw_full if filtered is depth else enlarge_into_margins(filtered, (w, h), padding)
         self._last_good = DepthResult(raw_full, filt_full, scale, output, padding)
         return self._last_good
-
-    def close(self):
-        """Free the model's runtime (also at the end of a `with` block); the object cannot be used after."""
-        with self._lock:
-            self.model = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""

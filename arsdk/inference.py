@@ -155,6 +155,23 @@ class Model:
                                                                                             copy=False)
 
 
+class ModelHolder:
+    """Base of the objects that hold a model (`self.model`, guarded by `self._lock`): `close()` frees its runtime,
+    and `with` closes it at the end of the block; the object cannot be used after."""
+
+    model: "Model | None"
+
+    def close(self):
+        with self._lock:
+            self.model = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def load_model(path, num_threads: int = 2) -> Model:
     """Load a .tflite or .onnx model; raises ModelError naming the file when it is missing or corrupt."""
     model = Model(path, num_threads)

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import models
 from .errors import InputError, ModelError, check_image
-from .inference import load_model
+from .inference import ModelHolder, load_model
 from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
 from .temporal import EdgePreservingFilter
 
@@ -42,7 +42,7 @@ class TemporalMaskFilter(EdgePreservingFilter):
         return np.clip(1.0 - np.abs(new - prev) / self.edge_threshold, 0.0, 1.0)
 
 
-class PersonSegmenter:
+class PersonSegmenter(ModelHolder):
     """Soft person mask (HxW float32 in [0, 1]) for RGB frames. model: "selfie", "selfie_landscape" or a path
     with a SegmenterSpec. The default picks the landscape model for frames wider than tall. skip_padding: show
     the model only the picture inside uniform padding bands (letterbox bars; `imaging.padding_margins`), unsquashed;
@@ -106,17 +106,6 @@ class PersonSegmenter:
         mask = enlarge_into_margins(small, (image.shape[1], image.shape[0]), padding, fill=0.0)
         self._last_good = np.clip(mask, 0.0, 1.0, out=mask)
         return self._last_good
-
-    def close(self):
-        """Free the model's runtime (also at the end of a `with` block); the object cannot be used after."""
-        with self._lock:
-            self.model = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def reset(self):
         """Forget the stream so far (its temporal history and padding window)."""

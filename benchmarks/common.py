@@ -32,3 +32,13 @@ def write_result(name: str, data: dict) -> Path:
     path.write_text(json.dumps({"machine": machine(), **data}, indent=2))
     print(f"wrote {path}")
     return path
+
+
+def shared_data_or_exit(benchmark: str):
+    """../shared/data (or $ARSDK_SHARED_DATA), or exit naming what is missing."""
+    from arsdk.evaluation import shared_data_dir
+
+    root = shared_data_dir()
+    if root is None:
+        raise SystemExit(f"{benchmark}: ../shared/data not found (set ARSDK_SHARED_DATA)")
+    return root

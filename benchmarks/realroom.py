@@ -23,12 +23,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from common import stats_ms, write_result
+from common import shared_data_or_exit, stats_ms, write_result
 
 import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator, default_depth_model
-from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, shared_data_dir,
+from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs,
                               true_floor)
 from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
@@ -182,9 +182,7 @@ def main():
     ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
     ap.add_argument("--step", type=int, default=1, help="score every N-th frame of the sequences")
     args = ap.parse_args()
-    root = shared_data_dir()
-    if root is None:
-        raise SystemExit("realroom: ../shared/data not found (set ARSDK_SHARED_DATA)")
+    root = shared_data_or_exit("realroom")
     name = args.depth_model or default_depth_model()
     print(f"realroom: {name} on {root}")
     sets = run_sets(name, root, args.step)

@@ -26,12 +26,12 @@ import math
 import time
 
 import numpy as np
-from common import stats_ms, write_result
+from common import shared_data_or_exit, stats_ms, write_result
 
 import arsdk
 from arsdk.depth import default_depth_model
 from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, load_sequences,
-                              load_training_sequences, reproject_depth, shared_data_dir,
+                              load_training_sequences, reproject_depth,
                               temporal_alignment_error)
 from arsdk.geometry import project, transform_points, unproject_pixels
 from arsdk.tracking import CameraTracker, rotation_deg
@@ -153,9 +153,7 @@ def main():
     ap.add_argument("--asynchronous", action="store_true",
                     help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     args = ap.parse_args()
-    root = shared_data_dir()
-    if root is None:
-        raise SystemExit("tracking: ../shared/data not found (set ARSDK_SHARED_DATA)")
+    root = shared_data_or_exit("tracking")
     name = args.depth_model or default_depth_model()
     print(f"tracking: {name} on {root}, tracking {'off' if args.no_tracking else 'on'}")
     results, seqs = {}, sequences(root)
