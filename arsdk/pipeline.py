@@ -45,6 +45,7 @@ def ground_truth_state(frame: Frame) -> FrameState:
                       frame.timestamp, frame.index, {}, frame.index)
 
 
+DEPTH, MASK, WORLD = "depth", "mask", "world"  # what an effect may read from a FrameState
 MIN_FRAME_SIDE = 16  # pixels: the models, the line detector and the tracker's pyramid need this much
 
 
@@ -175,6 +176,7 @@ class Pipeline:
         self._lock = threading.RLock()
         self._stage_lock = threading.Lock()
         self._undistort_maps = None
+        self._unknown: np.ndarray | None = None
         self._warned_intrinsics = False
         self._bare_count = 0
         self._depth_worker = self._seg_worker = None
@@ -236,22 +238,28 @@ class Pipeline:
                 self._warned_intrinsics = True
         return intr.matching(w, h)
 
-    def process(self, frame, gravity=None, bgr: bool = False) -> FrameState:
+    def process(self, frame, gravity=None, bgr: bool = False, needs=None) -> FrameState:
         """One frame (a Frame or an HxWx3 uint8 array) -> FrameState. Frames are RGB; pass bgr=True for frames
         straight from OpenCV (cv2.VideoCapture, cv2.imread), which are BGR: read as RGB, the colours swap and the
         models see a different room (water turns yellow). arsdk's own sources already hand out RGB. One stream:
         calls from several threads are taken one at a time.
 
         gravity: the up direction in this camera's axes (x right, y down, z forward) from an IMU or an AR
-        framework, e.g. minus a phone's accelerometer reading rotated into the camera; None estimates it."""
+        framework, e.g. minus a phone's accelerometer reading rotated into the camera; None estimates it.
+        needs: what the effects will read, a set of "depth", "mask", "world" (`arsdk.effects.needs_of(effects)`); the
+        models nobody reads are not run (blur alone: no depth model). None: everything the pipeline has."""
         with self._lock:
             if bgr:
                 image = check_image(frame.image if isinstance(frame, Frame) else frame, "frame")
                 rgb = np.ascontiguousarray(image[..., ::-1])
                 frame = replace(frame, image=rgb) if isinstance(frame, Frame) else rgb
-            return self._process(frame, gravity)
+            if needs is not None:
+                needs = frozenset(needs)
+                if needs - {DEPTH, MASK, WORLD}:
+                    raise InputError(f"needs: expected a set of {DEPTH!r}, {MASK!r}, {WORLD!r}, got {sorted(needs)}")
+            return self._process(frame, gravity, needs)
 
-    def _process(self, frame, gravity=None) -> FrameState:
+    def _process(self, frame, gravity=None, needs=None) -> FrameState:
         if not isinstance(frame, Frame):  # a bare image: number it, so results can be matched to frames
             frame = Frame(check_image(frame, "frame"), time.perf_counter(), self._bare_count)
             self._bare_count += 1
@@ -265,33 +273,45 @@ class Pipeline:
         posed = self.use_source_pose and frame.camera_to_world is not None
         item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed)
         timings: dict[str, float] = {}
+        want_depth = needs is None or bool({DEPTH, WORLD} & needs)
+        want_mask = self.segmenter is not None and (needs is None or MASK in needs)
+        result = ground = mask = None
+        depth_index = frame.index
         if self.asynchronous:
-            self._depth_worker.submit(item)
-            if self._seg_worker is not None:
+            if want_depth:
+                self._depth_worker.submit(item)
+            if want_mask:
                 self._seg_worker.submit(item)
-            result, ground, depth_index, t = self._depth_worker.latest(wait=True)
-            timings.update(t)
-            mask = None
-            if self._seg_worker is not None:
+            if want_depth:
+                result, ground, depth_index, t = self._depth_worker.latest(wait=True)
+                timings.update(t)
+            if want_mask:
                 mask, t = self._seg_worker.latest(wait=True)
                 timings.update(t)
         else:
             # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
             # max(depth, segmentation) + geometry instead of their sum
-            pending = self._helper.submit(self._segmentation_stage, item) if self.segmenter is not None else None
-            lines = None if posed or gravity is not None else self._helper.submit(
-                self.ground.gravity_estimator.segments, image)
-            result, ground, depth_index, t = self._depth_stage(item, lines)
-            timings.update(t)
-            mask = None
+            pending = self._helper.submit(self._segmentation_stage, item) if want_mask and want_depth else None
+            if want_mask and not want_depth:  # alone, it runs here: no hand-over to a helper thread
+                mask, t = self._segmentation_stage(item)
+                timings.update(t)
+            if want_depth:
+                lines = None if posed or gravity is not None else self._helper.submit(
+                    self.ground.gravity_estimator.segments, image)
+                result, ground, depth_index, t = self._depth_stage(item, lines)
+                timings.update(t)
             if pending is not None:
                 mask, t = pending.result()
                 timings.update(t)
+        if mask is not None and mask.shape != (h, w):
+            mask = self._segmentation_stage(item)[0]
+        if not want_depth:  # no effect reads depth or the world: the depth model, gravity and tracking are skipped
+            unknown = self._unknown_depth(h, w)
+            return FrameState(image, unknown, unknown, mask, intr, None, None, frame.timestamp, frame.index, timings,
+                              frame.index)
         if result.filtered.shape != (h, w) or (ground is None and not posed):
             # the frame size changed, or the source's pose came or went, while a worker held an older result
             result, ground, depth_index = self._depth_stage(item)[:3]
-        if mask is not None and mask.shape != (h, w):
-            mask = self._segmentation_stage(item)[0]
         tracked = None
         if posed:
             # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
@@ -364,6 +384,13 @@ class Pipeline:
         fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
         self._fused = (depth_index, fused, pose)
         return fused
+    def _unknown_depth(self, h: int, w: int) -> np.ndarray:
+        """One read-only all-unknown depth map per size: a renderer sees the same array and need not upload it."""
+        if self._unknown is None or self._unknown.shape != (h, w):
+            self._unknown = np.zeros((h, w), np.float32)
+            self._unknown.flags.writeable = False
+        return self._unknown
+
     def _undistort(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
         """The frame as a distortion-free pinhole with the same K would see it (the maps are built once)."""
         import cv2

@@ -1,5 +1,7 @@
-"""Render benchmark: per effect, milliseconds per 640x480 frame headless (upload + render + read-back), and the
-end-to-end FPS of the demo app on the demo scene with the models on worker threads.
+"""Render benchmark: per effect, milliseconds per 640x480 frame headless (upload + render + read-back); blur alone
+against the usual hand-written Python loop (same selfie model via LiteRT, cv2.GaussianBlur, numpy blend) per frame
+at 640x480 and 1280x720 and for a whole 450-frame video through the app; and the end-to-end FPS of the demo app
+on the demo scene with the models on worker threads.
 
     python benchmarks/render.py [--frames 100] [--seconds 15]
 Writes benchmarks/results/render.json.
@@ -109,6 +111,109 @@ def end_to_end(effect: str, seconds: float, source: str, fps: float = 30.0) -> d
             "median_ms": {k: round(v, 2) for k, v in summary["median_ms"].items()}}
 
 
+def usual_blur(size: tuple[int, int]):
+    """The background blur people write by hand, as the reference: MediaPipe's selfie model through LiteRT,
+    cv2.GaussianBlur of the whole frame (the same spread as arsdk's default blur), a numpy blend."""
+    import cv2
+    import numpy as np
+
+    from arsdk import models
+    from arsdk.inference import _tflite_interpreter_class
+
+    interp = _tflite_interpreter_class()(model_path=str(models.model_path("selfie_landscape")), num_threads=2)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    mh, mw = inp["shape"][1:3]
+    sigma = 4.0 * effects.get("blur").Params().strength
+
+    def blur(rgb):
+        x = cv2.resize(rgb, (mw, mh), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255.0)
+        interp.set_tensor(inp["index"], x[None])
+        interp.invoke()
+        mask = cv2.resize(interp.get_tensor(out["index"])[0, :, :, 0], size)[..., None]
+        background = cv2.GaussianBlur(rgb, (0, 0), sigma)
+        return (rgb * mask + background * (1.0 - mask)).astype(np.uint8)
+
+    return blur
+
+
+def blur_against_usual(size: tuple[int, int], frames: int) -> dict:
+    """Blur alone per frame: the SDK (pipeline reading only the mask, GL blur, read-back) against `usual_blur`,
+    frame by frame in turns so the machine's drift falls on both alike."""
+    w, h = size
+    images = [f.image for f in arsdk.DemoSource(w, h, frames=30)]
+    blur = effects.create("blur")
+    pipe = arsdk.Pipeline.default(intrinsics=arsdk.Intrinsics.from_fov(w, h, 60))
+    renderer = Renderer(w, h, mode="headless")
+    usual = usual_blur(size)
+    sdk_t, usual_t = [], []
+    for i in range(frames + 5):
+        image = images[i % len(images)]
+        t0 = time.perf_counter()
+        renderer.render(pipe.process(image, needs=effects.needs_of([blur])), [blur])
+        t1 = time.perf_counter()
+        usual(image)
+        t2 = time.perf_counter()
+        if i >= 5:
+            sdk_t.append(t1 - t0)
+            usual_t.append(t2 - t1)
+    pipe.close()
+    renderer.release()
+    out = {"sdk": stats_ms(sdk_t), "usual_loop": stats_ms(usual_t)}
+    out["ratio"] = round(out["sdk"]["median_ms"] / out["usual_loop"]["median_ms"], 3)
+    return out
+
+
+USUAL_VIDEO_LOOP = """
+import sys, time, cv2
+sys.path.insert(0, {bench!r})
+from render import usual_blur
+cap = cv2.VideoCapture({src!r})
+w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+out = cv2.VideoWriter({dst!r}, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+blur = usual_blur((w, h))
+while True:
+    ok, bgr = cap.read()
+    if not ok:
+        break
+    out.write(cv2.cvtColor(blur(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), cv2.COLOR_RGB2BGR))
+out.release()
+"""
+
+
+def blur_video_against_usual(frames: int = 450) -> dict:
+    """A whole 640x480 video file blurred, process start to finished file (load, decode, encode included): the app
+    (`python -m demo_app --effect blur`) against the usual loop, each run twice, alternating."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    import cv2
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "call.mp4"
+        writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+        for f in arsdk.DemoSource(640, 480, frames=frames):
+            writer.write(cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR))
+        writer.release()
+        app_cmd = [sys.executable, "-m", "demo_app", "--source", str(src), "--effect", "blur", "--headless",
+                   "--output", str(Path(tmp) / "app.mp4")]
+        loop_cmd = [sys.executable, "-c", USUAL_VIDEO_LOOP.format(bench=str(root / "benchmarks"), src=str(src),
+                                                                   dst=str(Path(tmp) / "loop.mp4"))]
+        times = {"app": [], "usual_loop": []}
+        for _ in range(2):
+            for key, cmd in (("app", app_cmd), ("usual_loop", loop_cmd)):
+                t0 = time.perf_counter()
+                subprocess.run(cmd, cwd=root, check=True, capture_output=True)
+                times[key].append(time.perf_counter() - t0)
+    out = {k: round(min(v), 2) for k, v in times.items()}
+    out["ratio"] = round(out["app"] / out["usual_loop"], 3)
+    out["frames"] = frames
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--frames", type=int, default=100)
@@ -116,6 +221,12 @@ def main():
     args = ap.parse_args()
     print(f"per-effect cost at 640x480 over {args.frames} frames (upload + render + read-back):")
     fx = per_effect(args.frames)
+    versus = {}
+    for size in ((640, 480), (1280, 720)):
+        versus[f"{size[0]}x{size[1]}"] = blur_against_usual(size, args.frames)
+        print(f"  blur alone at {size[0]}x{size[1]}: SDK {versus[f'{size[0]}x{size[1]}']}")
+    versus["video_450_frames"] = blur_video_against_usual()
+    print(f"  blur, a 450-frame video through the app against the usual loop: {versus['video_450_frames']}")
     e2e = {}
     for effect in ("flood", "blur"):
         for source, fps in (("demo", 30.0), ("camera", 30.0), ("camera", 60.0)):
@@ -124,6 +235,7 @@ def main():
             print(f"  end-to-end {key:22s} {e2e[key]['fps']:6.1f} FPS shown, depth ({e2e[key]['depth_model']}) "
                   f"updated {e2e[key]['depth_updates_per_s']:5.1f} times/s")
     write_result("render", {"resolution": [640, 480], "per_effect": fx, "target_effect_ms": 8.0,
+                            "blur_against_usual_loop": versus, "targets": {"per_frame_ratio": 0.5, "video_ratio": 0.6},
                             "end_to_end": e2e, "target_fps": 30.0})
 
 

@@ -185,7 +185,7 @@ class App:
     def process(self, frame) -> "arsdk.FrameState":
         if self.pipeline is None:
             return ground_truth_state(frame)
-        return self.pipeline.process(frame)
+        return self.pipeline.process(frame, needs=fx.needs_of(self.effects))  # only the models the effects read
 
     def run(self) -> dict:
         cfg = self.cfg

@@ -95,11 +95,13 @@ def _check_type(owner: str, name: str, value, default):
 
 class Effect:
     """Base class. Subclasses set `name`, `Params` and `shader` (a fragment shader in shaders/), and may
-    override `setup`, `update`, `render`, `on_key` and `on_click`."""
+    override `setup`, `update`, `render`, `on_key` and `on_click`. `needs`: what the effect reads from the
+    FrameState ("depth", "mask", "world"), so the pipeline runs only the models someone reads."""
 
     name = "effect"
     Params = Params
     shader = ""
+    needs: frozenset = frozenset({"depth", "world"})
 
     def __init__(self, params: Params | None = None, **overrides):
         try:
@@ -178,6 +180,14 @@ def _load_plugins():
             register(cls)
         except Exception as exc:  # a broken plugin must not take the built-in effects down with it
             log.warning("effect plugin %s (%s) could not be loaded: %s", ep.name, ep.value, exc)
+
+
+def needs_of(effects) -> frozenset:
+    """Everything a chain of effects reads: pass it to `Pipeline.process(frame, needs=...)`."""
+    out: frozenset = frozenset()
+    for effect in effects:
+        out |= effect.needs
+    return out
 
 
 def available() -> list[str]:

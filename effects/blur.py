@@ -39,6 +39,11 @@ class BlurEffect(Effect):
     shader = "blur_composite.frag"
     plus_minus = "strength"
 
+    @property
+    def needs(self) -> frozenset:
+        """The person's mask; depth too in depth-of-field mode."""
+        return frozenset({"mask", "depth"}) if self.params.mode == "dof" else frozenset({"mask"})
+
     def __init__(self, params=None, **overrides):
         super().__init__(params, **overrides)
         self.background = None

@@ -93,3 +93,28 @@ def test_one_bad_frame_does_not_end_the_stream(demo_source, caplog):
     pipe.close()
     assert s.depth is not None and s2.depth is not None
     assert "decoder glitch" in caplog.text
+
+
+def test_only_the_models_the_effects_read_are_run(demo_source):
+    from arsdk import effects
+
+    image = demo_source.render(0.0).image
+    blur, flood = effects.create("blur"), effects.create("flood")
+    assert effects.needs_of([blur]) == {"mask"}
+    assert effects.needs_of([effects.create("blur", mode="dof")]) == {"mask", "depth"}
+    assert effects.needs_of([flood, blur]) == {"depth", "world", "mask"}
+    for asynchronous in (False, True):
+        with arsdk.Pipeline.default(asynchronous=asynchronous) as pipe:
+            def no_depth(*_):
+                raise AssertionError("the depth model ran for an effect chain that reads no depth")
+
+            real = pipe.depth_estimator.estimate
+            pipe.depth_estimator.estimate = no_depth
+            state = pipe.process(image, needs=effects.needs_of([blur]))
+            assert state.mask is not None and state.mask.max() > 0.5  # the demo room's person
+            assert not state.depth.any() and state.camera_to_world is None and "depth" not in state.timings
+            pipe.depth_estimator.estimate = real
+            state = pipe.process(image, needs=effects.needs_of([flood]))
+            assert state.mask is None and state.depth.any() and state.camera_to_world is not None
+    with pytest.raises(arsdk.InputError, match="needs"):
+        arsdk.Pipeline.default(segmentation=False).process(image, needs={"colour"})
