@@ -295,11 +295,14 @@ class ImageFolderSource(FrameSource):
 
 
 class ImageSource(FrameSource):
-    """A still image, handed out `repeat` times (once by default)."""
+    """A still image, handed out `repeat` times (once by default; None: until the consumer stops), timed at `fps`
+    so animated effects (rising water, drifting fog) move on it."""
 
-    def __init__(self, path, repeat: int = 1, fps: float = 30.0):
+    def __init__(self, path, repeat: int | None = 1, fps: float = 30.0):
         self.path = Path(path)
         self.name = f"image {self.path}"
+        if repeat is not None and repeat < 1:
+            raise InputError(f"{self.name}: repeat must be at least 1 (or None for endless), got {repeat}")
         try:
             self.image = read_image(self.path)
         except InputError as exc:
@@ -311,11 +314,15 @@ class ImageSource(FrameSource):
         return self.repeat
 
     def __len__(self):
+        if self.repeat is None:
+            raise TypeError(f"{self.name}: endless (repeat=None)")
         return self.repeat
 
     def __iter__(self):
-        for i in range(self.repeat):
+        i = 0
+        while self.repeat is None or i < self.repeat:
             yield Frame(self.image, i / self.fps, i)
+            i += 1
 
 
 class DemoSource(FrameSource):

@@ -115,3 +115,21 @@ def enlarge_into_margins(values: np.ndarray, size: tuple[int, int], margins: tup
     if fill is None:
         return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_REPLICATE)
     return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_CONSTANT, value=float(fill))
+
+
+class SceneCut:
+    """Says when a stream jumps to an unrelated picture (an edit in a video, the next photo of a folder): the
+    frame's 32x24 grey thumbnail, normalised for brightness, correlates below `threshold` with the last one.
+    Temporal filters and tracking should then start afresh rather than blend two scenes."""
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+        self._last: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray) -> bool:
+        grey = cv2.cvtColor(cv2.resize(image, (32, 24), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        v = grey.astype(np.float32).ravel()
+        v -= v.mean()
+        v /= max(float(np.linalg.norm(v)), 1e-6)
+        last, self._last = self._last, v
+        return last is not None and float(v @ last) < self.threshold

@@ -278,6 +278,11 @@ class Pipeline:
         result = ground = mask = None
         depth_index = frame.index
         if self.asynchronous:
+            if want_mask and self._seg_worker is None:  # a segmenter given after construction
+                self._seg_worker = _LatestWorker(self._segmentation_stage, "segmentation")
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _stop_threads, self._depth_worker, self._seg_worker,
+                                                   self._helper)
             if want_depth:
                 self._depth_worker.submit(item)
             if want_mask:

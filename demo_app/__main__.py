@@ -77,7 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--depth-model",
                     help="fastdepth, arsdk_depth, arsdk_depth_int8, or a .tflite/.onnx path (with --depth-spec)")
     ap.add_argument("--depth-spec", type=_depth_spec, help="for a depth model given by path: WxH,layout,kind")
-    ap.add_argument("--output", help="record to this video file (.mp4 or .avi)")
+    ap.add_argument("--output", help="record to this video file: .mp4/.mkv/.mov as H.264 with a video source's "
+                                     "audio (with PyAV installed), .avi as MJPG")
+    ap.add_argument("--quality", type=int, default=23, help="H.264 quality, x264's CRF 0-51, lower is better "
+                                                            "(default 23)")
+    ap.add_argument("--virtual-camera", nargs="?", const="", default=None, metavar="DEVICE",
+                    help="also send the frames to a virtual camera (Zoom, Meet, OBS see a webcam); DEVICE e.g. "
+                         "/dev/video10, default the first free one (pip install \"arsdk[virtualcam]\")")
+    ap.add_argument("--list-effects", action="store_true", help="list the effects and their parameters, then exit")
+    ap.add_argument("--version", action="version", version=f"arsdk {arsdk.__version__}")
     ap.add_argument("--frames", type=int, help="stop after N frames")
     ap.add_argument("--headless", action="store_true", help="no window, even if a display exists")
     ap.add_argument("--size", type=_size, default=(640, 480), help="render size WxH (default 640x480)")
@@ -94,6 +102,13 @@ def main(argv=None) -> int:
 
     ap = build_parser()
     args = ap.parse_args(argv)
+    if args.list_effects:
+        for name in fx.available():
+            effect = fx.create(name)
+            print(f"{name}  (reads: {', '.join(sorted(effect.needs))})")
+            for line in effect.Params.describe():
+                print(f"    {line}")
+        return 0
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     names = args.effect or ["flood"]
     known = fx.available()
@@ -117,7 +132,7 @@ def main(argv=None) -> int:
                         size=args.size, intrinsics=intr, hfov_deg=args.fov, depth_model=args.depth_model,
                         depth_spec=args.depth_spec, output=args.output, frames=args.frames, headless=headless,
                         asynchronous=False if args.sync else None, ground_truth=args.ground_truth,
-                        threads=args.threads)
+                        threads=args.threads, quality=args.quality, virtual_camera=args.virtual_camera)
         App(cfg).run()
     except ArsdkError as exc:
         print(f"error: {exc}", file=sys.stderr)

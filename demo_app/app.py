@@ -11,11 +11,12 @@ import numpy as np
 import arsdk
 from arsdk import effects as fx
 from arsdk.camera import fit_frame
+from arsdk.imaging import SceneCut
 from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer
 
 from .hud import draw_hud, world_line
-from .sinks import VideoSink, save_screenshot
+from .sinks import open_video_sink, save_screenshot
 
 log = logging.getLogger("demo_app")
 
@@ -41,6 +42,9 @@ class AppConfig:
     threads: int = 2
     show_stats: bool = True
     auto_output: bool = True          # headless with no --output: record to arsdk_<effects>.mp4
+    quality: int = 23                 # H.264 CRF of --output (lower is better)
+    virtual_camera: str | None = None  # a device ("" = the first free one) to send the frames to as a webcam
+    virtual_camera_backend: str | None = None  # pyvirtualcam's backend (None: the platform's)
 
 
 class App:
@@ -79,6 +83,7 @@ class App:
         self.message, self._message_until = "", 0.0
         self._events: deque = deque()
         self._last_state = None
+        self._render_ms = 0.0
         self._warned_size = False
         self.frame_times: list[float] = []
         self.depth_indices: set[int] = set()  # frames that got their own depth (fewer than all on workers)
@@ -101,7 +106,11 @@ class App:
         if src == "demo":
             return arsdk.DemoSource(w, h, hfov_deg=cfg.hfov_deg, realtime=not cfg.headless and cfg.output is None,
                                     ground_truth=cfg.ground_truth)
-        return arsdk.open_source(src)
+        source = arsdk.open_source(src)
+        if isinstance(source, arsdk.ImageSource):
+            # a still stays on screen until q; recorded, it animates for --frames (default 5 s)
+            source.repeat = cfg.frames or (None if not cfg.headless else DEMO_HEADLESS_FRAMES)
+        return source
 
     def _install_callbacks(self):
         import glfw
@@ -161,6 +170,11 @@ class App:
                 return True
             if key == "c" and any(used):
                 self.notify("stickers cleared")
+            if key in ("+", "=", "-", "_"):  # say the new value: the water level, fog density, blur strength
+                for effect, was_used in zip(self.effects, used):
+                    name = getattr(effect, "plus_minus", None)
+                    if was_used and name:
+                        self.notify(f"{effect.name} {name.replace('_', ' ')}: {getattr(effect.params, name):.3g}")
         return True
 
     def handle_click(self, x: float, y: float):
@@ -187,17 +201,55 @@ class App:
             return ground_truth_state(frame)
         return self.pipeline.process(frame, needs=fx.needs_of(self.effects))  # only the models the effects read
 
+    def _open_sinks(self) -> list:
+        cfg, sinks = self.cfg, []
+        fps = getattr(self.source, "fps", 30.0)
+        try:
+            if cfg.output:
+                audio = getattr(self.source, "path", None) if isinstance(self.source, arsdk.VideoFileSource) else None
+                sinks.append(open_video_sink(cfg.output, cfg.size, fps, cfg.quality, audio))
+            if cfg.virtual_camera is not None:
+                from arsdk.virtualcam import VirtualCamera
+
+                camera = VirtualCamera(*cfg.size, fps, device=cfg.virtual_camera or None,
+                                       backend=cfg.virtual_camera_backend)
+                self.say(f"virtual camera: {camera.device} (choose it as the camera in the call)")
+                sinks.append(camera)
+        except BaseException:
+            for sink in sinks:
+                sink.close()
+            raise
+        return sinks
+
+    def _close_sinks(self, sinks, failed: bool):
+        """Finish every sink; after a failure, say what each kept. Raises the first sink error of a clean run."""
+        error = None
+        for sink in sinks:
+            try:
+                sink.close()
+                if failed and hasattr(sink, "path"):
+                    self.say(f"stopped: kept the {sink.frames} frames rendered so far in {sink.path}")
+            except arsdk.ArsdkError as exc:
+                if failed:
+                    self.say(f"error: {exc}")
+                error = error or exc
+        if error is not None and not failed:
+            raise error
+
     def run(self) -> dict:
         cfg = self.cfg
-        sink = VideoSink(cfg.output, cfg.size, getattr(self.source, "fps", 30.0)) if cfg.output else None
+        sinks = self._open_sinks()
+        file_sink = next((s for s in sinks if hasattr(s, "path")), None)
         total = cfg.frames or self.source.frame_count
         bar = None
-        if sink is not None and total:
+        if file_sink is not None and total:
             from tqdm import tqdm
 
             bar = tqdm(total=total, desc=f"rendering {cfg.output}", unit="frame")
         window = self.renderer.gl.window
-        last = time.perf_counter()
+        # unrelated pictures in a row (a folder's photos, an edit in a video) must not share temporal state
+        cut = SceneCut() if not self.source.is_live else None
+        last = start = time.perf_counter()
         fps = None
         n = 0
         try:
@@ -212,23 +264,25 @@ class App:
                         self._warned_size = True
                     frame.image = fit_frame(frame.image, cfg.size)
                     frame.depth = frame.mask = None  # ground truth no longer lines up
+                if cut is not None and cut(frame.image) and self.pipeline is not None:
+                    self.pipeline.reset()
                 t0 = time.perf_counter()
                 state = self.process(frame)
                 self._last_state = state
                 t1 = time.perf_counter()
-                now = time.perf_counter()
-                dt = now - last if self.source.is_live else 1.0 / getattr(self.source, "fps", 30.0)
-                last = now
+                dt = t1 - last if self.source.is_live else 1.0 / getattr(self.source, "fps", 30.0)
                 overlay = None
                 if window is not None:
-                    if now > self._message_until:
+                    if t1 > self._message_until:
                         self.message = ""
-                    overlay = draw_hud(cfg.size, fps, state.timings, [e.name for e in self.effects],
+                    timings = {**state.timings, **({"render": self._render_ms} if self._render_ms else {})}
+                    overlay = draw_hud(cfg.size, fps, timings, [e.name for e in self.effects],
                                        cfg.show_stats, self.show_help, self.message, world_line(state))
                     self.renderer.shaders.reload_changed()
-                out = self.renderer.render(state, self.effects, dt, overlay=overlay, read=sink is not None)
+                out = self.renderer.render(state, self.effects, dt, overlay=overlay, read=bool(sinks))
                 t2 = time.perf_counter()
-                if sink is not None:
+                self._render_ms = (t2 - t1) * 1e3
+                for sink in sinks:
                     sink.write(out)
                 if window is not None:
                     import glfw
@@ -241,7 +295,9 @@ class App:
                 elif not self._drain_events():
                     break
                 end = time.perf_counter()
-                self.frame_times.append(end - t0)
+                # the honest rate: wall clock from one frame to the next, capture and writing included
+                self.frame_times.append(end - last)
+                last = end
                 for k, v in {**state.timings, "pipeline": (t1 - t0) * 1e3, "render": (t2 - t1) * 1e3}.items():
                     self.stage_times.setdefault(k, []).append(v)
                 self.depth_indices.add(state.depth_index)
@@ -251,29 +307,23 @@ class App:
                 if bar is not None:
                     bar.update(1)
         except BaseException:
-            # the run failed (a truncated source, Ctrl-C, ...): finish the file with what was rendered, say so
             if bar is not None:
                 bar.close()
-            if sink is not None:
-                try:
-                    sink.close()
-                    self.say(f"stopped: kept the {sink.frames} frames rendered so far in {cfg.output}")
-                except arsdk.ArsdkError as exc:
-                    self.say(f"error: {exc}")
+            self._close_sinks(sinks, failed=True)
             self.close()
             raise
         if bar is not None:
             bar.close()
         try:
-            if sink is not None:
-                sink.close()  # raises SinkError when the file could not be finished
+            self._close_sinks(sinks, failed=False)  # raises SinkError when a file could not be finished
         finally:
             self.close()
         summary = self.summary()
-        if sink is not None:
-            self.say(f"wrote {sink.frames} frames to {cfg.output}")
-        self.say(f"{summary['frames']} frames, {summary['fps']:.1f} FPS; median ms: " +
-                 ", ".join(f"{k} {v:.1f}" for k, v in summary["median_ms"].items()))
+        summary["wall_s"] = time.perf_counter() - start
+        if file_sink is not None:
+            self.say(f"wrote {file_sink.frames} frames to {cfg.output}")
+        self.say(f"{summary['frames']} frames, {summary['fps']:.1f} FPS (wall clock, capture included); median ms: "
+                 + ", ".join(f"{k} {v:.1f}" for k, v in summary["median_ms"].items()))
         return summary
 
     def summary(self) -> dict:

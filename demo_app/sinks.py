@@ -1,4 +1,5 @@
-"""Where rendered frames go: a video file, screenshots."""
+"""Where rendered frames go: a video file (H.264 with the source's audio through PyAV, else OpenCV's MPEG-4 Part 2
+or MJPG), screenshots. The virtual camera is the SDK's (`arsdk.virtualcam`)."""
 from __future__ import annotations
 
 import time
@@ -24,7 +25,8 @@ class VideoSink:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_SUFFIXES:
-            raise InputError(f"--output {self.path}: expected a .mp4 or .avi file name, got {suffix or 'no suffix'!r}")
+            raise InputError(f"--output {self.path}: expected a .mp4, .mkv, .mov or .avi file name, got "
+                             f"{suffix or 'no suffix'!r}")
         if self.path.parent and not self.path.parent.exists():
             raise InputError(f"--output {self.path}: folder {self.path.parent} does not exist")
         w, h = size
@@ -54,11 +56,9 @@ class VideoSink:
             raise SinkError(f"--output {self.path}: no frame was written; no file kept")
         cap = cv2.VideoCapture(str(self.path))
         readable = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
-        if cap.isOpened() and readable < self.frames:  # a damaged file's header count means little: count them
-            readable = 0
-            while cap.grab():
-                readable += 1
         cap.release()
+        if readable < self.frames:  # a damaged file's header count means little: count them
+            readable = _count_frames(self.path)
         if readable < self.frames:
             raise SinkError(f"--output {self.path}: {self.frames} frames written but "
                             + (f"only {readable} readable" if readable else "the file cannot be opened")
@@ -69,6 +69,143 @@ class VideoSink:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _count_frames(path: Path) -> int:
+    """Decodable video frames in a file (0 when it cannot be opened)."""
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    if cap.isOpened():
+        while cap.grab():
+            n += 1
+    cap.release()
+    return n
+
+
+class H264Sink:
+    """Writes RGB frames as H.264 (libx264, yuv420p) into .mp4/.mkv/.mov through PyAV, and copies the audio of
+    `audio_from` (a video file) into it, cut to the length of the video written. quality: x264's CRF (0-51,
+    lower is better; 23 is its default). A failed write raises SinkError at once, naming what was kept."""
+
+    def __init__(self, path, size: tuple[int, int], fps: float = 30.0, quality: int = 23, audio_from=None):
+        import av
+
+        self.path, self.size, self.fps, self.frames = Path(path), size, fps, 0
+        if self.path.parent and not self.path.parent.exists():
+            raise InputError(f"--output {self.path}: folder {self.path.parent} does not exist")
+        w, h = size
+        if w % 2 or h % 2:
+            raise InputError(f"--output {self.path}: H.264 needs an even width and height, got {w}x{h}")
+        if not 0 <= quality <= 51:
+            raise InputError(f"--quality: expected x264's CRF in 0..51 (lower is better), got {quality}")
+        self._av = av
+        try:
+            self._out = av.open(str(self.path), "w")
+            from fractions import Fraction
+
+            self._video = self._out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            self._video.width, self._video.height, self._video.pix_fmt = w, h, "yuv420p"
+            self._video.options = {"crf": str(int(quality)), "preset": "veryfast"}
+        except (av.error.FFmpegError, OSError) as exc:
+            raise SinkError(f"--output {self.path}: cannot open an H.264 writer ({exc})") from None
+        self._audio_in = self._audio_out = None
+        if audio_from is not None:
+            self._open_audio(Path(audio_from))
+        self._closed = False
+
+    def _open_audio(self, source: Path):
+        av = self._av
+        try:
+            src = av.open(str(source))
+        except (av.error.FFmpegError, OSError):
+            return
+        streams = [s for s in src.streams if s.type == "audio"]
+        if not streams:
+            src.close()
+            return
+        self._audio_in = (src, streams[0])
+        self._audio_out = self._out.add_stream("aac", rate=streams[0].rate or 48000)
+
+    def write(self, rgb: np.ndarray):
+        if rgb.shape[:2] != (self.size[1], self.size[0]):
+            raise InputError(f"video frame: expected {self.size[0]}x{self.size[1]}, got {rgb.shape[1]}x{rgb.shape[0]}")
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames
+        try:
+            self._out.mux(self._video.encode(frame))
+        except (self._av.error.FFmpegError, OSError) as exc:
+            self._abandon()
+            kept = _count_frames(self.path) if self.path.exists() else 0
+            raise SinkError(f"--output {self.path}: writing frame {self.frames + 1} failed ({exc}): {kept} frames "
+                            "readable (disk full, or a file-size limit?)") from None
+        self.frames += 1
+
+    def _copy_audio(self):
+        """The source's audio up to the end of the video written, re-encoded as AAC (what MP4 players expect)."""
+        src, stream = self._audio_in
+        end = self.frames / self.fps
+        resampler = self._av.AudioResampler(format="fltp", layout=self._audio_out.layout, rate=self._audio_out.rate)
+        for frame in src.decode(stream):
+            if frame.time is not None and frame.time >= end:
+                break
+            frame.pts = None
+            for part in resampler.resample(frame):
+                self._out.mux(self._audio_out.encode(part))
+        for part in resampler.resample(None):
+            self._out.mux(self._audio_out.encode(part))
+        self._out.mux(self._audio_out.encode(None))
+        src.close()
+
+    def _abandon(self):
+        self._closed = True
+        try:
+            self._out.close()
+        except Exception:  # noqa: BLE001 - the write already failed; the error raised names it
+            pass
+
+    def close(self):
+        """Flush the encoder, add the audio, finish the file and read it back: SinkError when it is short."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._out.mux(self._video.encode(None))
+            if self._audio_out is not None:
+                self._copy_audio()
+            self._out.close()
+        except (self._av.error.FFmpegError, OSError) as exc:
+            kept = _count_frames(self.path) if self.path.exists() else 0
+            raise SinkError(f"--output {self.path}: finishing the file failed ({exc}): {self.frames} frames written, "
+                            f"{kept} readable (disk full, or a file-size limit?)") from None
+        if self.frames == 0:
+            self.path.unlink(missing_ok=True)
+            raise SinkError(f"--output {self.path}: no frame was written; no file kept")
+        readable = _count_frames(self.path)
+        if readable < self.frames:
+            raise SinkError(f"--output {self.path}: {self.frames} frames written but only {readable} readable "
+                            "(disk full, or a file-size limit?)")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_video_sink(path, size: tuple[int, int], fps: float = 30.0, quality: int = 23, audio_from=None):
+    """H.264 with the source's audio where PyAV is installed and the container takes it (.mp4, .mkv, .mov);
+    otherwise OpenCV (.mp4 as MPEG-4 Part 2, .avi as MJPG), without audio."""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mp4", ".mkv", ".mov"):
+        try:
+            import av
+        except ImportError:
+            if suffix != ".mp4":
+                raise InputError(f"--output {path}: {suffix} needs PyAV (pip install \"arsdk[h264]\")") from None
+        else:
+            del av  # only asked whether it is there; H264Sink imports it
+            return H264Sink(path, size, fps, quality, audio_from)
+    return VideoSink(path, size, fps)
 
 
 def save_screenshot(rgb: np.ndarray, folder=".") -> Path:

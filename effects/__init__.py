@@ -36,6 +36,26 @@ class Params:
                                  f"got {value}")
 
     @classmethod
+    def describe(cls) -> list[str]:
+        """One line a parameter: name, default, range and what it is (the field's own comment: units included)."""
+        import inspect
+        import re
+
+        try:
+            source = inspect.getsource(cls)
+        except (OSError, TypeError):
+            source = ""
+        notes = {m[1]: m[2] for m in re.finditer(r"^\s+(\w+)\s*:[^=\n]+=[^#\n]*#\s*(.+)$", source, re.M)}
+        lines = []
+        for f in fields(cls):
+            lo, hi = cls.RANGES.get(f.name, (None, None))
+            span = f"  [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]" if f.name in cls.RANGES else ""
+            default = ",".join(str(v) for v in f.default) if isinstance(f.default, tuple) else repr(f.default)
+            lines.append(f"{f.name} = {default}{span}  ({_describe(f.default)})" +
+                         (f"  {notes[f.name]}" if f.name in notes else ""))
+        return lines
+
+    @classmethod
     def parse(cls, name: str, text: str):
         """A parameter's value from text (the command line's EFFECT.PARAM=VALUE): typed like the field's default
         (a number, a whole number, comma-separated numbers for a tuple, true/false, or text)."""

@@ -112,6 +112,8 @@ class FloodEffect(Effect):
         renderer.run_pass(renderer.shaders.program(self.shader, **defines), target, source, uniforms,
                           {"u_water": self._water_tex})
 
+    plus_minus = "level"  # what +/- change (by step_size, see on_key)
+
     def on_key(self, key):
         if key in ("+", "="):
             self.set_level(self.params.level + self.params.step_size)

@@ -12,7 +12,7 @@ class FogParams(Params):
     density: float = 0.15          # distance fog, extinction per metre
     height_density: float = 0.2    # extra extinction per metre at the floor
     height_falloff: float = 0.4    # metres over which the height fog thins by e
-    color: tuple = (0.78, 0.8, 0.84)
+    color: tuple = (0.78, 0.8, 0.84)  # fog colour (linear RGB 0..1)
     noise: float = 0.6             # 0 = uniform fog, 1 = fully patchy
     noise_scale: float = 0.8       # noise features per metre
     wind: tuple = (0.12, 0.0, 0.05)  # m/s drift of the noise

@@ -24,7 +24,7 @@ class StickerParams(Params):
     image: str = ""              # PNG with alpha; empty = the shipped default
     lift: float = 0.005          # metres off the surface, against z-fighting
     occlusion_tolerance: float = 0.03  # metres (plus 2% of depth) before nearer geometry hides the sticker
-    max_stickers: int = 32
+    max_stickers: int = 32       # the oldest goes when one more is placed
     RANGES = {"size": (0.01, 20.0), "lift": (0.0, 0.5), "occlusion_tolerance": (0.0, 1.0), "max_stickers": (1, 1024)}
 
 

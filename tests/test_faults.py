@@ -139,7 +139,7 @@ def test_two_by_three_camera_matrix(tmp_path):
     (["--set", "fog.density=5"], "fog is not running"),
     (["--set", "flood.nosuch=1"], "parameters are: level"),
     (["--depth-model", "nosuch"], "fastdepth, arsdk_depth"),
-    (["--output", "x.txt"], ".mp4 or .avi"),
+    (["--output", "x.txt"], ".mp4, .mkv, .mov or .avi"),
     (["--size", "642x481", "--output", "x.mp4"], "even width and height"),
 ])
 def test_command_line_mistakes_get_one_line(tmp_path, args, expect):

@@ -1,0 +1,187 @@
+"""Into a video call and onto disk: the virtual camera (a fake pyvirtualcam backend stands in for v4l2loopback),
+H.264 recording with the source's audio, stills and folders in the app, the app's readouts and listings."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import arsdk
+from arsdk.imaging import SceneCut
+
+pyvirtualcam = pytest.importorskip("pyvirtualcam")
+av = pytest.importorskip("av")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeBackend:
+    """A pyvirtualcam backend that keeps what it is sent (the interface of pyvirtualcam.Backend)."""
+
+    sent: list = []
+    fail_open = False
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        if FakeBackend.fail_open:
+            raise RuntimeError("'/dev/video10' is not a video4linux device")
+        self.size, self._device = (width, height), device or "/dev/video-fake"
+
+    def send(self, frame):
+        FakeBackend.sent.append(np.array(frame, copy=True))
+
+    def close(self):
+        pass
+
+    def device(self):
+        return self._device
+
+    def native_fourcc(self):
+        return None
+
+
+@pytest.fixture
+def fake_camera():
+    pyvirtualcam.register_backend("arsdk-test", FakeBackend)
+    FakeBackend.sent, FakeBackend.fail_open = [], False
+    yield FakeBackend
+    FakeBackend.sent, FakeBackend.fail_open = [], False
+
+
+def test_virtual_camera_sink(fake_camera):
+    from arsdk.virtualcam import VirtualCamera
+
+    frame = arsdk.DemoSource(64, 48).render(0.0).image
+    with VirtualCamera(64, 48, 30.0, backend="arsdk-test") as cam:
+        assert cam.device == "/dev/video-fake"
+        cam.write(frame)
+        with pytest.raises(arsdk.InputError, match="64x48"):
+            cam.write(frame[:10])
+    assert len(fake_camera.sent) == 1 and fake_camera.sent[0].reshape(48, 64, 3).tobytes() == frame.tobytes()
+
+
+def test_missing_virtual_camera_names_the_setup_step(fake_camera):
+    from arsdk.virtualcam import VirtualCamera
+
+    fake_camera.fail_open = True
+    with pytest.raises(arsdk.SinkError, match="v4l2loopback|OBS"):
+        VirtualCamera(64, 48, device="/dev/video10", backend="arsdk-test")
+
+
+def test_app_sends_to_the_virtual_camera(fake_camera):
+    from demo_app.app import App, AppConfig
+
+    cfg = AppConfig(source="demo", effects=["blur"], size=(64, 48), frames=5, headless=True, auto_output=False,
+                    ground_truth=True, virtual_camera="", virtual_camera_backend="arsdk-test")
+    App(cfg, log_fn=lambda *_: None).run()
+    assert len(fake_camera.sent) == 5
+
+
+def make_clip_with_audio(path: Path, frames: int = 45, fps: int = 30):
+    """An H.264 clip of the demo room with a 440 Hz tone as AAC audio."""
+    out = av.open(str(path), "w")
+    video = out.add_stream("libx264", rate=fps)
+    video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+    audio = out.add_stream("aac", rate=48000)
+    source = arsdk.DemoSource(160, 120)
+    for i in range(frames):
+        vf = av.VideoFrame.from_ndarray(source.render(i / fps).image, format="rgb24")
+        vf.pts = i
+        out.mux(video.encode(vf))
+    out.mux(video.encode(None))
+    t = np.arange(int(48000 * frames / fps)) / 48000
+    tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for start in range(0, len(tone), 1024):
+        af = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp", layout="mono")
+        af.sample_rate, af.pts, af.time_base = 48000, start, Fraction(1, 48000)
+        out.mux(audio.encode(af))
+    out.mux(audio.encode(None))
+    out.close()
+    source.close()
+
+
+def test_h264_recording_keeps_the_sources_audio(tmp_path):
+    make_clip_with_audio(tmp_path / "call.mp4")
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--source", "call.mp4", "--effect", "blur", "--headless",
+                        "--size", "160x120", "--frames", "30", "--output", "out.mp4", "--quality", "30"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    with av.open(str(tmp_path / "out.mp4")) as out:
+        kinds = {s.type: s for s in out.streams}
+        assert kinds["video"].codec_context.name == "h264"
+        assert "audio" in kinds, "the source's audio was dropped"
+        frames = sum(1 for _ in out.decode(video=0))
+        out.seek(0)
+        audio_s = sum(f.samples for f in out.decode(audio=0)) / kinds["audio"].rate
+    assert frames == 30
+    assert abs(audio_s - 1.0) < 0.1  # cut to the 30 frames (1 s) recorded, not the source's 1.5 s
+
+
+def test_a_still_animates_for_the_frames_asked(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "room.png"), cv2.cvtColor(arsdk.DemoSource(160, 120).render(0).image,
+                                                         cv2.COLOR_RGB2BGR))
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--source", "room.png", "--effect", "flood", "--headless",
+                        "--size", "160x120", "--frames", "20", "--output", "out.mp4", "--depth-model", "arsdk_depth"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    assert "wrote 20 frames" in r.stdout
+    with av.open(str(tmp_path / "out.mp4")) as out:
+        frames = [f.to_ndarray(format="rgb24").astype(np.int16) for f in out.decode(video=0)]
+    changed = np.abs(frames[-1] - frames[0]).max(axis=-1) > 8
+    assert len(frames) == 20 and changed.mean() > 0.01, changed.mean()  # the water rises, its ripples move
+
+
+def test_scene_cuts_reset_the_stream(tmp_path):
+    from skimage import data
+
+    cut = SceneCut()
+    room = arsdk.DemoSource(160, 120)
+    assert not cut(room.render(0.0).image) and not cut(room.render(0.5).image)  # the same room, moving
+    assert cut(np.ascontiguousarray(data.astronaut()[::4, ::4]))                 # something else entirely
+    import cv2
+
+    for name, image in (("a.png", data.astronaut()), ("b.png", data.coffee()), ("c.png", data.chelsea())):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    from demo_app.app import App, AppConfig
+
+    app = App(AppConfig(source=str(tmp_path), effects=["flood"], size=(160, 120), headless=True,
+                        auto_output=False, depth_model="arsdk_depth"), log_fn=lambda *_: None)
+    resets = []
+    real = app.pipeline.reset
+    app.pipeline.reset = lambda: (resets.append(1), real())[1]
+    app.run()
+    assert len(resets) == 2  # before the second and the third photo
+
+
+def test_plus_minus_say_the_new_value():
+    from demo_app.app import App, AppConfig
+
+    said = []
+    app = App(AppConfig(source="demo", effects=["flood"], size=(64, 48), frames=1, headless=True,
+                        auto_output=False), log_fn=said.append)
+    app.handle_key("+")
+    assert any("flood level: 0.4" in s for s in said), said
+    app.handle_key("4")
+    app.handle_key("-")
+    assert any(s.startswith("blur strength: 2.4") for s in said), said
+    app.close()
+
+
+def test_list_effects_and_version():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--list-effects"], capture_output=True, text=True,
+                       timeout=120, env=env, cwd=ROOT)
+    assert r.returncode == 0
+    assert "flood  (reads: depth, world)" in r.stdout and "blur  (reads: mask)" in r.stdout
+    assert "level = 0.35  [-10.0, 10.0]  (a number)  target water height above the floor, metres" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--version"], capture_output=True, text=True, timeout=120,
+                       env=env, cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.strip() == f"arsdk {arsdk.__version__}"
