@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--virtual-camera", nargs="?", const="", default=None, metavar="DEVICE",
                     help="also send the frames to a virtual camera (Zoom, Meet, OBS see a webcam); DEVICE e.g. "
                          "/dev/video10, default the first free one (pip install \"arsdk[virtualcam]\")")
+    ap.add_argument("--mask-smoothing", type=float, default=None, metavar="S",
+                    help="temporal smoothing of the person mask, 0 (none) to 0.95 (default 0.7); moving edges are "
+                         "taken at once whatever S, so it steadies flicker without a trailing ghost")
     ap.add_argument("--list-effects", action="store_true", help="list the effects and their parameters, then exit")
     ap.add_argument("--version", action="version", version=f"arsdk {arsdk.__version__}")
     ap.add_argument("--frames", type=int, help="stop after N frames")
@@ -115,6 +118,8 @@ def main(argv=None) -> int:
     for name in names:
         if name not in known:
             ap.error(f"--effect {name}: unknown; known: {', '.join(known)}")
+    if args.mask_smoothing is not None and not 0.0 <= args.mask_smoothing <= 0.95:
+        ap.error(f"--mask-smoothing: expected 0 to 0.95, got {args.mask_smoothing}")
     if args.frames is not None and args.frames < 1:
         ap.error(f"--frames: expected a positive number, got {args.frames}")
     model = args.depth_model
@@ -132,7 +137,8 @@ def main(argv=None) -> int:
                         size=args.size, intrinsics=intr, hfov_deg=args.fov, depth_model=args.depth_model,
                         depth_spec=args.depth_spec, output=args.output, frames=args.frames, headless=headless,
                         asynchronous=False if args.sync else None, ground_truth=args.ground_truth,
-                        threads=args.threads, quality=args.quality, virtual_camera=args.virtual_camera)
+                        threads=args.threads, quality=args.quality, virtual_camera=args.virtual_camera,
+                        mask_smoothing=args.mask_smoothing)
         App(cfg).run()
     except ArsdkError as exc:
         print(f"error: {exc}", file=sys.stderr)

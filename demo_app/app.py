@@ -43,6 +43,7 @@ class AppConfig:
     show_stats: bool = True
     auto_output: bool = True          # headless with no --output: record to arsdk_<effects>.mp4
     quality: int = 23                 # H.264 CRF of --output (lower is better)
+    mask_smoothing: float | None = None  # the person mask's temporal smoothing (0 = none; None: the SDK's 0.7)
     virtual_camera: str | None = None  # a device ("" = the first free one) to send the frames to as a webcam
     virtual_camera_backend: str | None = None  # pyvirtualcam's backend (None: the platform's)
 
@@ -74,7 +75,7 @@ class App:
             need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless
             asynchronous = cfg.asynchronous if cfg.asynchronous is not None else self.source.is_live
             depth = arsdk.DepthEstimator(cfg.depth_model, cfg.depth_spec, num_threads=cfg.threads)
-            seg = arsdk.PersonSegmenter(num_threads=1) if need_mask else None
+            seg = self._segmenter() if need_mask else None
             intr = cfg.intrinsics or self.source.intrinsics or arsdk.Intrinsics.from_fov(w, h, cfg.hfov_deg)
             self.pipeline = arsdk.Pipeline(depth, seg, intr, asynchronous=asynchronous)
             self.say(f"depth model: {depth.name} ({depth.model.backend}); segmentation: "
@@ -92,6 +93,11 @@ class App:
             self._install_callbacks()
 
     # --- setup
+
+    def _segmenter(self) -> "arsdk.PersonSegmenter":
+        smoothing = self.cfg.mask_smoothing
+        temporal = None if smoothing is None else arsdk.TemporalMaskFilter(smoothing)
+        return arsdk.PersonSegmenter(num_threads=1, temporal=temporal)
 
     def _open_source(self):
         cfg = self.cfg
@@ -153,7 +159,7 @@ class App:
             name = EFFECT_KEYS[key]
             self.effects = [fx.create(name, **self.cfg.params.get(name, {}))]
             if name == "blur" and self.pipeline is not None and self.pipeline.segmenter is None:
-                self.pipeline.segmenter = arsdk.PersonSegmenter(num_threads=1)
+                self.pipeline.segmenter = self._segmenter()
             self.notify(f"effect: {name}")
         elif key == "h":
             self.show_help = not self.show_help

@@ -1,7 +1,9 @@
 """Background blur from the person mask, without halos: a normalised (mask-weighted) blur averages only
 background pixels, so the background near the person's edge never takes the person's colour and the person
-stays sharp. Options: strength, a replacement background image, and a depth-of-field mode that blurs by
-distance from a focus depth instead of by the mask."""
+stays sharp. Options: strength; the mask's threshold and feather (as OBS's background removal has them); a
+replacement background: an image, a looping video or a flat colour; and a depth-of-field mode that blurs by
+distance from a focus depth instead of by the mask. Temporal smoothing of the mask is the segmenter's
+(`PersonSegmenter(temporal=TemporalMaskFilter(strength))`, the app's --mask-smoothing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,24 +14,37 @@ from arsdk.errors import InputError
 
 from . import Effect, Params, register
 
-MODES = ("blur", "replace", "dof")
+
+def arsdk_camera():
+    from arsdk import camera
+
+    return camera
+
+MODES = ("blur", "replace", "dof", "color")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 
 
 @dataclass
 class BlurParams(Params):
-    mode: str = "blur"           # "blur" (mask), "replace" (background image), "dof" (depth of field)
+    mode: str = "blur"           # "blur" (mask), "replace" (background image or video), "dof" (depth of field), "color"
     strength: float = 3.0        # blur spread: sigma of the Gaussian is 4 * strength frame pixels
-    background: str = ""         # image file for mode "replace"
+    background: str = ""         # image or video file (looped) for mode "replace"
+    color: tuple = (0.0, 0.55, 0.25)  # background colour for mode "color" (RGB 0..1)
+    threshold: float = 0.0       # person where the mask passes this (0..1); 0 = the model's soft mask as it is
+    feather: float = 0.1         # half-width of the soft edge around the threshold, in mask units
     focus_depth: float = 0.0     # metres, mode "dof"; 0 = focus on the nearest person (or the centre)
     focus_range: float = 0.6     # metres either side of the focus that stay sharp
-    RANGES = {"strength": (0.0, 50.0), "focus_depth": (0.0, 100.0), "focus_range": (0.01, 100.0)}
+    RANGES = {"strength": (0.0, 50.0), "threshold": (0.0, 1.0), "feather": (0.001, 0.5), "focus_depth": (0.0, 100.0),
+              "focus_range": (0.01, 100.0)}
 
     def __post_init__(self):
         super().__post_init__()
         if self.mode not in MODES:
             raise InputError(f"BlurParams.mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode == "replace" and not self.background:
-            raise InputError("BlurParams.background: mode 'replace' needs a background image path")
+            raise InputError("BlurParams.background: mode 'replace' needs a background image or video path")
+        if not all(0.0 <= c <= 1.0 for c in self.color):
+            raise InputError(f"BlurParams.color: expected three values in [0, 1], got {self.color}")
 
 
 @register
@@ -46,12 +61,23 @@ class BlurEffect(Effect):
 
     def __init__(self, params=None, **overrides):
         super().__init__(params, **overrides)
-        self.background = None
-        if self.params.background:
-            from arsdk.camera import read_image
-
-            self.background = read_image(self.params.background)
+        self.background, self._video = None, None
+        path = self.params.background
+        if path and path.lower().endswith(VIDEO_SUFFIXES):
+            self._video = arsdk_camera().VideoFileSource(path)
+            self._video_frames = iter(self._video)
+            self.background = self._next_video_frame()
+        elif path:
+            self.background = arsdk_camera().read_image(path)
         self.focus = 1.5
+
+    def _next_video_frame(self) -> np.ndarray:
+        """The background video's next frame, from the start again at its end (a loop)."""
+        try:
+            return next(self._video_frames).image
+        except StopIteration:
+            self._video_frames = iter(self._video)
+            return next(self._video_frames).image
 
     def setup(self, renderer):
         ctx = renderer.ctx
@@ -70,6 +96,10 @@ class BlurEffect(Effect):
 
     def update(self, state, dt):
         p = self.params
+        if self._video is not None and p.mode == "replace":
+            frame = self._next_video_frame()
+            if frame.shape[:2] == (self._bg_tex.height, self._bg_tex.width):
+                self._bg_tex.write(np.ascontiguousarray(frame))
         if p.mode != "dof":
             return
         if p.focus_depth > 0:
@@ -86,10 +116,11 @@ class BlurEffect(Effect):
     def render(self, renderer, source, target):
         p = self.params
         defines = {"MODE": MODES.index(p.mode)}
-        common = {"u_focus": self.focus, "u_focus_range": p.focus_range}
+        common = {"u_focus": self.focus, "u_focus_range": p.focus_range, "u_threshold": p.threshold,
+                  "u_feather": p.feather, "u_bg_color": tuple(p.color)}
         shaders = renderer.shaders
         (a_tex, a_fbo), (b_tex, b_fbo) = self._low
-        if p.mode != "replace":
+        if p.mode not in ("replace", "color"):
             renderer.run_pass(shaders.program("blur_weight.frag", **defines), a_fbo, source, common)
             renderer.run_pass(shaders.program("blur_gauss.frag"), b_fbo, source,
                               {"u_direction": (p.strength / 2 / a_tex.width, 0.0)}, {"u_source": a_tex})

@@ -4,6 +4,7 @@
 uniform sampler2D u_blurred;     // normalised blur numerator (rgb) and denominator (a)
 uniform sampler2D u_background;  // replacement image (mode 1)
 uniform float u_bg_aspect;       // background aspect / frame aspect, for a cover fit
+uniform vec3 u_bg_color;         // flat background (mode 3)
 in vec2 v_uv;
 out vec4 f_color;
 void main() {
@@ -12,7 +13,9 @@ void main() {
     vec2 uv = v_uv - 0.5;
     uv = u_bg_aspect > 1.0 ? vec2(uv.x / u_bg_aspect, uv.y) : vec2(uv.x, uv.y * u_bg_aspect);
     vec3 bg = textureLod(u_background, uv + 0.5, 0.0).rgb;
-    f_color = vec4(mix(bg, sharp, textureLod(u_mask, v_uv, 0.0).r), 1.0);
+    f_color = vec4(mix(bg, sharp, person(v_uv)), 1.0);
+#elif MODE == 3
+    f_color = vec4(mix(u_bg_color, sharp, person(v_uv)), 1.0);
 #else
     vec4 b = textureLod(u_blurred, v_uv, 0.0);
     vec3 bg = b.a > 1e-4 ? b.rgb / b.a : sharp;   // deep inside the person there is no background to show
