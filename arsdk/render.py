@@ -77,6 +77,12 @@ def _create_window(size, title) -> GLContext:
         raise RenderError("GLFW could not create a GL 3.3 window")
     glfw.make_context_current(window)
     glfw.swap_interval(0)
+
+    def on_key(win, key, _scancode, action, _mods):  # Escape closes, as the close button does (the app adds its own)
+        if key == glfw.KEY_ESCAPE and action == glfw.PRESS:
+            glfw.set_window_should_close(win, True)
+
+    glfw.set_key_callback(window, on_key)
     return GLContext(moderngl.create_context(), window)
 
 
@@ -389,11 +395,21 @@ class Renderer:
         tex.read_into(self._readback)
         return cv2.cvtColor(self._readback, cv2.COLOR_RGBA2RGB)  # SIMD; a numpy strided copy costs 1.7 ms
 
+    @property
+    def should_close(self) -> bool:
+        """True once the window's close button (or Escape) was pressed; always False headless."""
+        if self.gl.window is None:
+            return False
+        import glfw
+
+        return bool(glfw.window_should_close(self.gl.window))
+
     @_in_context
     def show(self) -> bool:
-        """Blit the last result to the window and swap; returns False once the window should close."""
+        """Blit the last result to the window, swap and handle the window's events; returns False once the window
+        should close (its close button, or Escape). Headless there is no window: nothing to do, returns True."""
         if self.gl.window is None:
-            raise RenderError("show(): this renderer is headless; use read() or a video sink")
+            return True
         import glfw
 
         fb_w, fb_h = glfw.get_framebuffer_size(self.gl.window)
@@ -404,6 +420,7 @@ class Renderer:
         prog["u_source"].value = 0
         self.fullscreen_vao(prog).render(vertices=3)
         glfw.swap_buffers(self.gl.window)
+        glfw.poll_events()  # without it the window neither repaints nor hears its close button
         return not glfw.window_should_close(self.gl.window)
 
     def release(self):
