@@ -133,6 +133,12 @@ class ShaderLibrary:
         self._missing: set = set()
         self._last_check = 0.0
 
+    def add_search_dir(self, folder):
+        """Look for shaders in `folder` too (after those given at construction, before arsdk's own)."""
+        folder = str(folder)
+        if folder not in self.search_dirs:
+            self.search_dirs = (*self.search_dirs, folder)
+
     def _stamp(self, key) -> float | None:
         """The newest modification time of the program's files, or None while one of them is missing (an editor
         that saves by deleting and re-creating the file, an include not written yet): wait for it to appear."""

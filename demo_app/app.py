@@ -72,7 +72,7 @@ class App:
             self.source.ground_truth = True
             self.say("demo room: using its exact depth, mask and pose (--depth-model NAME runs the models on it)")
         if not (cfg.ground_truth and isinstance(self.source, arsdk.DemoSource)):
-            need_mask = any(e.name == "blur" for e in self.effects) or not self.renderer.gl.headless
+            need_mask = "mask" in fx.needs_of(self.effects) or not self.renderer.gl.headless
             asynchronous = cfg.asynchronous if cfg.asynchronous is not None else self.source.is_live
             depth = arsdk.DepthEstimator(cfg.depth_model, cfg.depth_spec, num_threads=cfg.threads)
             seg = self._segmenter() if need_mask else None

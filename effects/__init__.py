@@ -122,6 +122,9 @@ class Effect:
     Params = Params
     shader = ""
     needs: frozenset = frozenset({"depth", "world"})
+    # the folder of this effect's own shaders, searched before arsdk's (a plugin: Path(__file__).parent); its
+    # shaders may #include arsdk's (common.glsl, noise.glsl)
+    shader_dir: str | None = None
 
     def __init__(self, params: Params | None = None, **overrides):
         try:
@@ -138,6 +141,8 @@ class Effect:
     def ensure_setup(self, renderer):
         if self._renderer is not renderer:
             self._renderer = renderer
+            if self.shader_dir is not None:
+                renderer.shaders.add_search_dir(self.shader_dir)
             with renderer.current:
                 self.setup(renderer)
 

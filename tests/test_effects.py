@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -345,3 +346,31 @@ def test_depth_of_field_does_not_smear_the_person_into_the_background(renderer, 
     ring = out[:, w // 2: w // 2 + 24]  # background just beside the person's outline (wall red: 30)
     assert ring[..., 0].mean() < 34, ring[..., 0].mean()  # none of the person's red there (65 before the fix)
     assert (out[:, : w // 2 - 30, 0] > 180).mean() > 0.95  # the person in focus stays sharp
+
+
+def test_example_plugin_installs_and_runs_through_the_app(tmp_path):
+    """examples/arsdk-sepia, installed as a user would: found by --effect, its own shader next to its module."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
+                        "--target", str(target), str(root / "examples" / "arsdk-sepia")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(target)])}
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--list-effects"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert "sepia  (reads: depth, mask)" in r.stdout and "fade_distance = 4.0  [0.1, 100.0]" in r.stdout, r.stdout
+    r = subprocess.run([sys.executable, "-m", "demo_app", "--source", "demo", "--effect", "sepia", "--set",
+                        "sepia.keep_person=false", "--frames", "3", "--headless", "--size", "160x120", "--output",
+                        "sepia.avi"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    cap = cv2.VideoCapture(str(tmp_path / "sepia.avi"))
+    ok, bgr = cap.read()
+    cap.release()
+    assert ok
+    b, g, red = (bgr[..., i].astype(float).mean() for i in range(3))
+    assert red > g > b and red - b > 20  # sepia: warm, everywhere (the person not kept)
