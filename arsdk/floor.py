@@ -170,11 +170,13 @@ class GroundTracker:
 
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
-                 scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3):
+                 scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3,
+                 tilt_smoothing: float = 0.8):
         self.settings = settings or FloorSettings()
         self.gravity_estimator = gravity or GravityEstimator()
         self.stride, self.threshold = stride, threshold
         self.gravity_smoothing, self.scale_smoothing = gravity_smoothing, scale_smoothing
+        self.tilt_smoothing = tilt_smoothing
         self.snap_deg, self.snap_frames = snap_deg, snap_frames
         self.reset()
 
@@ -184,6 +186,7 @@ class GroundTracker:
         self.confidence = 0.0
         self.camera_height: float | None = None
         self._log_scale: float | None = None
+        self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
         self._far: deque[np.ndarray] = deque(maxlen=self.snap_frames)  # recent estimates far from the held up
 
     def _smooth_gravity(self, g: Gravity) -> Gravity:
@@ -231,18 +234,25 @@ class GroundTracker:
             self._log_scale = log_s if self._log_scale is None else (
                 self.scale_smoothing * self._log_scale + (1 - self.scale_smoothing) * log_s)
             new_scale = math.exp(self._log_scale)
-            # the tilt levels inverse depth at the old scale; at the new one inverse depth shrinks by old/new
-            tilt = decision.tilt * (scale / new_scale)
+            # the tilt levels inverse depth at the old scale (at scale 1 it is scale times larger). The model's
+            # tilt is a bias of the model, seen the same way from frame to frame: it is held and updated slowly,
+            # and kept on frames with no floor, so the depth does not jump as the floor comes and goes
+            measured_tilt = decision.tilt * scale
+            self._tilt = measured_tilt if self._tilt is None else (
+                self.tilt_smoothing * self._tilt + (1 - self.tilt_smoothing) * measured_tilt)
+            tilt = self._tilt / new_scale
             levelled = level_depth(depth * np.float32(new_scale), *pixel_rays(intr), tilt)
             self.camera_height = own * new_scale
             plane = FloorPlane(decision.plane.normal, self.camera_height, decision.measured.inlier_ratio, True)
             return GroundResult(g, FloorDecision(plane, tilt, decision.measured, decision.candidate_height),
                                 levelled, new_scale)
+        tilt = np.zeros(3) if self._tilt is None else self._tilt / scale
+        levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
+        # the assumed floor lies below everything in view, as the effects will see it (levelled)
         height = self.camera_height or self.settings.default_camera_height
-        below = -(points.reshape(-1, 3) @ g.up.astype(np.float32)) * np.float32(scale)
+        below = -(sample_points(levelled, intr, self.stride).reshape(-1, 3) @ g.up.astype(np.float32))
         below = below[np.isfinite(below)]
         if len(below):
             height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
-        decision = FloorDecision(_plane(g.up, height, False), np.zeros(3), decision.measured,
-                                 decision.candidate_height)
-        return GroundResult(g, decision, depth * np.float32(scale) if scale != 1.0 else depth, scale)
+        decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)
+        return GroundResult(g, decision, levelled, scale)

@@ -372,6 +372,10 @@ class Pipeline:
             gap = ground.decision.plane.d - centre[1]
             if abs(gap) > self.HEIGHT_DEADBAND_M:
                 fix[1, 3] += self.HEIGHT_PULL * gap
+        elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
+            # no floor in view, and the tracked floor lies above something this frame sees (a table the water
+            # would climb): pulled down toward the assumed floor, which lies below everything in view
+            fix[1, 3] += self.HEIGHT_PULL * (ground.decision.plane.d - centre[1])
         self._world_from_map = fix @ self._world_from_map
         return _rigid(self._world_from_map @ tracked.camera_to_world)
 

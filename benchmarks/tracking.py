@@ -15,7 +15,9 @@ times larger between frames than the tracker sees live.
 - relative pose error: per frame step, the tracked motion against the true one (cm/s and deg/s, median);
 - TAE x 100: each frame's output depth carried into the next with the true relative pose, AbsRel against the
   next frame's output, both directions, after one global scale for the sequence (Video Depth Anything's metric);
-- cost: the tracking stage (tracking, alignment, depth fusion) per frame, and the tracker alone at 640x480.
+- cost: the tracking stage (tracking, alignment, depth fusion) per frame, and the tracker alone at 640x480;
+- TAE on consecutive 30 frame/s frames, which the real sequences lack: the demo room rendered along its camera
+  sway with its exact poses, the depth model's own output against the pipeline's.
 Writes benchmarks/results/tracking.json (tracking_off.json with --no-tracking, tracking_async.json with
 --asynchronous).
 """
@@ -134,6 +136,27 @@ def drift_px(placed, state, start, now, intr) -> list[float]:
     return list(np.linalg.norm(p[inside] - t[inside], axis=1) * (640.0 / intr.width))
 
 
+def demo_room_tae(depth_model, frames: int = 90) -> dict:
+    """TAE on consecutive frames at 30 frame/s, where the real sequences here have none: the demo room's camera
+    sway, rendered, its exact poses as the truth; the model's own depth against the pipeline's (tracked, fused)."""
+    source = arsdk.DemoSource(640, 480, moving=True, ground_truth=True)
+    shots = [source.render(i / 30.0) for i in range(frames)]
+    source.close()
+    intr = shots[0].intrinsics
+    poses = np.array([f.camera_to_world for f in shots])
+    true_depths = np.array([f.depth for f in shots])
+    out = {}
+    for label, tracking in (("model", False), ("pipeline", True)):
+        pipe = arsdk.Pipeline.default(depth_model=depth_model, segmentation=False, tracking=tracking)
+        states = [pipe.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=intr)) for i, f in enumerate(shots)]
+        pipe.close()
+        d = np.array([s.depth_raw if label == "model" else s.depth for s in states])
+        ok = (true_depths > 0) & (d > 0)
+        scale = float(np.median(true_depths[ok] / d[ok]))
+        out[label] = round(temporal_alignment_error(d * np.float32(scale), poses, intr), 2)
+    return out
+
+
 def tracker_cost(frames, repeats: int = 3) -> dict:
     """The tracker alone on 640x480 frames (7-Scenes' colour, its true depth: the cost does not depend on it)."""
     times = []
@@ -163,6 +186,9 @@ def main():
         print(f"  {seq_name:12s} {results[seq_name]}  ({time.perf_counter() - t0:.0f} s)")
     out = {"depth_model": name, "tracking": not args.no_tracking, "asynchronous": args.asynchronous,
            "sequences": results}
+    if not args.no_tracking:
+        out["demo_room_30fps_tae"] = demo_room_tae(name)
+        print(f"  TAE on the demo room at 30 frame/s: {out['demo_room_30fps_tae']}")
     seven = [f for n, f in seqs if n == "sevenscenes"]
     if seven and not args.no_tracking:
         out["tracker_640x480"] = tracker_cost(seven[0])
