@@ -1,8 +1,10 @@
-"""Render the README pictures: every effect on the demo scene and on a real NYU Depth v2 view.
+"""Render the README pictures: every effect on the demo scene and on real rooms chosen for the hard cases.
 
-    python docs/make_pictures.py      # writes docs/*.png (320x240)
-The demo pictures use the demo's exact depth; the NYU ones run the real pipeline (depth model, gravity, floor,
-segmentation) on the photo, as a webcam user would get it.
+    python docs/make_pictures.py      # writes docs/*.png (320 px wide)
+The demo pictures use the demo's exact depth. The real ones run the real pipeline (FastDepth, gravity, the floor
+decision, tracking, segmentation) as a webcam user would get it: a NYU corridor (floor in view), a 7-Scenes
+kitchen counter seen from above (no floor in view: the water must stay off the counter), and a HoloLens room after
+120 tracked frames of walking through it.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 import arsdk  # noqa: E402
 from arsdk import effects  # noqa: E402
-from arsdk.evaluation import load_pairs, shared_data_dir  # noqa: E402
+from arsdk.evaluation import (load_pairs, load_training_sequences, seven_scenes_pairs, shared_data_dir,  # noqa: E402
+                              true_floor)
 from arsdk.pipeline import ground_truth_state  # noqa: E402
 from arsdk.render import Renderer  # noqa: E402
 
@@ -43,7 +46,8 @@ def chain(name, state):
 
 
 def save(path, rgb):
-    small = cv2.resize(rgb, (320, 240), interpolation=cv2.INTER_AREA)
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (320, round(320 * h / w)), interpolation=cv2.INTER_AREA)
     cv2.imwrite(str(path), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
     print(f"wrote {path}")
 
@@ -56,16 +60,29 @@ def main():
         save(OUT / f"demo_{name}.png", renderer.render(demo, chain(name, demo), dt=1.0))
     root = shared_data_dir()
     if root is None:
-        print("../shared/data absent: NYU pictures skipped")
+        print("../shared/data absent: real-room pictures skipped")
         return
-    pair = {p.name: p for p in load_pairs(root, {"nyu"})}["image_4"]
-    pipe = arsdk.Pipeline.default(intrinsics=pair.intrinsics, depth_model="fastdepth")
-    for _ in range(3):
-        state = pipe.process(pair.image)
-    save(OUT / "nyu_input.png", pair.image)
-    for name in ("flood", "fog", "sticker", "blur"):
-        save(OUT / f"nyu_{name}.png", renderer.render(state, chain(name, state), dt=1.0))
+    nyu = {p.name: p for p in load_pairs(root, {"nyu"})}["image_4"]
+    render_row("nyu", nyu.image, nyu.intrinsics, [nyu.image] * 3)
+    # the first 7-Scenes frame whose sensor depth shows no floor: a counter seen from above
+    counter = next(p for p in seven_scenes_pairs(root) if true_floor(p.depth, p.intrinsics)[1] < 0.05)
+    render_row("counter", counter.image, counter.intrinsics, [counter.image] * 3)
+    walk = load_training_sequences(root)[0][:121]
+    render_row("hololens", walk[-1].image, walk[-1].intrinsics, [f.image for f in walk])
 
+
+def render_row(label, image, intrinsics, frames):
+    """Run the pipeline over `frames` (a stream ending on `image`) and save the input and every effect."""
+    h, w = image.shape[:2]
+    with arsdk.Pipeline.default(intrinsics=intrinsics, depth_model="fastdepth") as pipe, \
+            Renderer(w, h, mode="headless") as renderer:
+        for i, frame in enumerate(frames):
+            state = pipe.process(arsdk.Frame(frame, i / 30.0, i, intrinsics=intrinsics))
+        save(OUT / f"{label}_input.png", image)
+        for name in ("flood", "fog", "sticker", "blur"):
+            save(OUT / f"{label}_{name}.png", renderer.render(state, chain(name, state), dt=1.0))
+        print(f"{label}: floor {'in view' if state.floor.visible else 'not in view'}, camera "
+              f"{state.floor.d:.2f} m above it, tracking {state.tracking.value if state.tracking else '-'}")
 
 if __name__ == "__main__":
     main()
