@@ -1,4 +1,6 @@
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,33 @@ os.environ.setdefault("PYTHONPATH", str(ROOT))
 
 import arsdk  # noqa: E402
 from arsdk.evaluation import shared_data_dir  # noqa: E402
+
+
+def start_xvfb(*extra_args) -> tuple[str, subprocess.Popen]:
+    """A private X server (skips the test when Xvfb or xdotool is missing): (DISPLAY, its process)."""
+    if not shutil.which("Xvfb") or not shutil.which("xdotool"):
+        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
+    read, write = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", *extra_args,
+                             "-nolisten", "tcp"], pass_fds=[write], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(write)
+    text = b""
+    while not text.endswith(b"\n"):  # Xvfb writes the number, then the newline once it accepts clients
+        chunk = os.read(read, 16)
+        if not chunk:
+            break
+        text += chunk
+    os.close(read)
+    return ":" + text.decode().strip(), proc
+
+
+@pytest.fixture()
+def xvfb():
+    display, proc = start_xvfb()
+    yield display
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

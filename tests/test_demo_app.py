@@ -1,5 +1,4 @@
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -7,7 +6,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,27 +45,6 @@ def test_no_webcam_falls_back_to_the_demo(tmp_path):
     r = run_app(["--source", "7", "--frames", "3", "--headless", "--output", str(tmp_path / "o.mp4")])
     assert r.returncode == 0, r.stderr
     assert "using the built-in demo scene" in r.stdout
-
-
-@pytest.fixture()
-def xvfb():
-    if not shutil.which("Xvfb") or not shutil.which("xdotool"):
-        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
-    read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            pass_fds=[write], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    text = b""
-    while not text.endswith(b"\n"):  # Xvfb writes the number, then the newline once it accepts clients
-        chunk = os.read(read, 16)
-        if not chunk:
-            break
-        text += chunk
-    os.close(read)
-    display = ":" + text.decode().strip()
-    yield display
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def _xdotool(display, *args):
