@@ -207,6 +207,25 @@ class GroundTracker:
         self.confidence = max(g.confidence, self.confidence * self.gravity_smoothing)
         return Gravity(self.up.copy(), self.confidence, g.source)
 
+    def _level_floor(self, depth, intr, up, scale, decision: FloorDecision) -> FloorDecision:
+        """A second look, once the model's tilt is known from earlier frames: in the depth levelled with it, the
+        lowest level that up-facing surfaces crowd at, at a height a camera is held. It finds the floors the plane
+        search misses (a sliver at the bottom of the picture, a floor the model bends)."""
+        tilt = self._tilt / scale
+        levelled = level_depth(depth * np.float32(scale), *pixel_rays(intr), tilt)
+        grid = sample_points(levelled, intr, self.stride)
+        pts, nrm = grid.reshape(-1, 3), normals_from_points(grid).reshape(-1, 3)
+        ok = np.isfinite(pts).all(axis=1) & np.isfinite(nrm).all(axis=1)
+        facing = ok & (nrm @ up.astype(np.float32) > math.cos(math.radians(self.settings.normal_tolerance_deg)))
+        below = -(pts[facing] @ up.astype(np.float32))
+        low, high = self.settings.camera_height_range
+        level = lowest_level(below[(below >= low) & (below <= high)], int(ok.sum()), self.settings.min_share, 0.05)
+        if level is None:
+            return decision
+        share = float(np.mean(np.abs(pts[ok] @ up.astype(np.float32) + level) < 0.06 * level))
+        measured = FloorPlane(np.asarray(up, np.float64), level, share, True)
+        return FloorDecision(_plane(up, level, True), tilt, measured, level)
+
     def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None,
                segments: np.ndarray | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
@@ -226,6 +245,8 @@ class GroundTracker:
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
                                 self.threshold, normals)
+        if not decision.visible and self._tilt is not None:
+            decision = self._level_floor(depth, intr, g.up, scale, decision)
         if decision.visible:
             # this frame's own scale: its floor distance (in the unscaled depth) fused with the height prior;
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show

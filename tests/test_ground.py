@@ -123,6 +123,22 @@ def test_remembered_camera_height_is_kept_when_the_floor_leaves_the_view():
     assert after.decision.plane.d == pytest.approx(floor.decision.plane.d, rel=0.35)
 
 
+def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
+    up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    blank = np.zeros((480, 640, 3), np.uint8)
+    tracker = GroundTracker()
+    first = tracker.update(blank, plane_depth(up, 1.5), INTR, given_up=up)  # the floor fills the first view
+    assert first.decision.visible
+    # then a table top 0.7 m below the camera fills all but the bottom rows, where the floor shows (7 %): the
+    # plane search takes the table (too near to stand on), the second look finds the floor under it
+    depth = plane_depth(up, 0.7)
+    depth[-34:] = plane_depth(up, 1.5)[-34:]
+    assert not decide_floor(sample_points(depth, INTR, 8), up).visible
+    after = tracker.update(blank, depth, INTR, given_up=up)
+    assert after.decision.visible
+    assert after.decision.plane.d == pytest.approx(first.decision.plane.d, rel=0.05)
+
+
 # --- real rooms (../shared/data), the default depth model as a user runs it
 
 
