@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, check_depth
-from .geometry import Intrinsics, project, transform_points, unproject
+from .geometry import Intrinsics, warp_pixels
 
 
 class DepthFusion:
@@ -66,18 +66,9 @@ class DepthFusion:
 
 def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray):
     """warp_depth for a depth map and a per-pixel weight riding with it (the nearest surface wins both)."""
-    pts = unproject(depth, intr).reshape(-1, 3)
-    src = np.flatnonzero(np.isfinite(pts[:, 2]))
-    pts = transform_points(motion, pts[src])
-    front = pts[:, 2] > 1e-3
-    pts, src = pts[front], src[front]
-    uv = np.round(project(pts, intr)).astype(np.int64)
-    inside = (uv[:, 0] >= 0) & (uv[:, 0] < intr.width) & (uv[:, 1] >= 0) & (uv[:, 1] < intr.height)
-    uv, z, src = uv[inside], pts[inside, 2], src[inside]
-    far_first = np.argsort(-z)  # later writes win: the nearest surface is written last
-    dst = uv[far_first, 1] * intr.width + uv[far_first, 0]
+    dst, src, z = warp_pixels(depth, intr, motion)
     out_d = np.zeros(intr.height * intr.width, np.float32)
     out_w = np.zeros(intr.height * intr.width, np.float32)
-    out_d[dst] = z[far_first]
-    out_w[dst] = weight.reshape(-1)[src[far_first]]
+    out_d[dst] = z
+    out_w[dst] = weight.reshape(-1)[src]
     return out_d.reshape(intr.height, intr.width), out_w.reshape(intr.height, intr.width)

@@ -256,20 +256,33 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (points @ m[:3, :3].T + m[:3, 3]).astype(np.float32)
 
 
+def warp_pixels(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray,
+                target: Intrinsics | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each known pixel of `depth` lands in another camera (the 4x4 `source_to_target`, metres): (flat target
+    index, flat source index, depth along the target z), ordered far to near, so writing them in order leaves the
+    nearest surface on every target pixel. Pixels behind the target camera or outside its image are left out."""
+    target = target or intr
+    pts = unproject(depth, intr).reshape(-1, 3)
+    src = np.flatnonzero(np.isfinite(pts[:, 2]))
+    pts = transform_points(source_to_target, pts[src])
+    front = pts[:, 2] > 1e-3
+    pts, src = pts[front], src[front]
+    uv = np.round(project(pts, target)).astype(np.int64)
+    inside = (uv[:, 0] >= 0) & (uv[:, 0] < target.width) & (uv[:, 1] >= 0) & (uv[:, 1] < target.height)
+    uv, z, src = uv[inside], pts[inside, 2], src[inside]
+    far_first = np.argsort(-z, kind="stable")
+    return uv[far_first, 1] * target.width + uv[far_first, 0], src[far_first], z[far_first]
+
+
 def warp_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray,
                target: Intrinsics | None = None) -> np.ndarray:
     """Depth seen by one camera as another sees it: each known pixel moved by the 4x4 `source_to_target`
     (source camera frame -> target camera frame, metres) lands on its nearest target pixel, the nearest surface
     wins, and target pixels nothing reaches are 0 (unknown). Returns target-sized float32 depth along the target z."""
     target = target or intr
-    pts = unproject(depth, intr).reshape(-1, 3)
-    pts = transform_points(source_to_target, pts[np.isfinite(pts[:, 2])])
-    pts = pts[pts[:, 2] > 1e-3]
-    uv = np.round(project(pts, target)).astype(np.int64)
-    inside = (uv[:, 0] >= 0) & (uv[:, 0] < target.width) & (uv[:, 1] >= 0) & (uv[:, 1] < target.height)
-    out = np.full(target.height * target.width, np.inf, np.float32)
-    np.minimum.at(out, uv[inside, 1] * target.width + uv[inside, 0], pts[inside, 2])
-    out[np.isinf(out)] = 0.0
+    dst, _, z = warp_pixels(depth, intr, source_to_target, target)
+    out = np.zeros(target.height * target.width, np.float32)
+    out[dst] = z
     return out.reshape(target.height, target.width)
 
 

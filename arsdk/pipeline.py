@@ -190,7 +190,13 @@ class Pipeline:
             self._depth_worker = _LatestWorker(self._depth_stage, "depth")
             if segmenter is not None:
                 self._seg_worker = _LatestWorker(self._segmentation_stage, "segmentation")
-        # a pipeline dropped without close() stops its threads when it is collected
+        self._finalizer = None
+        self._arm_finalizer()
+
+    def _arm_finalizer(self):
+        """A pipeline dropped without close() stops its threads when it is collected (re-armed when one is added)."""
+        if self._finalizer is not None:
+            self._finalizer.detach()
         self._finalizer = weakref.finalize(self, _stop_threads, self._depth_worker, self._seg_worker, self._helper)
 
     @classmethod
@@ -280,9 +286,7 @@ class Pipeline:
         if self.asynchronous:
             if want_mask and self._seg_worker is None:  # a segmenter given after construction
                 self._seg_worker = _LatestWorker(self._segmentation_stage, "segmentation")
-                self._finalizer.detach()
-                self._finalizer = weakref.finalize(self, _stop_threads, self._depth_worker, self._seg_worker,
-                                                   self._helper)
+                self._arm_finalizer()
             if want_depth:
                 self._depth_worker.submit(item)
             if want_mask:

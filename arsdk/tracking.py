@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, check_depth, check_image
-from .geometry import Intrinsics, warp_depth
+from .geometry import Intrinsics, unproject_pixels, warp_depth
 
 
 class TrackingState(str, enum.Enum):
@@ -103,6 +103,19 @@ def rotation_between(a, b, share: float = 1.0) -> np.ndarray:
         return np.eye(3)
     angle = math.atan2(s, float(a @ b)) * share
     return cv2.Rodrigues(axis / s * angle)[0]
+
+
+def _at(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """The values of an HxW image at Nx2 pixel positions (nearest pixel, clamped to the image)."""
+    iu = np.clip(np.round(uv[:, 0]).astype(int), 0, image.shape[1] - 1)
+    iv = np.clip(np.round(uv[:, 1]).astype(int), 0, image.shape[0] - 1)
+    return image[iv, iu]
+
+
+def _world_rays(uv: np.ndarray, intr: Intrinsics, camera_to_world: np.ndarray) -> np.ndarray:
+    """Unit world directions of the rays through Nx2 pixels of a camera at `camera_to_world`."""
+    rays = unproject_pixels(uv, np.ones(len(uv)), intr) @ camera_to_world[:3, :3].T
+    return rays / np.linalg.norm(rays, axis=1, keepdims=True)
 
 
 def triangulate_midpoints(c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray) -> tuple[np.ndarray,
@@ -207,18 +220,13 @@ class CameraTracker:
         kernel = np.ones((5, 5), np.uint8)
         d = np.where(np.isfinite(depth) & (depth > 0), depth, 0).astype(np.float32)
         near, far = cv2.erode(d, kernel), cv2.dilate(d, kernel)
-        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, gray.shape[1] - 1)
-        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, gray.shape[0] - 1)
-        z = d[iv, iu]
-        ok = (near[iv, iu] > 0) & (far[iv, iu] <= near[iv, iu] * s.max_depth_step)  # not on a depth edge
+        z, lo, hi = _at(d, uv), _at(near, uv), _at(far, uv)
+        ok = (lo > 0) & (hi <= lo * s.max_depth_step)  # not on a depth edge
         if not ok.any():
             return False
         uv, z = uv[ok], z[ok] * scale
-        rays_cam = np.stack([(uv[:, 0] - intr.cx) / intr.fx, (uv[:, 1] - intr.cy) / intr.fy, np.ones(len(uv))], 1)
-        xyz = (rays_cam * z[:, None]) @ pose[:3, :3].T + pose[:3, 3]
-        rays = rays_cam @ pose[:3, :3].T
-        rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-        self._map.add(xyz, uv, pose[:3, 3], rays)
+        xyz = unproject_pixels(uv, z, intr) @ pose[:3, :3].T + pose[:3, 3]
+        self._map.add(xyz, uv, pose[:3, 3], _world_rays(uv, intr, pose))
         return True
 
     def _triangulate(self, pose, intr):
@@ -226,10 +234,7 @@ class CameraTracker:
         m = self._map
         if not len(m):
             return
-        uv = m.uv.astype(np.float64)
-        rays_cam = np.stack([(uv[:, 0] - intr.cx) / intr.fx, (uv[:, 1] - intr.cy) / intr.fy, np.ones(len(uv))], 1)
-        rays = rays_cam @ pose[:3, :3].T
-        rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+        rays = _world_rays(m.uv, intr, pose)
         cos_parallax = np.einsum("ij,ij->i", rays, m.ray)
         wide = cos_parallax < math.cos(math.radians(self.settings.min_parallax_deg))
         if not wide.any():
@@ -378,10 +383,7 @@ class CameraTracker:
         m = self._map
         w2c = np.linalg.inv(pose)
         z_map = m.xyz @ w2c[2, :3] + w2c[2, 3]
-        uv = m.uv
-        iu = np.clip(np.round(uv[:, 0]).astype(int), 0, depth.shape[1] - 1)
-        iv = np.clip(np.round(uv[:, 1]).astype(int), 0, depth.shape[0] - 1)
-        z = depth[iv, iu]
+        z = _at(depth, m.uv)
         ok = (z > 0) & np.isfinite(z) & (z_map > 0)
         if ok.sum() >= 10:
             self._scale = float(np.median(z_map[ok] / z[ok]))

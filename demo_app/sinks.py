@@ -13,6 +13,16 @@ from arsdk.errors import InputError, SinkError
 VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
+def _check_output(path: Path, size: tuple[int, int]):
+    """An output file needs an existing folder and, for the encoders, an even size (they drop an odd row or column
+    without a word)."""
+    if path.parent and not path.parent.exists():
+        raise InputError(f"--output {path}: folder {path.parent} does not exist")
+    w, h = size
+    if w % 2 or h % 2:
+        raise InputError(f"--output {path}: video needs an even width and height, got {w}x{h}")
+
+
 class VideoSink:
     """Writes RGB frames to a video file (mp4v in .mp4, MJPG in .avi).
 
@@ -27,11 +37,8 @@ class VideoSink:
         if suffix not in VIDEO_SUFFIXES:
             raise InputError(f"--output {self.path}: expected a .mp4, .mkv, .mov or .avi file name, got "
                              f"{suffix or 'no suffix'!r}")
-        if self.path.parent and not self.path.parent.exists():
-            raise InputError(f"--output {self.path}: folder {self.path.parent} does not exist")
+        _check_output(self.path, size)
         w, h = size
-        if w % 2 or h % 2:  # the encoders drop an odd row or column without a word
-            raise InputError(f"--output {self.path}: video needs an even width and height, got {w}x{h}")
         self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[suffix]), fps, size)
         if not self._writer.isOpened():
             raise SinkError(f"--output {self.path}: OpenCV cannot open a {VIDEO_SUFFIXES[suffix]} writer at "
@@ -91,11 +98,8 @@ class H264Sink:
         import av
 
         self.path, self.size, self.fps, self.frames = Path(path), size, fps, 0
-        if self.path.parent and not self.path.parent.exists():
-            raise InputError(f"--output {self.path}: folder {self.path.parent} does not exist")
+        _check_output(self.path, size)
         w, h = size
-        if w % 2 or h % 2:
-            raise InputError(f"--output {self.path}: H.264 needs an even width and height, got {w}x{h}")
         if not 0 <= quality <= 51:
             raise InputError(f"--quality: expected x264's CRF in 0..51 (lower is better), got {quality}")
         self._av = av
@@ -197,14 +201,12 @@ def open_video_sink(path, size: tuple[int, int], fps: float = 30.0, quality: int
     otherwise OpenCV (.mp4 as MPEG-4 Part 2, .avi as MJPG), without audio."""
     suffix = Path(path).suffix.lower()
     if suffix in (".mp4", ".mkv", ".mov"):
-        try:
-            import av
-        except ImportError:
-            if suffix != ".mp4":
-                raise InputError(f"--output {path}: {suffix} needs PyAV (pip install \"arsdk[h264]\")") from None
-        else:
-            del av  # only asked whether it is there; H264Sink imports it
+        import importlib.util
+
+        if importlib.util.find_spec("av") is not None:
             return H264Sink(path, size, fps, quality, audio_from)
+        if suffix != ".mp4":
+            raise InputError(f"--output {path}: {suffix} needs PyAV (pip install \"arsdk[h264]\")")
     return VideoSink(path, size, fps)
 
 
