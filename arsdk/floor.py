@@ -207,13 +207,10 @@ class GroundTracker:
         self.confidence = max(g.confidence, self.confidence * self.gravity_smoothing)
         return Gravity(self.up.copy(), self.confidence, g.source)
 
-    def _level_floor(self, depth, intr, up, scale, decision: FloorDecision) -> FloorDecision:
-        """A second look, once the model's tilt is known from earlier frames: in the depth levelled with it, the
-        lowest level that up-facing surfaces crowd at, at a height a camera is held. It finds the floors the plane
-        search misses (a sliver at the bottom of the picture, a floor the model bends)."""
-        tilt = self._tilt / scale
-        levelled = level_depth(depth * np.float32(scale), *pixel_rays(intr), tilt)
-        grid = sample_points(levelled, intr, self.stride)
+    def _level_floor(self, grid: np.ndarray, up, tilt, decision: FloorDecision) -> FloorDecision:
+        """A second look, once the model's tilt is known from earlier frames: in the depth levelled with it (`grid`,
+        its sampled points), the lowest level that up-facing surfaces crowd at, at a height a camera is held. It
+        finds the floors the plane search misses (a sliver at the bottom of the picture, a floor the model bends)."""
         pts, nrm = grid.reshape(-1, 3), normals_from_points(grid).reshape(-1, 3)
         ok = np.isfinite(pts).all(axis=1) & np.isfinite(nrm).all(axis=1)
         facing = ok & (nrm @ up.astype(np.float32) > math.cos(math.radians(self.settings.normal_tolerance_deg)))
@@ -245,8 +242,13 @@ class GroundTracker:
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
                                 self.threshold, normals)
-        if not decision.visible and self._tilt is not None:
-            decision = self._level_floor(depth, intr, g.up, scale, decision)
+        if not decision.visible:
+            # the depth levelled with the tilt held from earlier frames: for the second look, and else as it is given
+            tilt = np.zeros(3) if self._tilt is None else self._tilt / scale
+            levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
+            grid = sample_points(levelled, intr, self.stride)
+            if self._tilt is not None:
+                decision = self._level_floor(grid, g.up, tilt, decision)
         if decision.visible:
             # this frame's own scale: its floor distance (in the unscaled depth) fused with the height prior;
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
@@ -267,11 +269,9 @@ class GroundTracker:
             plane = FloorPlane(decision.plane.normal, self.camera_height, decision.measured.inlier_ratio, True)
             return GroundResult(g, FloorDecision(plane, tilt, decision.measured, decision.candidate_height),
                                 levelled, new_scale)
-        tilt = np.zeros(3) if self._tilt is None else self._tilt / scale
-        levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
         # the assumed floor lies below everything in view, as the effects will see it (levelled)
         height = self.camera_height or self.settings.default_camera_height
-        below = -(sample_points(levelled, intr, self.stride).reshape(-1, 3) @ g.up.astype(np.float32))
+        below = -(grid.reshape(-1, 3) @ g.up.astype(np.float32))
         below = below[np.isfinite(below)]
         if len(below):
             height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
