@@ -140,12 +140,24 @@ def level_depth(depth: np.ndarray, rays_x: np.ndarray, rays_y: np.ndarray, tilt:
     c = np.asarray(tilt, np.float32)
     if not np.any(c):
         return depth
-    delta = c[0] * rays_x[None, :] + c[1] * rays_y[:, None] + c[2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(depth > 0, 1.0 / depth, 0.0).astype(np.float32)
-        delta = np.clip(delta, -max_change * inv, max_change * inv)
-        out = np.where(depth > 0, 1.0 / (inv + delta), 0.0)
-    return out.astype(np.float32)
+    # z' = z / (1 + z c.r): the relative change z c.r, bounded, in one buffer (this runs on every full frame);
+    # unknown depth (0) stays 0
+    q = np.add.outer(c[1] * rays_y + c[2], c[0] * rays_x).astype(np.float32)
+    q *= depth
+    np.clip(q, -max_change, max_change, out=q)
+    q += np.float32(1.0)
+    return np.divide(depth, q, out=q)
+
+
+def _level_points(points: np.ndarray, tilt: np.ndarray, max_change: float = 0.5) -> np.ndarray:
+    """`level_depth` applied to a grid of camera points (HxWx3, NaN where unknown): each point moves along its
+    ray, so the grid of a levelled depth costs no full-size pass."""
+    c = np.asarray(tilt, np.float32)
+    if not np.any(c):
+        return points
+    z = points[..., 2]
+    q = np.clip((points[..., 0] * c[0] + points[..., 1] * c[1] + z * c[2]), -max_change, max_change)
+    return points / (1.0 + q)[..., None]
 
 
 @dataclass
@@ -243,10 +255,10 @@ class GroundTracker:
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
                                 self.threshold, normals)
         if not decision.visible:
-            # the depth levelled with the tilt held from earlier frames: for the second look, and else as it is given
+            # the depth levelled with the tilt held from earlier frames, on the sampled grid: for the second look,
+            # and for the floor assumed below everything in view
             tilt = np.zeros(3) if self._tilt is None else self._tilt / scale
-            levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
-            grid = sample_points(levelled, intr, self.stride)
+            grid = _level_points(points * np.float32(scale), tilt)
             if self._tilt is not None:
                 decision = self._level_floor(grid, g.up, tilt, decision)
         if decision.visible:
@@ -276,4 +288,5 @@ class GroundTracker:
         if len(below):
             height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
         decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)
+        levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
         return GroundResult(g, decision, levelled, scale)

@@ -146,11 +146,14 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
     """Geometry and whole-frame times at 640x480 on real frames, old (floor RANSAC per frame) against new,
     taking turns frame by frame so the machine's drift falls on both alike."""
     images = [(p.image, p.intrinsics) for p in load_pairs(root)]
-    pipe = arsdk.Pipeline.default(depth_model=depth_name)
+    # issue 28's measure is depth, segmentation and geometry: the pipeline without tracking. The tracked frame
+    # is timed too, for reference (here every frame is a new picture: the tracker starts a new map each time)
+    pipe = arsdk.Pipeline.default(depth_model=depth_name, tracking=False)
+    tracked_pipe = arsdk.Pipeline.default(depth_model=depth_name)
     depth, segmenter = DepthEstimator(depth_name), PersonSegmenter(num_threads=2)  # as Pipeline.default builds them
     ground = GroundTracker()  # its own, so the pipeline's is updated once a frame
     helper = ThreadPoolExecutor(max_workers=1)
-    old_geo, new_geo, old_frame, new_frame = [], [], [], []
+    old_geo, new_geo, old_frame, new_frame, tracked_frame = [], [], [], [], []
     for i in range(frames + 5):
         image, intr = images[i % len(images)]
         t0 = time.perf_counter()
@@ -162,18 +165,23 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
         t2 = time.perf_counter()
         pipe.process(arsdk.Frame(image, 0.0, i, intrinsics=intr))
         t3 = time.perf_counter()
+        tracked_pipe.process(arsdk.Frame(image, 0.0, i, intrinsics=intr))
+        t5 = time.perf_counter()
         if i >= 5:
             old_frame.append(t2 - t0)
             new_frame.append(t3 - t2)
+            tracked_frame.append(t5 - t3)
             t4 = time.perf_counter()
             ground.update(image, d, intr)
             new_geo.append(time.perf_counter() - t4)
             old_geo.append(t2 - t1)
     pipe.close()
+    tracked_pipe.close()
     helper.shutdown()
     out = {"old_geometry": stats_ms(old_geo), "new_geometry": stats_ms(new_geo), "old_frame": stats_ms(old_frame),
-           "new_frame": stats_ms(new_frame)}
+           "new_frame": stats_ms(new_frame), "tracked_frame": stats_ms(tracked_frame)}
     out["frame_ratio"] = round(out["new_frame"]["median_ms"] / out["old_frame"]["median_ms"], 3)
+    out["tracked_frame_ratio"] = round(out["tracked_frame"]["median_ms"] / out["old_frame"]["median_ms"], 3)
     return out
 
 
