@@ -20,7 +20,8 @@ from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
 from .floor import GroundResult, GroundTracker
-from .geometry import FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor
+from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
+                       sample_points)
 from .gravity import Gravity
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -154,6 +155,11 @@ class Pipeline:
     GRAVITY_DEADBAND_DEG = 0.5
     HEIGHT_DEADBAND_M = 0.03
     SCALE_DEADBAND = 0.03  # in log scale: 3 %
+    # with a floor seen earlier in the scene and tracked since, it is still in view while this share of the
+    # frame's depth lies within FLOOR_BAND of the camera height from it (the plane search needs a flatter floor
+    # than a monocular depth model gives on steep or cluttered views)
+    FLOOR_IN_VIEW_SHARE = 0.08
+    FLOOR_BAND = 0.1
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
@@ -171,6 +177,7 @@ class Pipeline:
         self.fusion = DepthFusion() if self.tracker is not None else None
         self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
         self._world_from_map: np.ndarray | None = None
+        self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
@@ -332,7 +339,8 @@ class Pipeline:
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
-            floor = replace(floor_from_pose(cam_to_world), visible=ground.decision.visible)
+            floor = replace(floor_from_pose(cam_to_world), visible=self._floor_in_view(ground, depth, intr,
+                                                                                        cam_to_world))
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
             timings["tracking"] = (time.perf_counter() - t0) * 1e3
@@ -383,6 +391,23 @@ class Pipeline:
         self._world_from_map = fix @ self._world_from_map
         return _rigid(self._world_from_map @ tracked.camera_to_world)
 
+    def _floor_in_view(self, ground: GroundResult, depth: np.ndarray, intr: Intrinsics,
+                       cam_to_world: np.ndarray) -> bool:
+        """Whether the floor is in view on a tracked frame: found in this frame's depth, or, once a floor has been
+        found in the scene, enough of the depth lying on the tracked floor."""
+        if ground.decision.visible:
+            self._floor_seen = True
+            return True
+        if not self._floor_seen:
+            return False
+        pts = sample_points(depth, intr, 8).reshape(-1, 3)
+        pts = pts[np.isfinite(pts).all(axis=1)]
+        height = cam_to_world[1, 3]
+        if len(pts) == 0 or height <= 0:
+            return False
+        above = pts @ cam_to_world[1, :3] + height
+        return float(np.mean(np.abs(above) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE
+
     def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
         """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""
         if self._fused is not None and self._fused[0] == depth_index:
@@ -427,6 +452,7 @@ class Pipeline:
             self.fusion.reset()
             self.anchors.clear()
         self._world_from_map = self._fused = None
+        self._floor_seen = False
 
     def close(self):
         """Stop the worker threads (also at the end of a `with` block, or when the pipeline is collected)."""

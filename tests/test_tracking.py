@@ -171,3 +171,23 @@ def test_stickers_ride_on_anchors_and_the_hud_says_the_state(moving_demo):
         state = pipe.process(moving_demo[0])
         assert state.anchors is None and state.tracking is None
         assert StickerEffect().place(state, 320, 330).anchor is None
+
+
+def test_a_tracked_floor_stays_in_view_where_the_plane_search_misses_it():
+    """HoloLens frames 150-179 look down at a floor that FastDepth bends too much for the plane search on several
+    frames (166-173 here); once a floor has been found, the tracked one is said to be in view where the depth
+    lies on it. Frames with no floor seen yet in the scene say no floor: the tracked floor is only an assumed one."""
+    from arsdk.evaluation import pose_up, true_floor
+
+    frames = load_training_sequences(shared_data_dir())[0][150:180]
+    rows = []
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        for i, f in enumerate(frames):
+            state = pipe.process(arsdk.Frame(f.image, i / 30, i, intrinsics=f.intrinsics))
+            share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))[1]
+            rows.append((share, state.floor.visible))
+    missed = [visible for share, visible in rows if share >= 0.2]
+    # measured: the plane search alone finds the floor on 6 of the 13 frames with 20 % or more of floor, the
+    # pipeline says it is in view on 12 of them
+    assert sum(missed) >= 10, rows
+    assert not rows[0][1]  # no floor seen yet: the start of this stretch looks at a wall
