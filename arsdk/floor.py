@@ -119,6 +119,30 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     return FloorDecision(_plane(up, height, True), lam * up - m, measured, height)
 
 
+def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: float,
+                normal_tolerance_deg: float = 30.0, band: float = 0.25, rounds: int = 2,
+                min_share: float = 0.03) -> float | None:
+    """The factor that brings the middle of the floor in a grid of camera points (HxWx3, NaN where unknown) onto a
+    floor `height` below the camera along `up`: height over the median distance below the camera of the
+    up-facing points within `band` (a share of the height) of it, re-centred `rounds` times. None when under
+    min_share of the known points are there.
+
+    Monocular depth puts most of a floor nearer than the plane found in it (the plane search takes the lowest
+    plane its threshold allows, and FastDepth draws floors nearer than the rest of a room), so water meant to
+    cover the floor would leave most of it dry."""
+    up = np.asarray(up, np.float32)
+    below = -(points.reshape(-1, 3) @ up)
+    known = np.isfinite(below)
+    facing = known & (normals.reshape(-1, 3) @ up > math.cos(math.radians(normal_tolerance_deg)))
+    level = float(height)
+    for _ in range(rounds):
+        near = facing & (np.abs(below - level) < band * height)
+        if near.sum() < max(10, min_share * known.sum()):
+            return None
+        level = float(np.median(below[near]))
+    return float(height) / level if level > 0 else None
+
+
 def fuse_height(measured: float, settings: FloorSettings) -> float:
     """The camera height from the depth's measurement and the prior, each weighted by its log-spread."""
     w_m, w_p = settings.depth_scale_sigma ** -2, settings.camera_height_sigma ** -2

@@ -19,9 +19,9 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker
+from .floor import GroundResult, GroundTracker, floor_gain
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
-                       sample_points)
+                       normals_from_points, sample_points)
 from .gravity import Gravity
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -160,6 +160,10 @@ class Pipeline:
     # than a monocular depth model gives on steep or cluttered views)
     FLOOR_IN_VIEW_SHARE = 0.08
     FLOOR_BAND = 0.1
+    # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
+    # follows each frame that sees a floor by this share, and is held between them
+    FLOOR_GAIN_SHARE = 0.1
+    FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
@@ -178,6 +182,7 @@ class Pipeline:
         self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
+        self._floor_gain = 1.0
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
@@ -339,15 +344,19 @@ class Pipeline:
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
-            floor = replace(floor_from_pose(cam_to_world), visible=self._floor_in_view(ground, depth, intr,
-                                                                                        cam_to_world))
+            grid = sample_points(depth, intr, 8)
+            visible = self._floor_in_view(ground, grid, cam_to_world)
+            depth = self._on_the_floor(depth, grid, cam_to_world, visible)
+            floor = replace(floor_from_pose(cam_to_world), visible=visible)
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
             timings["tracking"] = (time.perf_counter() - t0) * 1e3
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
-            depth, up = ground.depth, ground.gravity
+            depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, 8), cam_to_world,
+                                       floor.visible)
+            up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
                           tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
@@ -391,22 +400,45 @@ class Pipeline:
         self._world_from_map = fix @ self._world_from_map
         return _rigid(self._world_from_map @ tracked.camera_to_world)
 
-    def _floor_in_view(self, ground: GroundResult, depth: np.ndarray, intr: Intrinsics,
-                       cam_to_world: np.ndarray) -> bool:
-        """Whether the floor is in view on a tracked frame: found in this frame's depth, or, once a floor has been
-        found in the scene, enough of the depth lying on the tracked floor."""
+    def _floor_in_view(self, ground: GroundResult, grid: np.ndarray, cam_to_world: np.ndarray) -> bool:
+        """Whether the floor is in view on a tracked frame: found in this frame's depth (`grid`, its sampled
+        points), or, once a floor has been found in the scene, enough of the depth lying on the tracked floor."""
         if ground.decision.visible:
             self._floor_seen = True
             return True
         if not self._floor_seen:
             return False
-        pts = sample_points(depth, intr, 8).reshape(-1, 3)
+        pts = grid.reshape(-1, 3)
         pts = pts[np.isfinite(pts).all(axis=1)]
         height = cam_to_world[1, 3]
         if len(pts) == 0 or height <= 0:
             return False
         above = pts @ cam_to_world[1, :3] + height
         return float(np.mean(np.abs(above) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE
+
+    def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, cam_to_world: np.ndarray,
+                      visible: bool) -> np.ndarray:
+        """The depth scaled so the middle of the floor lies on the world's floor (grid: its sampled points). With
+        no floor in view the held factor is kept, but never so large that what is seen reaches down to the
+        assumed floor's clearance: water must not climb a table because the depth was stretched."""
+        up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
+        if height <= 0:
+            return depth
+        if visible:
+            gain = floor_gain(grid, normals_from_points(grid), up, height)
+            if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
+                self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
+            gain = self._floor_gain
+        else:
+            below = -(grid.reshape(-1, 3) @ up)
+            below = below[np.isfinite(below)]
+            room = height - self.ground.settings.clearance
+            lowest = float(np.percentile(below, 98)) if len(below) else 0.0
+            gain = min(self._floor_gain, room / lowest) if lowest > 0 and room > 0 else self._floor_gain
+            gain = max(gain, 1.0) if self._floor_gain >= 1.0 else gain
+        if abs(gain - 1.0) < 1e-3:
+            return depth
+        return depth * np.float32(gain)
 
     def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
         """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""
@@ -453,6 +485,7 @@ class Pipeline:
             self.anchors.clear()
         self._world_from_map = self._fused = None
         self._floor_seen = False
+        self._floor_gain = 1.0
 
     def close(self):
         """Stop the worker threads (also at the end of a `with` block, or when the pipeline is collected)."""

@@ -9,8 +9,8 @@ import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, seven_scenes_pairs, true_floor
-from arsdk.floor import FloorSettings, GroundTracker, decide_floor, level_depth
-from arsdk.geometry import Intrinsics, angle_deg, pixel_rays, sample_points, unproject
+from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth
+from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import Gravity, GravityEstimator
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
@@ -97,6 +97,22 @@ def test_a_tilted_floor_is_levelled_and_stays_a_plane():
     heights = pts @ up + decision.candidate_height
     assert len(pts) > 100_000
     assert np.abs(heights).max() < 1e-3       # every floor pixel now on one level plane
+
+
+def test_floor_gain_brings_the_middle_of_a_noisy_floor_onto_the_plane():
+    """A floor drawn 12 % nearer than the plane found (as FastDepth draws them), with noise: the gain is the
+    factor that puts its middle back on the plane; with nothing near the plane there is no gain to take."""
+    up = rotation(30.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    rng = np.random.default_rng(3)
+    depth = plane_depth(up, 1.5) * np.float32(0.88)
+    depth *= rng.normal(1.0, 0.03, depth.shape).astype(np.float32)
+    depth = cv2.GaussianBlur(depth, (0, 0), 4)  # smooth noise, as a network's: the normals stay up-facing
+    grid = sample_points(depth, INTR, 8)
+    gain = floor_gain(grid, normals_from_points(grid), up, 1.5)
+    assert gain == pytest.approx(1 / 0.88, rel=0.02)
+    wall = np.full((480, 640), 2.0, np.float32)  # a wall ahead: nothing faces up
+    grid = sample_points(wall, INTR, 8)
+    assert floor_gain(grid, normals_from_points(grid), up, 1.5) is None
 
 
 def test_a_table_seen_from_above_is_not_a_floor():
