@@ -16,7 +16,7 @@ from arsdk.pipeline import ground_truth_state
 from arsdk.render import Renderer
 
 from .hud import draw_hud, world_line
-from .sinks import open_video_sink, save_screenshot
+from .sinks import BackgroundWriter, open_video_sink, save_screenshot
 
 log = logging.getLogger("demo_app")
 
@@ -213,7 +213,7 @@ class App:
         try:
             if cfg.output:
                 audio = getattr(self.source, "path", None) if isinstance(self.source, arsdk.VideoFileSource) else None
-                sinks.append(open_video_sink(cfg.output, cfg.size, fps, cfg.quality, audio))
+                sinks.append(BackgroundWriter(open_video_sink(cfg.output, cfg.size, fps, cfg.quality, audio)))
             if cfg.virtual_camera is not None:
                 from arsdk.virtualcam import VirtualCamera
 

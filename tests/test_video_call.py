@@ -247,3 +247,36 @@ def test_looping_background_video(tmp_path, gt_state):
     with Renderer(w, h, mode="headless") as r:
         seen = [int(np.median(r.render(gt_state, [blur])[background])) for _ in range(4)]
     assert seen[0] > 150 and seen[1] < 80 and seen[2] > 150 and seen[3] < 80, seen  # frames 2, 1, 2, 1: a loop
+
+
+def test_background_writer_keeps_order_and_hands_back_a_failed_write():
+    from arsdk.errors import SinkError
+    from demo_app.sinks import BackgroundWriter
+
+    class Recorder:
+        def __init__(self, fail_at=None):
+            self.path, self.frames, self.closed, self.fail_at, self.seen = Path("rec.mp4"), 0, False, fail_at, []
+
+        def write(self, rgb):
+            if self.frames == self.fail_at:
+                raise SinkError(f"--output rec.mp4: writing frame {self.frames + 1} failed: {self.frames} kept")
+            self.seen.append(int(rgb[0, 0, 0]))
+            self.frames += 1
+
+        def close(self):
+            self.closed = True
+
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(20)]
+    with BackgroundWriter(Recorder()) as ok:
+        for f in frames:
+            ok.write(f)
+    assert ok.sink.seen == list(range(20)) and ok.frames == 20 and ok.sink.closed
+
+    broken = BackgroundWriter(Recorder(fail_at=3))
+    with pytest.raises(SinkError, match="writing frame 4"):
+        for f in frames:  # the failure surfaces on a later write, once the writer thread has met it
+            broken.write(f)
+    broken.close()  # the error was handed over once: closing reports nothing more
+    assert broken.frames == 3 and broken.sink.closed
+    with pytest.raises(SinkError, match="after close"):
+        broken.write(frames[0])
