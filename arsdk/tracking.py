@@ -300,10 +300,16 @@ class CameraTracker:
         return None if pose is None else pose.copy()
 
     def _carried(self, depth, intr, depth_index, pose):
+        """A late depth (of frame depth_index) carried into this frame. At half the working size: it runs on every
+        frame while the depth model is behind, and lifting corners and checking the scale need no more."""
         then = self._history.get(depth_index)
         if then is None:
             return None
-        return warp_depth(depth, intr, np.linalg.inv(pose) @ then)
+        h, w = depth.shape
+        half = intr.scaled(w // 2, h // 2)
+        moved = warp_depth(np.ascontiguousarray(depth[: h // 2 * 2: 2, : w // 2 * 2: 2]), half,
+                           np.linalg.inv(pose) @ then)
+        return cv2.resize(moved, (w, h), interpolation=cv2.INTER_NEAREST)
 
     # --- what anchors ask of the map
 
