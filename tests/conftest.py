@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,19 @@ def start_xvfb(*extra_args) -> tuple[str, subprocess.Popen]:
             break
         text += chunk
     os.close(read)
-    return ":" + text.decode().strip(), proc
+    display = ":" + text.decode().strip()
+    # the server says it is ready once it listens; on a loaded machine a first client can still be refused: wait
+    # until one is served (or say why not), rather than let the test fail on "cannot open display"
+    for _ in range(40):
+        if proc.poll() is not None:
+            raise RuntimeError(f"Xvfb exited with {proc.returncode} before serving {display!r}")
+        probe = subprocess.run(["xdotool", "getdisplaygeometry"], env={**os.environ, "DISPLAY": display},
+                               capture_output=True)
+        if probe.returncode == 0:
+            return display, proc
+        time.sleep(0.25)
+    proc.terminate()
+    raise RuntimeError(f"Xvfb on {display!r} served no client within 10 s")
 
 
 @pytest.fixture()
