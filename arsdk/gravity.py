@@ -137,13 +137,16 @@ def plausible_up(up: np.ndarray, max_roll_deg: float, pitch_range_deg: tuple[flo
 def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = None,
                         max_roll_deg: float = 35.0, pitch_range_deg: tuple[float, float] = (-35.0, 60.0),
                         inlier_deg: float = 2.0, iterations: int = 300, manhattan_candidates: int = 12,
-                        manhattan_weight: float = 1.0,
+                        manhattan_weight: float = 1.0, roll_prior_deg: float | None = 25.0,
                         rng: np.random.Generator | None = None) -> tuple[np.ndarray | None, float]:
     """The vertical direction that most segment lengths are consistent with.
 
     RANSAC over pairs of segments (their planes meet in a direction) that describe a plausible camera
     (`plausible_up`; with prior_up and cone_deg, also within cone_deg of prior_up), scored by the length of the
-    segments whose plane holds it within inlier_deg, then refined by weighted least squares on the inliers.
+    segments whose plane holds it within inlier_deg, then refined by weighted least squares on the inliers. The
+    best few are told apart by the squareness of the rest of the room and, with roll_prior_deg, by a Gaussian
+    prior on their roll: cameras are held upright, and a camera looking down sees long floor edges (a carpet's,
+    a sofa's base) meet at a point that poses as a vertical leaning by 20 degrees or more.
     Returns (up, support) with support the inliers' total length (in image widths) times how much their planes
     fan out; (None, 0) when nothing fits.
     """
@@ -174,6 +177,9 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     # tables are laid out square), and seen from a wrong one they spread
     top = np.argsort(-score)[:manhattan_candidates]
     total = score[top] + manhattan_weight * manhattan_support(seg, cand[top], ~vertical[:, top])
+    if roll_prior_deg is not None:
+        roll = np.degrees(np.arctan2(cand[top, 0], -cand[top, 1]))
+        total = total * np.exp(-0.5 * (roll / roll_prior_deg) ** 2)
     up = cand[top[int(np.argmax(total))]]
     for _ in range(3):  # refine: the direction closest to perpendicular to every inlier plane
         w = lengths * (seg.misalignment(up[None])[:, 0] < tol * 2)

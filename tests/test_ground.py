@@ -8,10 +8,10 @@ import pytest
 import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
-from arsdk.evaluation import load_pairs, seven_scenes_pairs, true_floor
+from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
 from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
-from arsdk.gravity import Gravity, GravityEstimator
+from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, vertical_from_lines
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
 
@@ -168,6 +168,22 @@ def pipe():
 def run_alone(pipe, pair):
     pipe.reset()
     return pipe.process(arsdk.Frame(pair.image, 0.0, 0, intrinsics=pair.intrinsics))
+
+
+def test_upright_prior_keeps_floor_edges_from_posing_as_verticals(shared_data):
+    """The HoloLens looks down at carpets and sofas whose long edges can meet where a leaning vertical would be
+    seen; the roll prior on the line candidates picks the upright one. Every 2nd frame of the sequence, lines
+    alone: measured 131 of 187 within 5 degrees with the prior, 123 without."""
+    frames = load_training_sequences(shared_data)[0][::2]
+    est = GravityEstimator()
+    right = {True: 0, False: 0}
+    for f in frames:
+        seg = segments_in_camera(est.segments(f.image), f.intrinsics)
+        for prior in right:
+            up, _ = vertical_from_lines(seg, **({} if prior else {"roll_prior_deg": None}))
+            right[prior] += up is not None and angle_deg(up, pose_up(f.camera_to_world)) < 5.0
+    assert right[True] >= 0.66 * len(frames), right
+    assert right[True] >= right[False] + 4, right
 
 
 @pytest.mark.parametrize("name", ["image_4", "image_6"])  # NYU corridor and office views with a stretch of floor
