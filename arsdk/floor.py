@@ -192,6 +192,9 @@ class GroundResult:
     decision: FloorDecision
     depth: np.ndarray
     scale: float  # the scene scale applied to the (levelled) depth
+    # the surface normals of the depth sampled every `stride` pixels (camera frame; a scale or the levelling's few
+    # degrees barely turn them), for whoever checks the floor again in a depth derived from this one
+    normals: np.ndarray | None = None
 
 
 class GroundTracker:
@@ -304,7 +307,7 @@ class GroundTracker:
             self.camera_height = own * new_scale
             plane = FloorPlane(decision.plane.normal, self.camera_height, decision.measured.inlier_ratio, True)
             return GroundResult(g, FloorDecision(plane, tilt, decision.measured, decision.candidate_height),
-                                levelled, new_scale)
+                                levelled, new_scale, normals)
         # the assumed floor lies below everything in view, as the effects will see it (levelled)
         height = self.camera_height or self.settings.default_camera_height
         below = -(grid.reshape(-1, 3) @ g.up.astype(np.float32))
@@ -313,4 +316,4 @@ class GroundTracker:
             height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
         decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)
         levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
-        return GroundResult(g, decision, levelled, scale)
+        return GroundResult(g, decision, levelled, scale, normals)

@@ -344,9 +344,9 @@ class Pipeline:
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
-            grid = sample_points(depth, intr, 8)
+            grid = sample_points(depth, intr, self.ground.stride)
             visible = self._floor_in_view(ground, grid, cam_to_world)
-            depth = self._on_the_floor(depth, grid, cam_to_world, visible)
+            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
@@ -354,8 +354,8 @@ class Pipeline:
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
-            depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, 8), cam_to_world,
-                                       floor.visible)
+            depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, self.ground.stride),
+                                       ground.normals, cam_to_world, floor.visible)
             up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
@@ -416,16 +416,19 @@ class Pipeline:
         above = pts @ cam_to_world[1, :3] + height
         return float(np.mean(np.abs(above) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE
 
-    def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, cam_to_world: np.ndarray,
-                      visible: bool) -> np.ndarray:
-        """The depth scaled so the middle of the floor lies on the world's floor (grid: its sampled points). With
+    def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
+                      cam_to_world: np.ndarray, visible: bool) -> np.ndarray:
+        """The depth scaled so the middle of the floor lies on the world's floor (grid: its sampled points; normals:
+        the ground tracker's of the same grid, computed here when there are none of that size). With
         no floor in view the held factor is kept, but never so large that what is seen reaches down to the
         assumed floor's clearance: water must not climb a table because the depth was stretched."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
         if visible:
-            gain = floor_gain(grid, normals_from_points(grid), up, height)
+            if normals is None or normals.shape != grid.shape:
+                normals = normals_from_points(grid)
+            gain = floor_gain(grid, normals, up, height)
             if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
                 self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
             gain = self._floor_gain
