@@ -54,6 +54,20 @@ def _scale_of(similarity: np.ndarray) -> float:
     return float(np.cbrt(np.linalg.det(similarity[:3, :3])))
 
 
+def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence: float, pull: float = 0.3,
+                 trusted: float = 0.5, gate_deg: float = 6.0) -> float:
+    """The share of the gap (degrees) between the tracked and the measured up that one frame closes.
+
+    A tracker sure of itself (confidence from `trusted` up) drifts slowly: the share is `pull`, and a reading far
+    from it is more likely a bad one (floor edges taken for verticals) and counts for less (0.6 at gate_deg, 0.14
+    at twice that). A tracker that has lost its corners turns the world with its motion model: the reading is
+    then taken nearly whole. Scaled by the reading's own confidence."""
+    trust = min(1.0, max(0.0, tracking_confidence) / trusted)
+    share = pull + (1.0 - pull) * (1.0 - trust)
+    outlier = math.exp(-0.5 * trust * (gap_deg / gate_deg) ** 2)
+    return gravity_confidence * share * outlier
+
+
 def _rigid(similarity_pose: np.ndarray) -> np.ndarray:
     """A camera pose through a similarity (s R, t): the rotation without the scale, the position as it is."""
     out = np.array(similarity_pose, np.float64)
@@ -153,6 +167,8 @@ class Pipeline:
     HEIGHT_PULL = 0.2
     SCALE_PULL = 0.1
     GRAVITY_DEADBAND_DEG = 0.5
+    TRACKING_TRUSTED = 0.5  # tracking confidence from which the tracked turn is trusted over a gravity reading
+    GRAVITY_GATE_DEG = 6.0  # with a trusted tracker, readings this far off count for 0.6 (`gravity_pull`)
     HEIGHT_DEADBAND_M = 0.03
     SCALE_DEADBAND = 0.03  # in log scale: 3 %
     # with a floor seen earlier in the scene and tracked since, it is still in view while this share of the
@@ -381,9 +397,12 @@ class Pipeline:
             measured_up = _rigid(self._world_from_map @ then)[:3, :3] @ ground.gravity.up
         centre = c2w[:3, 3]
         fix = np.eye(4)
-        if angle_deg(measured_up, (0.0, 1.0, 0.0)) > self.GRAVITY_DEADBAND_DEG:
+        gap = angle_deg(measured_up, (0.0, 1.0, 0.0))
+        if gap > self.GRAVITY_DEADBAND_DEG:
             fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
-                                           self.GRAVITY_PULL * ground.gravity.confidence)
+                                           gravity_pull(gap, ground.gravity.confidence, tracked.confidence,
+                                                        self.GRAVITY_PULL, self.TRACKING_TRUSTED,
+                                                        self.GRAVITY_GATE_DEG))
         # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
         ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:

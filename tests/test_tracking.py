@@ -191,3 +191,14 @@ def test_a_tracked_floor_stays_in_view_where_the_plane_search_misses_it():
     # pipeline says it is in view on 9 or 10 of them
     assert sum(missed) >= 8, rows
     assert not rows[0][1]  # no floor seen yet: the start of this stretch looks at a wall
+
+
+def test_gravity_pull_follows_the_tracker_it_trusts():
+    from arsdk.pipeline import gravity_pull
+
+    steady = gravity_pull(2.0, 1.0, 0.9)
+    assert steady == pytest.approx(0.3, abs=0.03)           # a sure tracker: the usual gentle pull
+    assert gravity_pull(16.0, 1.0, 0.9) < 0.05 * steady      # ...and a reading far off it is taken for a bad one
+    assert gravity_pull(16.0, 1.0, 0.0) > 0.95               # a coasting tracker: the reading is taken whole
+    assert gravity_pull(2.0, 0.5, 0.0) == pytest.approx(0.5)  # always scaled by the reading's own confidence
+    assert gravity_pull(2.0, 0.0, 0.9) == 0.0
