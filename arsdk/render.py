@@ -301,7 +301,7 @@ class Renderer:
                              f"{self.width}x{self.height}")
         if state.camera_to_world is not None:
             check_pose(state.camera_to_world, "state.camera_to_world")
-        cv2.cvtColor(image, cv2.COLOR_RGB2RGBA, dst=self._rgba)
+        cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2RGBA, dst=self._rgba)
         self.image_tex.write(self._rgba)
         # a read-only array already on the GPU (the pipeline's all-unknown depth when no effect reads depth) is
         # not sent again: at 1280x720 that is 3.7 MB a frame
