@@ -8,6 +8,7 @@ and the HoloLens sequence as one stream (its poses are gravity-aligned: they giv
 Truth: the floor in the sensor depth (`arsdk.evaluation.true_floor`): the lowest up-facing level at least 0.9 m
 below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
 - floor right: within 5 degrees, camera height within 10 cm or 10 % (the larger), on frames that show a floor;
+  the misses split into not said visible, said visible at a wrong angle, and at a right angle but a wrong height;
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
   true floor is under the level (true depth known), on frames that show a floor;
 - wrongly flooded: the share of the frame the rendered flood changes at 0.15 m on frames with under 5 % floor;
@@ -81,6 +82,7 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
         row["gravity_deg"] = round(math.degrees(math.acos(min(1.0, float(state.gravity.up @ truth.normal)))), 2)
     if row["floor_shown"]:
         row["floor_right"] = floor_right(state.floor, truth)
+        row["angle_right"] = bool(state.floor is not None and state.floor.angle_to(truth) < 5.0)
         row["height_ratio"] = round(state.floor.d / truth.d, 3) if state.floor is not None else float("nan")
         for level in LEVELS:
             water, known = true_water(depth, intr, truth, level)
@@ -99,6 +101,11 @@ def summarise(rows: list[dict]) -> dict:
     if shown:
         out["floor_right"] = round(float(np.mean([r["floor_right"] for r in shown])), 3)
         out["floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in shown])), 3)
+        # where the misses come from: not said visible, said visible at a wrong angle, or at a wrong height
+        seen = [r for r in shown if r["said_visible"]]
+        out["floor_wrong_angle"] = round(sum(not r.get("angle_right", True) for r in seen) / len(shown), 3)
+        out["floor_wrong_height"] = round(sum(r.get("angle_right", True) and not r["floor_right"] for r in seen)
+                                          / len(shown), 3)
         out["median_height_ratio"] = round(float(np.nanmedian([r["height_ratio"] for r in shown])), 3)
         for level in LEVELS:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
