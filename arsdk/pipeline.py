@@ -457,6 +457,7 @@ class Pipeline:
             room = height - self.ground.settings.clearance
             lowest = float(np.percentile(below, 98)) if len(below) else 0.0
             gain = min(self._floor_gain, room / lowest) if lowest > 0 and room > 0 else self._floor_gain
+            # the bound only takes back a stretch: the depth is not drawn nearer than the model put it
             gain = max(gain, 1.0) if self._floor_gain >= 1.0 else gain
         if abs(gain - 1.0) < 1e-3:
             return depth
