@@ -143,6 +143,15 @@ def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: 
     return float(height) / level if level > 0 else None
 
 
+def lowest_seen(points: np.ndarray, up) -> float | None:
+    """How far below the camera the lowest of a grid of camera points (HxWx3, NaN where unknown) lies along `up`:
+    the 98th percentile, so a few stray points do not count. None when no point is known. With no floor in view the
+    floor is assumed FloorSettings.clearance below it."""
+    below = -(points.reshape(-1, 3) @ np.asarray(up, np.float32))
+    below = below[np.isfinite(below)]
+    return float(np.percentile(below, 98)) if len(below) else None
+
+
 def fuse_height(measured: float, settings: FloorSettings) -> float:
     """The camera height from the depth's measurement and the prior, each weighted by its log-spread."""
     w_m, w_p = settings.depth_scale_sigma ** -2, settings.camera_height_sigma ** -2
@@ -310,10 +319,9 @@ class GroundTracker:
                                 levelled, new_scale, normals)
         # the assumed floor lies below everything in view, as the effects will see it (levelled)
         height = self.camera_height or self.settings.default_camera_height
-        below = -(grid.reshape(-1, 3) @ g.up.astype(np.float32))
-        below = below[np.isfinite(below)]
-        if len(below):
-            height = max(height, float(np.percentile(below, 98)) + self.settings.clearance)
+        lowest = lowest_seen(grid, g.up)
+        if lowest is not None:
+            height = max(height, lowest + self.settings.clearance)
         decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)
         levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
         return GroundResult(g, decision, levelled, scale, normals)

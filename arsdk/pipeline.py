@@ -19,7 +19,7 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker, floor_gain
+from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        normals_from_points, sample_points)
 from .gravity import Gravity
@@ -452,11 +452,8 @@ class Pipeline:
                 self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
             gain = self._floor_gain
         else:
-            below = -(grid.reshape(-1, 3) @ up)
-            below = below[np.isfinite(below)]
-            room = height - self.ground.settings.clearance
-            lowest = float(np.percentile(below, 98)) if len(below) else 0.0
-            gain = min(self._floor_gain, room / lowest) if lowest > 0 and room > 0 else self._floor_gain
+            lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
+            gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain
             # the bound only takes back a stretch: the depth is not drawn nearer than the model put it
             gain = max(gain, 1.0) if self._floor_gain >= 1.0 else gain
         if abs(gain - 1.0) < 1e-3:

@@ -103,9 +103,9 @@ def summarise(rows: list[dict]) -> dict:
         out["floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in shown])), 3)
         # where the misses come from: not said visible, said visible at a wrong angle, or at a wrong height
         seen = [r for r in shown if r["said_visible"]]
-        out["floor_wrong_angle"] = round(sum(not r.get("angle_right", True) for r in seen) / len(shown), 3)
-        out["floor_wrong_height"] = round(sum(r.get("angle_right", True) and not r["floor_right"] for r in seen)
-                                          / len(shown), 3)
+        out["floor_wrong_angle"] = round(sum(not r["angle_right"] for r in seen) / len(shown), 3)
+        out["floor_wrong_height"] = round(sum(r["angle_right"] and not r["floor_right"] for r in seen) / len(shown),
+                                          3)
         out["median_height_ratio"] = round(float(np.nanmedian([r["height_ratio"] for r in shown])), 3)
         for level in LEVELS:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
