@@ -19,7 +19,7 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen
+from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen, snap_to_floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        normals_from_points, sample_points)
 from .gravity import Gravity
@@ -179,6 +179,8 @@ class Pipeline:
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
     # follows each frame that sees a floor by this share, and is held between them
     FLOOR_GAIN_SHARE = 0.1
+    FLOOR_SNAP_BAND = 0.15
+    FLOOR_SNAP_DEG = 30.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
@@ -362,7 +364,7 @@ class Pipeline:
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
             grid = sample_points(depth, intr, self.ground.stride)
             visible = self._floor_in_view(ground, grid, cam_to_world)
-            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible)
+            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
@@ -371,7 +373,7 @@ class Pipeline:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
             depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, self.ground.stride),
-                                       ground.normals, cam_to_world, floor.visible)
+                                       ground.normals, cam_to_world, floor.visible, intr)
             up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
@@ -436,7 +438,7 @@ class Pipeline:
         return float(np.mean(np.abs(above) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
-                      cam_to_world: np.ndarray, visible: bool) -> np.ndarray:
+                      cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor (grid: its sampled points; normals:
         the ground tracker's of the same grid, computed here when there are none of that size). With
         no floor in view the held factor is kept, but never so large that what is seen reaches down to the
@@ -451,6 +453,9 @@ class Pipeline:
             if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
                 self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
             gain = self._floor_gain
+            if self.FLOOR_SNAP_BAND > 0:
+                return snap_to_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up, height,
+                                     self.FLOOR_SNAP_BAND * height, self.FLOOR_SNAP_DEG)
         else:
             lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain

@@ -9,7 +9,7 @@ import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
-from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth
+from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth, snap_to_floor
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, vertical_from_lines
 
@@ -113,6 +113,39 @@ def test_floor_gain_brings_the_middle_of_a_noisy_floor_onto_the_plane():
     wall = np.full((480, 640), 2.0, np.float32)  # a wall ahead: nothing faces up
     grid = sample_points(wall, INTR, 8)
     assert floor_gain(grid, normals_from_points(grid), up, 1.5) is None
+
+
+def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
+    """A floor scattered by 5 cm (rms) around its plane becomes the plane; a wall ahead (facing the camera, above
+    the band) and a table top 0.7 m up keep the depth they had."""
+    up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    rng = np.random.default_rng(4)
+    floor = plane_depth(up, 1.5)
+    bumps = cv2.GaussianBlur(rng.normal(0.0, 0.1, floor.shape).astype(np.float32), (0, 0), 60)
+    bumps *= np.float32(0.05 / bumps.std())  # up to about +-0.15 m, in swells half a metre wide
+    down = np.where(floor > 0, 1.5 / np.where(floor > 0, floor, 1), 0).astype(np.float32)  # ray descent per z
+    depth = np.where(floor > 0, (1.5 - bumps) / np.maximum(down, 1e-6), 0).astype(np.float32)
+    wall = np.float32(3.0)  # a wall 3 m ahead along the camera's z: facing it
+    depth[:, :200] = np.where((depth[:, :200] > wall) | (depth[:, :200] == 0), wall, depth[:, :200])
+    table = plane_depth(up, 0.8)
+    top = (slice(300, 380), slice(420, 560))
+    depth[top] = table[top]
+    grid = sample_points(depth, INTR, 8)
+    out = snap_to_floor(depth, grid, normals_from_points(grid), INTR, up, 1.5, band=0.25)
+    heights = unproject(out, INTR) @ up.astype(np.float32) + np.float32(1.5)
+    on_floor = np.zeros(depth.shape, bool)
+    on_floor[280:, 220:400] = True  # well inside the floor, away from the wall and the table
+    before = unproject(depth, INTR) @ up.astype(np.float32) + np.float32(1.5)
+    # the swells' steep flanks (over 30 degrees) are left as they are: most of the floor lies on the plane
+    assert np.mean(np.abs(heights[on_floor]) < 1e-3) > 0.8
+    assert np.abs(heights[on_floor]).mean() < 0.2 * np.abs(before[on_floor]).mean()
+    inner_wall = np.zeros(depth.shape, bool)
+    inner_wall[:, :180] = (depth[:, :180] == 3.0) & (before[:, :180] > 0.25)  # the wall above the band
+    inner_top = (slice(310, 370), slice(430, 550))
+    assert inner_wall.sum() > 20_000
+    np.testing.assert_array_equal(out[inner_wall], depth[inner_wall])
+    np.testing.assert_array_equal(out[inner_top], depth[inner_top])
+    assert snap_to_floor(depth, grid, normals_from_points(grid), INTR, up, 3.0, band=0.25) is depth  # no floor there
 
 
 def test_a_table_seen_from_above_is_not_a_floor():
