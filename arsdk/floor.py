@@ -148,7 +148,8 @@ def snap_to_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr
                   height: float, band: float = 0.15, normal_tolerance_deg: float = 30.0) -> np.ndarray:
     """The depth with the floor laid flat: where the sampled grid (HxWx3 camera points of `depth`, every stride-th
     pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along `up`,
-    the depth becomes the floor plane's along each pixel's ray. A new array; `depth` is not changed.
+    each pixel moves along its ray toward the floor plane: all the way when on it, less the farther it is, not at
+    all from `band` on. A new array; `depth` is not changed.
 
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's
@@ -160,16 +161,23 @@ def snap_to_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr
     if not on.any():
         return depth
     h, w = depth.shape
-    mask = cv2.resize(on.reshape(grid.shape[:2]).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    rows = np.flatnonzero(mask.any(axis=1))  # only the rows the floor reaches: the plane is computed there
+    # the floor's share of each pixel, smooth between grid cells, and a pull that fades with the distance from the
+    # plane: a pixel at the band's edge keeps its depth, so nothing toggles from frame to frame (the depth of a
+    # tracked stream is compared across frames, and the waterline would flicker)
+    share = cv2.resize(on.reshape(grid.shape[:2]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    rows = np.flatnonzero(share.max(axis=1) > 0)  # only the rows the floor reaches
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     rx, ry = pixel_rays(intr)
-    # how fast each pixel's ray descends per metre of z; the plane's depth along it is height / that
+    # how fast each pixel's ray descends per metre of z: its distance below the camera is z times that
     down = np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
-    # each pixel on its own too: a grid cell on the floor reaches a few pixels up the foot of what stands on it
-    mask = mask[top:bottom].view(bool) & (down > 1e-3) & (np.abs(depth[top:bottom] * down - height) < band)
+    z = depth[top:bottom]
+    off = z * down - np.float32(height)                     # below the plane (+) or above it (-), metres
+    pull = np.clip(1.0 - np.abs(off) * np.float32(1.0 / band), 0.0, 1.0) * share[top:bottom]
+    pull[down <= 1e-3] = 0.0
     out = depth.copy()
-    np.divide(np.float32(height), down, out=out[top:bottom], where=mask)
+    # z' = (height + off (1 - pull)) / down: the pixel moves along its ray by the pulled share of its offset
+    np.divide(pull * off, np.maximum(down, np.float32(1e-3)), out=pull)
+    out[top:bottom] -= pull
     return out
 
 

@@ -179,7 +179,7 @@ class Pipeline:
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
     # follows each frame that sees a floor by this share, and is held between them
     FLOOR_GAIN_SHARE = 0.1
-    FLOOR_SNAP_BAND = 0.15
+    FLOOR_SNAP_BAND = 0.25
     FLOOR_SNAP_DEG = 30.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
 

@@ -116,7 +116,7 @@ def test_floor_gain_brings_the_middle_of_a_noisy_floor_onto_the_plane():
 
 
 def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
-    """A floor scattered by 5 cm (rms) around its plane becomes the plane; a wall ahead (facing the camera, above
+    """A floor scattered by 5 cm (rms) around its plane is pulled onto the plane; a wall ahead (facing the camera, above
     the band) and a table top 0.7 m up keep the depth they had."""
     up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
     rng = np.random.default_rng(4)
@@ -136,9 +136,9 @@ def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
     on_floor = np.zeros(depth.shape, bool)
     on_floor[280:, 220:400] = True  # well inside the floor, away from the wall and the table
     before = unproject(depth, INTR) @ up.astype(np.float32) + np.float32(1.5)
-    # the swells' steep flanks (over 30 degrees) are left as they are: most of the floor lies on the plane
-    assert np.mean(np.abs(heights[on_floor]) < 1e-3) > 0.8
-    assert np.abs(heights[on_floor]).mean() < 0.2 * np.abs(before[on_floor]).mean()
+    # pulled onto the plane by a share that fades over the band: an offset x keeps x |x| / band of itself
+    assert np.median(np.abs(heights[on_floor])) < 0.03 < np.median(np.abs(before[on_floor]))
+    assert np.abs(heights[on_floor]).mean() < 0.4 * np.abs(before[on_floor]).mean()
     inner_wall = np.zeros(depth.shape, bool)
     inner_wall[:, :180] = (depth[:, :180] == 3.0) & (before[:, :180] > 0.25)  # the wall above the band
     inner_top = (slice(310, 370), slice(430, 550))
