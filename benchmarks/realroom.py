@@ -12,6 +12,8 @@ below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
   true floor is under the level (true depth known), on frames that show a floor;
 - wrongly flooded: the share of the frame the rendered flood changes at 0.15 m on frames with under 5 % floor;
+- still camera: frames with a floor fed 20 times with fresh sensor noise; the share of the water area that
+  changes state from one frame to the next (the waterline's shimmer);
 - cost: the new geometry (gravity, floor decision, levelling) against the old per-frame floor RANSAC, and the
   whole perception frame (depth, segmentation, geometry) against the old one, at 640x480 in the same run.
 Writes benchmarks/results/realroom.json.
@@ -149,6 +151,43 @@ def run_sets(depth_name: str, root, step: int) -> dict:
     return result
 
 
+def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) -> dict:
+    """The waterline on a still camera: each real frame with a floor (the NYU, TUM and SUN pairs, every 25th
+    HoloLens frame) fed `repeats` times with fresh sensor noise (Gaussian, `noise` grey levels, as a webcam's),
+    through the default tracked pipeline; the share of the water area whose wet/dry state changes from one frame
+    to the next, after the first 5 frames (the stream settling). Median over frames, per level."""
+    rng = np.random.default_rng(0)
+    frames = [(p.image, p.intrinsics, *true_floor(p.depth, p.intrinsics)) for p in load_pairs(root)]
+    for seq in load_training_sequences(root, 25):
+        frames += [(f.image, f.intrinsics, *true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)))
+                   for f in seq]
+    frames = [(image, intr) for image, intr, _, share in frames if share >= FLOOR_SHARE]
+    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    flood = FloodRenderer()
+    changed: dict[float, list[float]] = {level: [] for level in LEVELS}
+    for k, (image, intr) in enumerate(frames):
+        print(f"\r  still camera {k + 1}/{len(frames)}", end="", flush=True)
+        pipe.reset()
+        last: dict[float, np.ndarray] = {}
+        flips: dict[float, list[float]] = {level: [] for level in LEVELS}
+        for i in range(repeats):
+            noisy = np.clip(image + rng.normal(0.0, noise, image.shape), 0, 255).astype(np.uint8)
+            state = pipe.process(arsdk.Frame(noisy, i / 30.0, i, intrinsics=intr))
+            for level in LEVELS:
+                wet = flood.changed(state, level)
+                if level in last and i >= 5:
+                    flips[level].append(float((wet ^ last[level]).sum() / max(1, (wet | last[level]).sum())))
+                last[level] = wet
+        for level in LEVELS:
+            changed[level].append(float(np.mean(flips[level])))
+    print()
+    flood.close()
+    pipe.close()
+    out = {f"water_changed_per_frame_{level:.2f}": round(float(np.median(v)), 4) for level, v in changed.items()}
+    out["frames"] = len(frames)
+    return out
+
+
 def cost(depth_name: str, root, frames: int = 60) -> dict:
     """Geometry and whole-frame times at 640x480 on real frames, old (floor RANSAC per frame) against new,
     taking turns frame by frame so the machine's drift falls on both alike."""
@@ -203,9 +242,11 @@ def main():
     sets = run_sets(name, root, args.step)
     for k, v in sets.items():
         print(f"  {k:12s} {v}")
+    still = still_flicker(name, root)
+    print(f"  still camera {still}")
     timing = cost(name, root)
     print(f"  cost {timing}")
-    write_result("realroom", {"depth_model": name, "sets": sets, "cost": timing})
+    write_result("realroom", {"depth_model": name, "sets": sets, "still_camera": still, "cost": timing})
 
 
 if __name__ == "__main__":
