@@ -47,7 +47,9 @@ class FrameState:
     timestamp: float
     index: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # stage -> milliseconds
-    depth_index: int = 0  # index of the frame the depth was computed on (differs in asynchronous mode)
+    # index of the frame the depth was computed on (differs in asynchronous mode; with tracking the depth is then
+    # carried to this frame's camera, without it it is that frame's as it was)
+    depth_index: int = 0
     gravity: Gravity | None = None
     tracking: TrackingState | None = None  # None when the pipeline does not track (tracking=False, source poses)
     tracking_confidence: float = 0.0

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from .errors import InputError, check_depth
@@ -287,6 +288,32 @@ def warp_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray
     out = np.zeros(target.height * target.width, np.float32)
     out[dst] = z
     return out.reshape(target.height, target.width)
+
+
+def follow_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray) -> np.ndarray:
+    """Depth (HxW metres, 0 unknown) carried to a camera that moved a little (the 4x4 `source_to_target`, metres):
+    the image warped by the homography of the rotation and of the translation at the depth's median distance,
+    and each value turned to the new camera's z. No holes and about 1 ms at 640x480, where `warp_depth` moves
+    every pixel by its own depth; the price is the parallax of what lies nearer or farther than the median, small
+    over the frame or two a depth result lags behind the camera."""
+    m = np.asarray(source_to_target, np.float64)
+    R, t = m[:3, :3], m[:3, 3]
+    sample = depth[::8, ::8]
+    sample = sample[sample > 0]
+    if sample.size == 0:
+        return depth
+    K = intr.matrix
+    H = K @ (R + np.outer(t, (0.0, 0.0, 1.0 / float(np.median(sample))))) @ np.linalg.inv(K)
+    out = cv2.warpPerspective(depth, H, (intr.width, intr.height), flags=cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_REPLICATE)
+    unknown = out <= 0
+    # a source point at depth z lies at z / (R^T ray)_z along the target's z (ray: the target pixel's, at z = 1),
+    # shifted by the translation's z
+    rx, ry = pixel_rays(intr)
+    out /= np.add.outer(np.float32(R[1, 2]) * ry + np.float32(R[2, 2]), np.float32(R[0, 2]) * rx)
+    out += np.float32(t[2])
+    out[unknown] = 0.0
+    return out
 
 
 # ----------------------------------------------------------------------------- floor plane

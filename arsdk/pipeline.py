@@ -21,7 +21,7 @@ from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
 from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen, snap_to_floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
-                       normals_from_points, sample_points)
+                       follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -362,6 +362,13 @@ class Pipeline:
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
+            then = self.tracker.pose_of(depth_index)
+            if depth_index != frame.index and then is not None and tracked.state is TrackingState.TRACKING:
+                # a depth result of an earlier frame (a worker's): carried to where the camera is now, so the
+                # effects and anchors see the room where this frame's picture shows it
+                motion = np.linalg.inv(tracked.camera_to_world) @ then
+                motion[:3, 3] *= _scale_of(self._world_from_map)  # map units -> metres
+                depth = follow_depth(depth, intr, motion)
             grid = sample_points(depth, intr, self.ground.stride)
             visible = self._floor_in_view(ground, grid, cam_to_world)
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr)
