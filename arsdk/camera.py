@@ -119,8 +119,10 @@ class LatestFrameReader:
                 self._frame, self._seq = img, self._seq + 1
                 self._cond.notify_all()
             if self._interval:
-                next_time += self._interval
-                time.sleep(max(0.0, next_time - time.perf_counter()))
+                # a frame that came late does not make the next ones come early: a camera does not catch up
+                now = time.perf_counter()
+                next_time = max(next_time + self._interval, now)
+                time.sleep(next_time - now)
 
     def get(self, last_seq: int, timeout: float = 5.0) -> tuple[np.ndarray, int]:
         """Block until a frame newer than `last_seq` exists; return it and its sequence number."""

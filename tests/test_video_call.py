@@ -280,3 +280,37 @@ def test_background_writer_keeps_order_and_hands_back_a_failed_write():
     assert broken.frames == 3 and broken.sink.closed
     with pytest.raises(SinkError, match="after close"):
         broken.write(frames[0])
+
+
+def test_an_image_folder_takes_colour_images_only_and_says_what_it_skipped(tmp_path, caplog):
+    import cv2
+    from skimage import data
+
+    cv2.imwrite(str(tmp_path / "a.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(tmp_path / "b.png"), np.full((48, 64), 1500, np.uint16))  # a depth map beside its photo
+    (tmp_path / "c.jpg").write_bytes(b"not an image")
+    with caplog.at_level("WARNING"):
+        frames = list(arsdk.ImageFolderSource(str(tmp_path)))
+    assert len(frames) == 1 and frames[0].image.shape == data.astronaut().shape
+    said = caplog.text
+    assert "b.png is a single-channel 16-bit image (a depth map?); skipped" in said
+    assert "c.jpg is not a readable image; skipped" in said
+    (tmp_path / "a.png").unlink()
+    with pytest.raises(arsdk.SourceError, match="none of its 2 image files"):
+        list(arsdk.ImageFolderSource(str(tmp_path)))
+
+
+def test_the_apps_fps_is_the_wall_clock_with_capture_included():
+    """A camera that gives 20 frames a second, effects that take a millisecond: the app says about 20 FPS, not the
+    hundreds its own work would allow, and reports the render time beside the pipeline's stages."""
+    from demo_app.app import App, AppConfig
+
+    app = App(AppConfig(source="demo", effects=["flood"], size=(64, 48), frames=16, headless=True,
+                        auto_output=False, ground_truth=True), log_fn=lambda *_: None)
+    app.source.close()
+    app.source = arsdk.DemoSource(64, 48, fps=20.0, frames=16, realtime=True)
+    summary = app.run()
+    work_ms = summary["median_ms"]["pipeline"] + summary["median_ms"]["render"]
+    # about 20: the frame that waited while the first one compiled the shaders follows it at once
+    assert 14.0 < summary["fps"] < 24.0
+    assert 1000.0 / summary["fps"] > 3 * work_ms  # the rate is the camera's, not the work's
