@@ -125,6 +125,22 @@ def segments_in_camera(segments: np.ndarray, intr: Intrinsics) -> Segments:
                     np.hypot(segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]) / intr.width)
 
 
+def thin_bundles(seg: Segments, radius: float, angle_deg: float, widths_per_unit: float) -> Segments:
+    """The segments with each one's vote (its length) divided by the square root of how many segments run
+    parallel to it (within angle_deg) with their midpoints within `radius` image widths of its own, itself
+    included. widths_per_unit: image widths per unit of normalised camera coordinates (fx / width).
+
+    A striped carpet, floorboards, a radiator or a bookshelf is one pattern drawn as tens of parallel segments:
+    counted one by one they outvote the few real verticals of a room (a carpet's stripes running away from a
+    camera that looks down meet where a vertical would), while a door frame or a cabinet's side stands alone."""
+    if len(seg) < 2:
+        return seg
+    near = np.linalg.norm(seg.mid[:, None] - seg.mid[None], axis=-1) < radius / widths_per_unit
+    parallel = np.abs(seg.direction @ seg.direction.T) > math.cos(math.radians(angle_deg))
+    count = np.count_nonzero(near & parallel, axis=1)
+    return Segments(seg.planes, seg.mid, seg.direction, seg.length / np.sqrt(count))
+
+
 def plausible_up(up: np.ndarray, max_roll_deg: float, pitch_range_deg: tuple[float, float]) -> np.ndarray:
     """Which rows of up (Nx3) describe a camera rolled by at most max_roll_deg and pitched within pitch_range_deg
     (positive looking down). A looking-down camera sees the room's depth-ward horizontal vanishing point where
@@ -256,6 +272,9 @@ class GravityEstimator:
     pitch_range_deg: tuple[float, float] = (-35.0, 60.0)  # ...and pitched (positive looking down)
     prior_cone_deg: float = 20.0  # with a prior (the last frame's up), how far this frame's may lie from it
     line_width: int = 320        # the line detector's working width in pixels
+    # parallel segments this close (image widths) and this parallel (degrees) are one pattern (`thin_bundles`)
+    bundle_radius: float = 0.1
+    bundle_angle_deg: float = 3.0
 
     def segments(self, image: np.ndarray) -> np.ndarray:
         """The line segments (Nx4 pixels) of an HxWx3 uint8 RGB or HxW grey image, for `estimate`: the costly
@@ -269,6 +288,10 @@ class GravityEstimator:
         normals of the depth, or None; prior_up: the up believed before this frame, or None."""
         cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
         seg = segments_in_camera(np.asarray(segments, np.float32).reshape(-1, 4), intr)
+        if self.bundle_radius > 0 and prior_up is None:
+            # with a prior the cone keeps a pattern's false vanishing point out already; thinning would then only
+            # take support from true verticals that come in rows (a radiator, a bookshelf)
+            seg = thin_bundles(seg, self.bundle_radius, self.bundle_angle_deg, intr.fx / intr.width)
         cone = None if prior_up is None else self.prior_cone_deg
         up_l, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
         if up_l is not None and support > 0:

@@ -11,7 +11,7 @@ from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
 from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth, snap_to_floor
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
-from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, vertical_from_lines
+from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, thin_bundles, vertical_from_lines
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
 
@@ -57,6 +57,34 @@ def test_gravity_from_vertical_lines(pitch, roll):
     assert angle_deg(g.up, up_true) < 1.5, (g.up, up_true)
     assert g.pitch_deg == pytest.approx(pitch, abs=1.5)
     assert g.confidence > 0.5
+
+
+def test_parallel_segments_side_by_side_count_as_one_pattern():
+    """Each of a bundle's N parallel neighbours votes 1 / sqrt(N) of its length; one standing alone, or parallel
+    to segments far away or close by at another angle, keeps its whole vote."""
+    stripes = [(100 + 6 * i, 300, 110 + 6 * i, 420) for i in range(9)]   # a carpet's stripes, 6 px apart
+    lone = [(500, 100, 500, 300)]                                        # a door frame
+    far = [(100, 20, 110, 140)]                                          # parallel to the stripes, far above
+    across = [(120, 350, 240, 360)]                                      # among the stripes, at another angle
+    seg = segments_in_camera(np.array(stripes + lone + far + across, np.float32), INTR)
+    share = thin_bundles(seg, 0.1, 3.0, INTR.fx / INTR.width).length / seg.length
+    np.testing.assert_allclose(share[:9], 1 / 3)
+    np.testing.assert_allclose(share[9:], 1.0)
+
+
+def test_a_striped_carpet_does_not_outvote_the_verticals(shared_data):
+    """The 7-Scenes kitchen seen from above: a striped carpet, cabinets, few vertical edges. From the lines alone,
+    counting each of the carpet's stripes as a vote (bundle_radius=0) finds gravity within 10 degrees on 65 % of
+    the frames; counting each pattern as one, on over 85 % (within 5 degrees: 39 % and 65 %)."""
+    est = GravityEstimator()
+    errors = []
+    for p in seven_scenes_pairs(shared_data):
+        truth, _ = true_floor(p.depth, p.intrinsics)
+        if truth is not None:
+            errors.append(angle_deg(est.estimate(est.segments(p.image), p.intrinsics).up, truth.normal))
+    errors = np.array(errors)
+    assert len(errors) >= 20
+    assert np.mean(errors < 10.0) > 0.85 and np.mean(errors < 5.0) > 0.55
 
 
 def test_gravity_without_lines_is_the_upright_prior_with_no_confidence():
