@@ -29,6 +29,9 @@ class DepthModelSpec:
     output_kind: "metric" (metres), "relative_inverse" (larger = nearer, unknown scale; MiDaS) or "relative_depth".
     reference_hfov_deg: horizontal FOV of the camera a metric model was trained on; metric output is rescaled by
     the ratio of focal lengths so a narrower or wider camera still gets metres (None: no correction).
+    reference_vfov_deg: its vertical FOV. The frame is resized to the input whatever its aspect, so a camera of
+    another aspect than the training one is magnified differently across and down: the correction is then the
+    geometric mean of the two focal ratios (None: the horizontal one alone).
     """
 
     input_size: tuple[int, int]
@@ -37,6 +40,7 @@ class DepthModelSpec:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     output_kind: str = METRIC
     reference_hfov_deg: float | None = None
+    reference_vfov_deg: float | None = None
     min_depth: float = 0.1
     max_depth: float = 20.0
 
@@ -60,9 +64,16 @@ NYU_HFOV_DEG = math.degrees(2 * math.atan(NYU_SIZE[0] / 2 / NYU_FX))  # 63.3: th
 # put everything 9 % too far (NYU raw delta1 0.522 instead of 0.623 for FastDepth itself).
 FASTDEPTH_CROP_WIDTH_FRACTION = 304 / 333
 FASTDEPTH_HFOV_DEG = math.degrees(2 * math.atan(FASTDEPTH_CROP_WIDTH_FRACTION * NYU_SIZE[0] / 2 / NYU_FX))
-FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
+# and of the frame's height 228/250: 45.7 degrees. A 4:3 crop squeezed into a square input: a camera of another
+# aspect (a 16:9 webcam, the HoloLens's 3:2) reaches the model stretched otherwise, and taller things look nearer
+NYU_FY = 519.4696
+FASTDEPTH_CROP_HEIGHT_FRACTION = 228 / 250
+FASTDEPTH_VFOV_DEG = math.degrees(2 * math.atan(FASTDEPTH_CROP_HEIGHT_FRACTION * NYU_SIZE[1] / 2 / NYU_FY))
+FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG,
+                           reference_vfov_deg=FASTDEPTH_VFOV_DEG)
 # ours copies FastDepth's depth, scale included (training/prune.py), so it shares FastDepth's reference camera
-ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
+ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG,
+                             reference_vfov_deg=FASTDEPTH_VFOV_DEG)
 MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
 BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH, "arsdk_depth_int8": ARSDK_DEPTH}
 
@@ -204,6 +215,8 @@ class DepthEstimator(ModelHolder):
             scale = 1.0
             if spec.reference_hfov_deg is not None:
                 scale = (intr.fx / intr.width) / focal_over_width(spec.reference_hfov_deg)
+                if spec.reference_vfov_deg is not None:
+                    scale = math.sqrt(scale * (intr.fy / intr.height) / focal_over_width(spec.reference_vfov_deg))
         else:
             h, w = depth.shape
             scale = self.scale(depth, intr.scaled(w, h))
