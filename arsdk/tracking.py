@@ -50,7 +50,7 @@ class TrackerSettings:
     min_inliers: int = 20
     max_coast: int = 2
     max_depth_step: float = 1.15   # a corner whose 5x5 depth neighbourhood spans more than this ratio is an edge
-    min_parallax_deg: float = 4.0
+    min_parallax_deg: float = 2.0
 
     def __post_init__(self):
         if self.work_width < 64:
