@@ -72,8 +72,9 @@ FASTDEPTH_VFOV_DEG = math.degrees(2 * math.atan(FASTDEPTH_CROP_HEIGHT_FRACTION *
 FASTDEPTH = DepthModelSpec((224, 224), "nchw", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG,
                            reference_vfov_deg=FASTDEPTH_VFOV_DEG)
 # ours copies FastDepth's depth, scale included (training/prune.py), so it shares FastDepth's reference camera
-ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG,
-                             reference_vfov_deg=FASTDEPTH_VFOV_DEG)
+# across; it learnt from 5:4 views whose targets were divided by the horizontal focal ratio alone
+# (training/data.py), and is corrected the same way
+ARSDK_DEPTH = DepthModelSpec((192, 192), "nhwc", output_kind=METRIC, reference_hfov_deg=FASTDEPTH_HFOV_DEG)
 MIDAS_SMALL = DepthModelSpec((256, 256), "nhwc", (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), RELATIVE_INVERSE)
 BUILTIN_SPECS = {"fastdepth": FASTDEPTH, "arsdk_depth": ARSDK_DEPTH, "arsdk_depth_int8": ARSDK_DEPTH}
 

@@ -104,6 +104,25 @@ def test_fastdepths_metres_belong_to_the_nyu_crop_it_was_trained_on():
     assert focal_over_width(60.0) == pytest.approx(Intrinsics.from_fov(640, 480, 60.0).fx / 640)
 
 
+def test_fastdepths_correction_takes_the_frames_aspect():
+    """FastDepth saw a 4:3 crop squeezed into its square input: for a 4:3 camera the vertical focal ratio is the
+    horizontal one; a 16:9 webcam of the same horizontal FOV shows it everything taller (its rows span fewer
+    degrees), and the correction is the geometric mean of the two ratios."""
+    trained_on = Intrinsics(fx=518.8579, fy=519.4696, cx=0, cy=0, width=640, height=480).scaled(333, 250)
+    assert FASTDEPTH.reference_vfov_deg == pytest.approx(np.degrees(2 * np.arctan(228 / 2 / trained_on.fy)),
+                                                         rel=1e-3)
+    est = DepthEstimator.__new__(DepthEstimator)
+    est.spec = FASTDEPTH
+    square = Intrinsics.from_fov(640, 480, 60.0)
+    wide = Intrinsics.from_fov(1280, 720, 60.0)
+    _, s43 = est.to_depth(np.ones((4, 4), np.float32), square)
+    _, s169 = est.to_depth(np.ones((4, 4), np.float32), wide)
+    across = (square.fx / square.width) / focal_over_width(FASTDEPTH.reference_hfov_deg)
+    assert s43 == pytest.approx(across, rel=5e-3)
+    down = (wide.fy / wide.height) / focal_over_width(FASTDEPTH.reference_vfov_deg)
+    assert s169 == pytest.approx(np.sqrt(across * down), rel=1e-6) and s169 > 1.1 * s43
+
+
 def test_temporal_filter_smooths_noise_but_not_motion():
     f = TemporalDepthFilter(strength=0.6, tolerance=0.06)
     rng = np.random.default_rng(0)
