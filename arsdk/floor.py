@@ -144,12 +144,12 @@ def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: 
     return float(height) / level if level > 0 else None
 
 
-def snap_to_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr: Intrinsics, up: np.ndarray,
+def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr: Intrinsics, up: np.ndarray,
                   height: float, band: float = 0.15, normal_tolerance_deg: float = 30.0) -> np.ndarray:
-    """The depth with the floor laid flat: where the sampled grid (HxWx3 camera points of `depth`, every stride-th
-    pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along `up`,
-    each pixel moves along its ray toward the floor plane: all the way when on it, less the farther it is, not at
-    all from `band` on. A new array; `depth` is not changed.
+    """The depth with the floor pulled onto its plane: where the sampled grid (HxWx3 camera points of `depth`, every
+    stride-th pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along
+    `up`, each pixel moves along its ray toward the floor plane: all the way when on it, less the farther it is,
+    not at all from `band` on. A new array; `depth` is not changed.
 
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's

@@ -19,7 +19,7 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen, snap_to_floor
+from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen, pull_onto_floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
@@ -179,8 +179,10 @@ class Pipeline:
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
     # follows each frame that sees a floor by this share, and is held between them
     FLOOR_GAIN_SHARE = 0.1
-    FLOOR_SNAP_BAND = 0.25
-    FLOOR_SNAP_DEG = 30.0
+    # and the up-facing depth within this share of the camera height of the floor is pulled onto the floor plane
+    # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up)
+    FLOOR_PULL_BAND = 0.25
+    FLOOR_PULL_DEG = 30.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
@@ -446,8 +448,9 @@ class Pipeline:
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:
-        """The depth scaled so the middle of the floor lies on the world's floor (grid: its sampled points; normals:
-        the ground tracker's of the same grid, computed here when there are none of that size). With
+        """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
+        onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
+        are none of that size). With
         no floor in view the held factor is kept, but never so large that what is seen reaches down to the
         assumed floor's clearance: water must not climb a table because the depth was stretched."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
@@ -460,9 +463,9 @@ class Pipeline:
             if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
                 self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
             gain = self._floor_gain
-            if self.FLOOR_SNAP_BAND > 0:
-                return snap_to_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up, height,
-                                     self.FLOOR_SNAP_BAND * height, self.FLOOR_SNAP_DEG)
+            if self.FLOOR_PULL_BAND > 0:
+                return pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,
+                                       height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG)
         else:
             lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain

@@ -9,7 +9,8 @@ import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
-from arsdk.floor import FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth, snap_to_floor
+from arsdk.floor import (FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth,
+                         pull_onto_floor)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, thin_bundles, vertical_from_lines
 
@@ -159,7 +160,7 @@ def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
     top = (slice(300, 380), slice(420, 560))
     depth[top] = table[top]
     grid = sample_points(depth, INTR, 8)
-    out = snap_to_floor(depth, grid, normals_from_points(grid), INTR, up, 1.5, band=0.25)
+    out = pull_onto_floor(depth, grid, normals_from_points(grid), INTR, up, 1.5, band=0.25)
     heights = unproject(out, INTR) @ up.astype(np.float32) + np.float32(1.5)
     on_floor = np.zeros(depth.shape, bool)
     on_floor[280:, 220:400] = True  # well inside the floor, away from the wall and the table
@@ -173,7 +174,7 @@ def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
     assert inner_wall.sum() > 20_000
     np.testing.assert_array_equal(out[inner_wall], depth[inner_wall])
     np.testing.assert_array_equal(out[inner_top], depth[inner_top])
-    assert snap_to_floor(depth, grid, normals_from_points(grid), INTR, up, 3.0, band=0.25) is depth  # no floor there
+    assert pull_onto_floor(depth, grid, normals_from_points(grid), INTR, up, 3.0, band=0.25) is depth  # no floor there
 
 
 def test_a_table_seen_from_above_is_not_a_floor():
