@@ -145,7 +145,7 @@ def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: 
 
 
 def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr: Intrinsics, up: np.ndarray,
-                  height: float, band: float = 0.15, normal_tolerance_deg: float = 30.0) -> np.ndarray:
+                    height: float, band: float = 0.25, normal_tolerance_deg: float = 30.0) -> np.ndarray:
     """The depth with the floor pulled onto its plane: where the sampled grid (HxWx3 camera points of `depth`, every
     stride-th pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along
     `up`, each pixel moves along its ray toward the floor plane: all the way when on it, less the farther it is,
