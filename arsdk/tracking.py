@@ -24,6 +24,10 @@ from .errors import InputError, check_depth, check_image
 from .geometry import Intrinsics, unproject_pixels, warp_depth
 
 
+WIDE_REPROJECTION = 3.0
+WIDE_MAX_TURN_DEG = 10.0
+
+
 class TrackingState(str, enum.Enum):
     INITIALISING = "initialising"  # no map yet (first frame, or no texture to track)
     TRACKING = "tracking"
@@ -366,17 +370,26 @@ class CameraTracker:
         if len(m) < s.min_inliers:
             return None
         K = intr.matrix
-        found, rvec, tvec, inl = cv2.solvePnPRansac(m.xyz, m.uv.astype(np.float64), K, None, iterationsCount=100,
-                                                    reprojectionError=s.reprojection_px, confidence=0.99,
-                                                    flags=cv2.SOLVEPNP_EPNP)
-        if not found or inl is None or len(inl) < s.min_inliers:
-            return None
-        inl = inl.ravel()
-        rvec, tvec = cv2.solvePnPRefineLM(m.xyz[inl], m.uv[inl].astype(np.float64), K, None, rvec, tvec)
-        pose = rt_to_pose(rvec, tvec)
-        # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
-        step = np.linalg.inv(predicted) @ pose
-        if len(inl) < 2 * s.min_inliers and (rotation_deg(step[:3, :3]) > 20.0):
+        # a long step moves near and far corners apart by more than the depth model's errors allow at the usual
+        # threshold (15 cm at 1.5 m with depth 20 % off: 5 px here): then a wider one, whose answer must also
+        # stay near the motion model (chance agreement on a picture the map is not in is wide too)
+        for reach, turn in ((1.0, 20.0), (WIDE_REPROJECTION, WIDE_MAX_TURN_DEG)):
+            found, rvec, tvec, inl = cv2.solvePnPRansac(m.xyz, m.uv.astype(np.float64), K, None,
+                                                        iterationsCount=100,
+                                                        reprojectionError=reach * s.reprojection_px,
+                                                        confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
+            if not found or inl is None or len(inl) < (s.min_inliers if reach == 1.0 else max(s.min_inliers,
+                                                                                              len(m) // 2)):
+                continue
+            inl = inl.ravel()
+            rvec, tvec = cv2.solvePnPRefineLM(m.xyz[inl], m.uv[inl].astype(np.float64), K, None, rvec, tvec)
+            pose = rt_to_pose(rvec, tvec)
+            # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
+            step = np.linalg.inv(predicted) @ pose
+            if (reach > 1.0 or len(inl) < 2 * s.min_inliers) and rotation_deg(step[:3, :3]) > turn:
+                continue
+            break
+        else:
             return None
         keep = np.zeros(len(m), bool)
         keep[inl] = True

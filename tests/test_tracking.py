@@ -59,7 +59,8 @@ def test_tracker_states_and_loss_on_a_cut(moving_demo):
     lost = cut[kinds.index(TrackingState.LOST)]
     assert np.linalg.norm(lost.camera_to_world[:3, 3] - before[:3, 3]) < 0.5
     # back to the room: tracking resumes on a new map
-    again = [tracker.track(f.image, f.depth, f.intrinsics) for f in moving_demo[4:7]]
+    # (the map the cut left is coasted on for up to max_coast frames, then a new one starts on the room)
+    again = [tracker.track(f.image, f.depth, f.intrinsics) for f in moving_demo[4:4 + tracker.settings.max_coast + 2]]
     assert again[-1].state is TrackingState.TRACKING and again[-1].inliers >= 20
 
 
