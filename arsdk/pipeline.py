@@ -364,8 +364,8 @@ class Pipeline:
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
-            then = self.tracker.pose_of(depth_index)
-            if depth_index != frame.index and then is not None and tracked.state is TrackingState.TRACKING:
+            then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
+            if then is not None and tracked.state is TrackingState.TRACKING:
                 # a depth result of an earlier frame (a worker's): carried to where the camera is now, so the
                 # effects and anchors see the room where this frame's picture shows it
                 motion = np.linalg.inv(tracked.camera_to_world) @ then
@@ -450,9 +450,9 @@ class Pipeline:
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
-        are none of that size). With
-        no floor in view the held factor is kept, but never so large that what is seen reaches down to the
-        assumed floor's clearance: water must not climb a table because the depth was stretched."""
+        are none of that size). With no floor in view the held factor is kept, but never so large that what is seen
+        reaches down to the assumed floor's clearance: water must not climb a table because the depth was
+        stretched."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth

@@ -24,10 +24,6 @@ from .errors import InputError, check_depth, check_image
 from .geometry import Intrinsics, unproject_pixels, warp_depth
 
 
-WIDE_REPROJECTION = 3.0
-WIDE_MAX_TURN_DEG = 10.0
-
-
 class TrackingState(str, enum.Enum):
     INITIALISING = "initialising"  # no map yet (first frame, or no texture to track)
     TRACKING = "tracking"
@@ -40,7 +36,9 @@ class TrackerSettings:
     max_corners: map points kept; new corners are added when fewer than refill_share of them remain.
     forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
     max_coast: frames the motion model carries before the map is declared lost.
-    min_parallax_deg: the angle between two rays of a corner at which it is triangulated."""
+    min_parallax_deg: the angle between two rays of a corner at which it is triangulated.
+    wide_reprojection: when PnP finds too few corners within reprojection_px, it tries again within this many
+    times it; that answer needs half the corners and must stay within wide_max_turn_deg of the motion model."""
 
     work_width: int = 320
     max_corners: int = 250
@@ -55,6 +53,8 @@ class TrackerSettings:
     max_coast: int = 2
     max_depth_step: float = 1.15   # a corner whose 5x5 depth neighbourhood spans more than this ratio is an edge
     min_parallax_deg: float = 2.0
+    wide_reprojection: float = 3.0
+    wide_max_turn_deg: float = 10.0
 
     def __post_init__(self):
         if self.work_width < 64:
@@ -63,6 +63,9 @@ class TrackerSettings:
             raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
         if self.min_inliers < 6:
             raise InputError(f"TrackerSettings.min_inliers: PnP needs at least 6, got {self.min_inliers}")
+        if self.wide_reprojection < 1.0:
+            raise InputError(f"TrackerSettings.wide_reprojection: expected a factor of at least 1, got "
+                             f"{self.wide_reprojection}")
 
 
 @dataclass(frozen=True)
@@ -370,23 +373,25 @@ class CameraTracker:
         if len(m) < s.min_inliers:
             return None
         K = intr.matrix
-        # a long step moves near and far corners apart by more than the depth model's errors allow at the usual
-        # threshold (15 cm at 1.5 m with depth 20 % off: 5 px here): then a wider one, whose answer must also
-        # stay near the motion model (chance agreement on a picture the map is not in is wide too)
-        for reach, turn in ((1.0, 20.0), (WIDE_REPROJECTION, WIDE_MAX_TURN_DEG)):
+        # (threshold in px, corners needed, largest turn off the motion model, whether the turn is always checked).
+        # A long step moves near and far corners apart by more than the depth model's errors allow at the usual
+        # threshold (15 cm at 1.5 m with depth 20 % off: 5 px here): then a wider one, whose answer needs half the
+        # corners and must stay near the motion model (chance agreement on a picture the map is not in is wide too)
+        attempts = ((s.reprojection_px, s.min_inliers, 20.0, False),
+                    (s.wide_reprojection * s.reprojection_px, max(s.min_inliers, len(m) // 2), s.wide_max_turn_deg,
+                     True))
+        for threshold, enough, turn, always in attempts:
             found, rvec, tvec, inl = cv2.solvePnPRansac(m.xyz, m.uv.astype(np.float64), K, None,
-                                                        iterationsCount=100,
-                                                        reprojectionError=reach * s.reprojection_px,
+                                                        iterationsCount=100, reprojectionError=threshold,
                                                         confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
-            if not found or inl is None or len(inl) < (s.min_inliers if reach == 1.0 else max(s.min_inliers,
-                                                                                              len(m) // 2)):
+            if not found or inl is None or len(inl) < enough:
                 continue
             inl = inl.ravel()
             rvec, tvec = cv2.solvePnPRefineLM(m.xyz[inl], m.uv[inl].astype(np.float64), K, None, rvec, tvec)
             pose = rt_to_pose(rvec, tvec)
             # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
             step = np.linalg.inv(predicted) @ pose
-            if (reach > 1.0 or len(inl) < 2 * s.min_inliers) and rotation_deg(step[:3, :3]) > turn:
+            if (always or len(inl) < 2 * s.min_inliers) and rotation_deg(step[:3, :3]) > turn:
                 continue
             break
         else:

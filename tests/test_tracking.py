@@ -9,7 +9,8 @@ import arsdk
 from arsdk.evaluation import load_training_sequences, shared_data_dir, temporal_alignment_error
 from arsdk.fusion import DepthFusion
 from arsdk.geometry import project, transform_points, unproject_pixels, warp_depth
-from arsdk.tracking import CameraTracker, TrackingState, rotation_between, rotation_deg, triangulate_midpoints
+from arsdk.tracking import (CameraTracker, TrackerSettings, TrackingState, rotation_between, rotation_deg,
+                            triangulate_midpoints)
 
 
 def relative_errors(poses, truth):
@@ -70,6 +71,9 @@ def test_tracker_rejects_bad_input(moving_demo):
         CameraTracker().track(f.image, f.depth[:100], f.intrinsics)
     with pytest.raises(arsdk.InputError, match="uint8"):
         CameraTracker().track(f.image.astype(np.float32), f.depth, f.intrinsics)
+    for bad in (dict(work_width=32), dict(min_inliers=4), dict(wide_reprojection=0.5)):
+        with pytest.raises(arsdk.InputError, match=next(iter(bad))):
+            TrackerSettings(**bad)
 
 
 def test_anchor_stays_put_on_the_demo_room_with_the_models(moving_demo):
