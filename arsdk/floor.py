@@ -46,6 +46,11 @@ class FloorSettings:
     camera_height_prior: float = 1.45
     camera_height_sigma: float = 0.12
     depth_scale_sigma: float = 0.2
+    # With the camera's height known from tracking, a floor measured far from it counts for little (its weight,
+    # `agreement`, falls off as a Gaussian of the log ratio with this spread): FastDepth draws a table 0.6-0.8
+    # of the floor's distance below the camera, and a table filling the view would otherwise carry the scene's
+    # scale and the tracked floor up with it. A tracked camera that truly moves down is followed by the tracker.
+    tracked_height_spread: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,15 @@ def fuse_height(measured: float, settings: FloorSettings) -> float:
     return math.exp((w_m * math.log(measured) + w_p * math.log(settings.camera_height_prior)) / (w_m + w_p))
 
 
+def agreement(measured: float, expected: float | None, spread: float) -> float:
+    """How much a measured camera height counts beside the one a tracker expects: 1 when they agree, falling off
+    as exp(-x^2 / 2) of x = log(measured / expected) / spread. 1 when nothing is expected."""
+    if not expected or measured <= 0:
+        return 1.0
+    x = math.log(measured / expected) / spread
+    return math.exp(-0.5 * x * x)
+
+
 def _plane(up: np.ndarray, height: float, visible: bool) -> FloorPlane:
     return FloorPlane(np.asarray(up, np.float64).copy(), float(height), 0.0, visible)
 
@@ -310,10 +324,12 @@ class GroundTracker:
         return FloorDecision(_plane(up, level, True), tilt, measured, level)
 
     def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None,
-               segments: np.ndarray | None = None) -> GroundResult:
+               segments: np.ndarray | None = None, expected_height: float | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
         an AR framework (skips the estimate), or None; segments: the image's line segments if already found
-        (`self.gravity_estimator.segments(image)`, which the pipeline runs beside the depth model)."""
+        (`self.gravity_estimator.segments(image)`, which the pipeline runs beside the depth model);
+        expected_height: the camera's height above the floor as a tracker follows it (in this tracker's metres),
+        or None: a floor measured far from it moves the scene's scale little (`agreement`)."""
         points = sample_points(depth, intr, self.stride)
         normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:
@@ -340,8 +356,10 @@ class GroundTracker:
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
             own = decision.candidate_height / scale
             log_s = math.log(fuse_height(own, self.settings) / own)
+            share = (1 - self.scale_smoothing) * agreement(decision.plane.d, expected_height,
+                                                           self.settings.tracked_height_spread)
             self._log_scale = log_s if self._log_scale is None else (
-                self.scale_smoothing * self._log_scale + (1 - self.scale_smoothing) * log_s)
+                (1 - share) * self._log_scale + share * log_s)
             new_scale = math.exp(self._log_scale)
             # the tilt levels inverse depth at the old scale (at scale 1 it is scale times larger). The model's
             # tilt is a bias of the model, seen the same way from frame to frame: it is held and updated slowly,

@@ -19,7 +19,7 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker, floor_gain, lowest_seen, pull_onto_floor
+from .floor import GroundResult, GroundTracker, agreement, floor_gain, lowest_seen, pull_onto_floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
@@ -203,6 +203,8 @@ class Pipeline:
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
         self._floor_gain = 1.0
+        # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
+        self._tracked_height: float | None = None
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
@@ -249,14 +251,14 @@ class Pipeline:
             return self._depth_stage_locked(item, segments)
 
     def _depth_stage_locked(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
-        image, intr, index, up, posed = item
+        image, intr, index, up, posed, expected_height = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
         if segments is not None:
             segments = segments.result()
         # a frame whose pose is used needs no gravity or floor of ours: its depth must stay as the model gave it
-        ground = None if posed else self.ground.update(image, result.filtered, intr, up, segments)
+        ground = None if posed else self.ground.update(image, result.filtered, intr, up, segments, expected_height)
         t2 = time.perf_counter()
         return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
@@ -309,7 +311,8 @@ class Pipeline:
         if any(intr.distortion):  # lens distortion bends the straight lines and planes everything here relies on
             image, intr = self._undistort(image, intr)
         posed = self.use_source_pose and frame.camera_to_world is not None
-        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed)
+        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
+                self._tracked_height)
         timings: dict[str, float] = {}
         want_depth = needs is None or bool({DEPTH, WORLD} & needs)
         want_mask = self.segmenter is not None and (needs is None or MASK in needs)
@@ -375,6 +378,8 @@ class Pipeline:
             visible = self._floor_in_view(ground, grid, cam_to_world)
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
+            self._tracked_height = float(cam_to_world[1, 3]) if (
+                self._floor_seen and tracked.state is TrackingState.TRACKING) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
             timings["tracking"] = (time.perf_counter() - t0) * 1e3
@@ -419,10 +424,12 @@ class Pipeline:
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
             fix[:3, :3] *= ratio ** self.SCALE_PULL
         fix[:3, 3] = centre - fix[:3, :3] @ centre  # turned and scaled about the camera
-        if ground.decision.visible:  # and the camera height, where a floor is in view
+        if ground.decision.visible:  # and the camera height, where a floor is in view (a far one counts little)
             gap = ground.decision.plane.d - centre[1]
             if abs(gap) > self.HEIGHT_DEADBAND_M:
-                fix[1, 3] += self.HEIGHT_PULL * gap
+                trusted = centre[1] if self._floor_seen and tracked.state is TrackingState.TRACKING else None
+                fix[1, 3] += self.HEIGHT_PULL * gap * agreement(ground.decision.plane.d, trusted,
+                                                                 self.ground.settings.tracked_height_spread)
         elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
             # no floor in view, and the tracked floor lies above something this frame sees (a table the water
             # would climb): pulled down toward the assumed floor, which lies below everything in view
@@ -521,6 +528,7 @@ class Pipeline:
         self._world_from_map = self._fused = None
         self._floor_seen = False
         self._floor_gain = 1.0
+        self._tracked_height = None
 
     def close(self):
         """Stop the worker threads (also at the end of a `with` block, or when the pipeline is collected)."""

@@ -9,7 +9,7 @@ import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
-from arsdk.floor import (FloorSettings, GroundTracker, decide_floor, floor_gain, level_depth,
+from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
                          pull_onto_floor)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, thin_bundles, vertical_from_lines
@@ -215,6 +215,33 @@ def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
     after = tracker.update(blank, depth, INTR, given_up=up)
     assert after.decision.visible
     assert after.decision.plane.d == pytest.approx(first.decision.plane.d, rel=0.05)
+
+
+def test_agreement_weighs_a_measured_height_by_how_far_it_is_from_the_tracked_one():
+    assert agreement(1.5, None, 0.3) == 1.0
+    assert agreement(1.5, 1.5, 0.3) == 1.0
+    near, table = agreement(1.4, 1.5, 0.3), agreement(0.76 * 1.5, 1.5, 0.3)
+    assert 0.95 < near < 1.0 and 0.6 < table < 0.7
+    assert agreement(1.5 / 0.76, 1.5, 0.3) == pytest.approx(table)  # as far in log terms, either way
+
+
+def test_a_table_filling_a_tracked_view_moves_the_scene_scale_less_than_a_floor():
+    """After a floor, a table top drawn at 0.76 of the floor's distance below the camera (as FastDepth draws
+    them) fills the view. Without a tracked height it is a floor 0.76 as far away, and the scene's scale jumps
+    toward it; with the tracked height it counts for less."""
+    up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    blank = np.zeros((480, 640, 3), np.uint8)
+    scales = {}
+    for expected in (None, "tracked"):
+        tracker = GroundTracker()
+        first = tracker.update(blank, plane_depth(up, 1.45), INTR, given_up=up)
+        height = first.decision.plane.d
+        after = tracker.update(blank, plane_depth(up, 0.76 * 1.45), INTR, given_up=up,
+                               expected_height=height if expected else None)
+        assert after.decision.visible  # within the heights a camera is held at: only tracking tells it apart
+        scales[expected] = math.log(after.scale / first.scale)
+    assert scales[None] > 0.02
+    assert scales["tracked"] < 0.75 * scales[None]
 
 
 # --- real rooms (../shared/data), the default depth model as a user runs it
