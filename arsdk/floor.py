@@ -186,6 +186,21 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     return out
 
 
+def unblocked_floor_share(points: np.ndarray, up, height: float, reach: float = 3.0,
+                          unblocked: float = 0.7) -> float:
+    """The share of camera points (Nx3, finite) whose ray meets a floor `height` below the camera along `up` within
+    `reach` camera heights and whose depth goes at least `unblocked` of the way there.
+
+    A floor seen steeply from above is often drawn as a slope, nearer than it is, and no plane search finds it;
+    with the floor known (tracked), it is still in view where the depth does not stop well short of it. FastDepth
+    draws a table top 0.4-0.55 of the way to the floor behind it."""
+    below = -(points @ np.asarray(up, np.float32))
+    dist = np.linalg.norm(points, axis=1)
+    along = height * dist / np.maximum(below, 1e-6)  # how far along each ray the floor plane lies
+    hit = (below > 0) & (along < reach * height) & (dist > unblocked * along)
+    return float(np.mean(hit)) if len(points) else 0.0
+
+
 def lowest_seen(points: np.ndarray, up) -> float | None:
     """How far below the camera the lowest of a grid of camera points (HxWx3, NaN where unknown) lies along `up`:
     the 98th percentile, so a few stray points do not count. None when no point is known. With no floor in view the

@@ -19,7 +19,8 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import GroundResult, GroundTracker, agreement, floor_gain, lowest_seen, pull_onto_floor
+from .floor import (GroundResult, GroundTracker, agreement, floor_gain, lowest_seen, pull_onto_floor,
+                    unblocked_floor_share)
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
@@ -176,6 +177,10 @@ class Pipeline:
     # than a monocular depth model gives on steep or cluttered views)
     FLOOR_IN_VIEW_SHARE = 0.08
     FLOOR_BAND = 0.1
+    # or while that share of the rays meets the tracked floor within FLOOR_REACH camera heights with depth at least
+    # FLOOR_UNBLOCKED of the way there (FastDepth draws a table top 0.4-0.55 of the way to the floor behind it)
+    FLOOR_REACH = 3.0
+    FLOOR_UNBLOCKED = 0.7
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
     # follows each frame that sees a floor by this share, and is held between them
     FLOOR_GAIN_SHARE = 0.1
@@ -439,7 +444,8 @@ class Pipeline:
 
     def _floor_in_view(self, ground: GroundResult, grid: np.ndarray, cam_to_world: np.ndarray) -> bool:
         """Whether the floor is in view on a tracked frame: found in this frame's depth (`grid`, its sampled
-        points), or, once a floor has been found in the scene, enough of the depth lying on the tracked floor."""
+        points), or, once a floor has been found in the scene, enough of the depth lying on the tracked floor or
+        reaching most of the way to it (`floor.unblocked_floor_share`)."""
         if ground.decision.visible:
             self._floor_seen = True
             return True
@@ -450,8 +456,11 @@ class Pipeline:
         height = cam_to_world[1, 3]
         if len(pts) == 0 or height <= 0:
             return False
-        above = pts @ cam_to_world[1, :3] + height
-        return float(np.mean(np.abs(above) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE
+        up = cam_to_world[1, :3]
+        below = -(pts @ up)
+        if float(np.mean(np.abs(height - below) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE:
+            return True
+        return unblocked_floor_share(pts, up, height, self.FLOOR_REACH, self.FLOOR_UNBLOCKED) >= self.FLOOR_IN_VIEW_SHARE
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:

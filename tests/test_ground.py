@@ -10,7 +10,7 @@ from arsdk import effects
 from arsdk.depth import DepthEstimator
 from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
 from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
-                         pull_onto_floor)
+                         pull_onto_floor, unblocked_floor_share)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, thin_bundles, vertical_from_lines
 
@@ -242,6 +242,17 @@ def test_a_table_filling_a_tracked_view_moves_the_scene_scale_less_than_a_floor(
         scales[expected] = math.log(after.scale / first.scale)
     assert scales[None] > 0.02
     assert scales["tracked"] < 0.75 * scales[None]
+
+
+def test_a_floor_drawn_as_a_slope_is_still_in_view_and_a_table_blocks_it():
+    """Looking 50 degrees down at a floor 1.6 m below: drawn at 0.8 of its distance (the steep view FastDepth draws
+    as a slope), most rays still reach it; a table top 0.55 of the way there blocks them."""
+    up = rotation(50.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    floor = sample_points(plane_depth(up, 1.6), INTR, 8).reshape(-1, 3)
+    floor = floor[np.isfinite(floor).all(axis=1)]
+    assert len(floor) > 3000
+    assert unblocked_floor_share(floor * np.float32(0.8), up, 1.6) > 0.8
+    assert unblocked_floor_share(floor * np.float32(0.55), up, 1.6) == 0.0
 
 
 # --- real rooms (../shared/data), the default depth model as a user runs it
