@@ -185,9 +185,11 @@ class Pipeline:
     # follows each frame that sees a floor by this share, and is held between them
     FLOOR_GAIN_SHARE = 0.1
     # and the up-facing depth within this share of the camera height of the floor is pulled onto the floor plane
-    # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up)
-    FLOOR_PULL_BAND = 0.25
-    FLOOR_PULL_DEG = 30.0
+    # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up). FastDepth draws a floor seen steeply
+    # as a slope 25-55 degrees off level, and rugs 0.5-1 m above it; the pull fades over the band, so a seat
+    # 0.28 camera heights up moves a fifth of the way down and a table top (0.45) not at all
+    FLOOR_PULL_BAND = 0.35
+    FLOOR_PULL_DEG = 60.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
