@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .errors import InputError
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
                        sample_points)
 from .gravity import GIVEN, Gravity, GravityEstimator
@@ -51,6 +52,24 @@ class FloorSettings:
     # of the floor's distance below the camera, and a table filling the view would otherwise carry the scene's
     # scale and the tracked floor up with it. A tracked camera that truly moves down is followed by the tracker.
     tracked_height_spread: float = 0.3
+
+    def __post_init__(self):
+        low, high = self.camera_height_range
+        checks = [
+            ("min_share", 0.0 < self.min_share < 1.0, "a share in (0, 1)"),
+            ("camera_height_range", 0.0 < low < high, "(low, high) metres with 0 < low < high"),
+            ("default_camera_height", self.default_camera_height > 0.0, "metres > 0"),
+            ("clearance", self.clearance >= 0.0, "metres >= 0"),
+            ("normal_tolerance_deg", 0.0 < self.normal_tolerance_deg < 90.0, "degrees in (0, 90)"),
+            ("max_tilt_correction_deg", 0.0 <= self.max_tilt_correction_deg < 90.0, "degrees in [0, 90)"),
+            ("camera_height_prior", self.camera_height_prior > 0.0, "metres > 0"),
+            ("camera_height_sigma", self.camera_height_sigma > 0.0, "a log spread > 0"),
+            ("depth_scale_sigma", self.depth_scale_sigma > 0.0, "a log spread > 0"),
+            ("tracked_height_spread", self.tracked_height_spread > 0.0, "a log spread > 0"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise InputError(f"FloorSettings.{name}: expected {expected}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,14 @@ def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
     assert after.decision.plane.d == pytest.approx(first.decision.plane.d, rel=0.05)
 
 
+@pytest.mark.parametrize("field,value", [("min_share", 0.0), ("camera_height_range", (2.0, 1.0)),
+                                         ("default_camera_height", -1.2), ("tracked_height_spread", 0.0),
+                                         ("camera_height_sigma", 0.0), ("normal_tolerance_deg", 90.0)])
+def test_floor_settings_are_checked(field, value):
+    with pytest.raises(arsdk.InputError, match=f"FloorSettings.{field}"):
+        FloorSettings(**{field: value})
+
+
 def test_agreement_weighs_a_measured_height_by_how_far_it_is_from_the_tracked_one():
     assert agreement(1.5, None, 0.3) == 1.0
     assert agreement(1.5, 1.5, 0.3) == 1.0
