@@ -16,7 +16,7 @@ import numpy as np
 from .errors import InputError
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
                        sample_points)
-from .gravity import GIVEN, Gravity, GravityEstimator
+from .gravity import GIVEN, Gravity, GravityEstimator, LineReading
 
 
 @dataclass(frozen=True)
@@ -323,6 +323,16 @@ class GroundTracker:
         self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
         self._far: deque[np.ndarray] = deque(maxlen=self.snap_frames)  # recent estimates far from the held up
 
+    def _prior_up(self) -> np.ndarray | None:
+        return self.up if self.confidence > 0.5 else None
+
+    def lines(self, image: np.ndarray, intr: Intrinsics) -> LineReading:
+        """What this frame's line segments say of up, read with the up held from earlier frames: the costly part
+        of the gravity estimate (the line detector, about 3 ms at 640x480, and the vanishing-point search), which
+        needs no depth. The pipeline runs it beside the depth model and hands the reading to `update`."""
+        estimator = self.gravity_estimator
+        return estimator.read_lines(estimator.segments(image), intr, self._prior_up())
+
     def _smooth_gravity(self, g: Gravity) -> Gravity:
         if g.source == GIVEN or self.up is None:
             self.up, self.confidence = g.up.copy(), g.confidence
@@ -358,10 +368,11 @@ class GroundTracker:
         return FloorDecision(_plane(up, level, True), tilt, measured, level)
 
     def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None,
-               segments: np.ndarray | None = None, expected_height: float | None = None) -> GroundResult:
+               segments: np.ndarray | LineReading | None = None, expected_height: float | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
         an AR framework (skips the estimate), or None; segments: the image's line segments if already found
-        (`self.gravity_estimator.segments(image)`, which the pipeline runs beside the depth model);
+        (`self.gravity_estimator.segments(image)`) or their reading (`lines`, which the pipeline runs beside the
+        depth model);
         expected_height: the camera's height above the floor as a tracker follows it (in this tracker's metres),
         or None: a floor measured far from it moves the scene's scale little (`agreement`)."""
         points = sample_points(depth, intr, self.stride)
@@ -370,9 +381,8 @@ class GroundTracker:
             g = Gravity.given(given_up)
         else:
             if segments is None:
-                segments = self.gravity_estimator.segments(image)
-            prior = self.up if self.confidence > 0.5 else None
-            g = self.gravity_estimator.estimate(segments, intr, normals, prior)
+                segments = self.lines(image, intr)
+            g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up())
         g = self._smooth_gravity(g)
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)

@@ -255,6 +255,14 @@ def up_from_normals(normals: np.ndarray, prior_up, max_angle_deg: float = 30.0) 
     return up, share
 
 
+@dataclass(frozen=True)
+class LineReading:
+    """What a frame's line segments say of up: the vertical they agree on (None when none) and its support."""
+
+    up: np.ndarray | None
+    support: float
+
+
 @dataclass
 class GravityEstimator:
     """Up from one frame: vertical lines first, the depth's horizontal surfaces second, an upright camera last.
@@ -282,18 +290,25 @@ class GravityEstimator:
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
         return line_segments(gray, self.line_width)
 
-    def estimate(self, segments: np.ndarray, intr: Intrinsics, normals: np.ndarray | None = None,
-                 prior_up=None) -> Gravity:
-        """segments: Nx4 pixel segments of the frame (`segments`); normals: Nx3 (or HxWx3) camera-frame surface
-        normals of the depth, or None; prior_up: the up believed before this frame, or None."""
-        cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
+    def read_lines(self, segments: np.ndarray, intr: Intrinsics, prior_up=None) -> LineReading:
+        """The vertical the frame's segments (Nx4 pixels, `segments`) agree on, and their support: the part of
+        `estimate` that needs no depth, so it can run beside the depth model with the line detector."""
         seg = segments_in_camera(np.asarray(segments, np.float32).reshape(-1, 4), intr)
         if self.bundle_radius > 0 and prior_up is None:
             # with a prior the cone keeps a pattern's false vanishing point out already; thinning would then only
             # take support from true verticals that come in rows (a radiator, a bookshelf)
             seg = thin_bundles(seg, self.bundle_radius, self.bundle_angle_deg, intr.fx / intr.width)
         cone = None if prior_up is None else self.prior_cone_deg
-        up_l, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
+        up, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
+        return LineReading(up, support)
+
+    def estimate(self, segments, intr: Intrinsics, normals: np.ndarray | None = None, prior_up=None) -> Gravity:
+        """segments: Nx4 pixel segments of the frame (`segments`), or their `read_lines` reading taken with the
+        same prior; normals: Nx3 (or HxWx3) camera-frame surface normals of the depth, or None; prior_up: the up
+        believed before this frame, or None."""
+        cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
+        lines = segments if isinstance(segments, LineReading) else self.read_lines(segments, intr, prior_up)
+        up_l, support = lines.up, lines.support
         if up_l is not None and support > 0:
             # full weight from about two image heights of agreeing vertical segments; a few short ones (a
             # blurred kitchen, a chair back) are as likely to be a slanted edge as a vertical one

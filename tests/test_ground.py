@@ -60,6 +60,20 @@ def test_gravity_from_vertical_lines(pitch, roll):
     assert g.confidence > 0.5
 
 
+def test_the_lines_read_beside_the_depth_model_give_the_same_gravity():
+    """The pipeline reads the lines on a helper thread (`GroundTracker.lines`) and hands the reading to `update`:
+    the same up as reading them inside `update`, for a first frame and for one with a held up."""
+    R = rotation(25.0, 4.0)
+    img = cv2.cvtColor(draw_room_edges(R, np.random.default_rng(3)), cv2.COLOR_GRAY2RGB)
+    depth = plane_depth(R @ np.array([0.0, 1.0, 0.0]), 1.5)
+    inside, beside = GroundTracker(), GroundTracker()
+    for _ in range(2):
+        a = inside.update(img, depth, INTR)
+        b = beside.update(img, depth, INTR, segments=beside.lines(img, INTR))
+        np.testing.assert_array_equal(a.gravity.up, b.gravity.up)
+        assert a.gravity.confidence == b.gravity.confidence
+
+
 def test_parallel_segments_side_by_side_count_as_one_pattern():
     """Each of a bundle's N parallel neighbours votes 1 / sqrt(N) of its length; one standing alone, or parallel
     to segments far away or close by at another angle, keeps its whole vote."""
