@@ -42,8 +42,9 @@ class FloorSettings:
     max_tilt_correction_deg: float = 15.0
     # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
     # while people hold cameras indoors at 1.2-1.7 m (log spread ~0.12): GroundTracker takes the camera height as
-    # the two combined, weighted by those spreads, and rescales the whole depth to agree. A webcam on a desk that sees the floor
-    # sets camera_height_prior lower; a depth model that is right about metres sets depth_scale_sigma lower.
+    # the two combined, weighted by those spreads, and rescales the whole depth to agree. A webcam on a desk that
+    # sees the floor sets camera_height_prior lower; a depth model that is right about metres sets depth_scale_sigma
+    # lower.
     camera_height_prior: float = 1.45
     camera_height_sigma: float = 0.12
     depth_scale_sigma: float = 0.2
@@ -371,10 +372,9 @@ class GroundTracker:
                segments: np.ndarray | LineReading | None = None, expected_height: float | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
         an AR framework (skips the estimate), or None; segments: the image's line segments if already found
-        (`self.gravity_estimator.segments(image)`) or their reading (`lines`, which the pipeline runs beside the
-        depth model);
-        expected_height: the camera's height above the floor as a tracker follows it (in this tracker's metres),
-        or None: a floor measured far from it moves the scene's scale little (`agreement`)."""
+        (`self.gravity_estimator.segments(image)`), or their reading (`lines`, which the pipeline runs beside the
+        depth model); expected_height: the camera's height above the floor as a tracker follows it (in this
+        tracker's metres), or None: a floor measured far from it moves the scene's scale little (`agreement`)."""
         points = sample_points(depth, intr, self.stride)
         normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:

@@ -302,7 +302,8 @@ class GravityEstimator:
         up, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
         return LineReading(up, support)
 
-    def estimate(self, segments, intr: Intrinsics, normals: np.ndarray | None = None, prior_up=None) -> Gravity:
+    def estimate(self, segments: np.ndarray | LineReading, intr: Intrinsics, normals: np.ndarray | None = None,
+                 prior_up=None) -> Gravity:
         """segments: Nx4 pixel segments of the frame (`segments`), or their `read_lines` reading taken with the
         same prior; normals: Nx3 (or HxWx3) camera-frame surface normals of the depth, or None; prior_up: the up
         believed before this frame, or None."""

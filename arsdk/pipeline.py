@@ -461,7 +461,8 @@ class Pipeline:
         below = -(pts @ up)
         if float(np.mean(np.abs(height - below) < self.FLOOR_BAND * height)) >= self.FLOOR_IN_VIEW_SHARE:
             return True
-        return unblocked_floor_share(pts, up, height, self.FLOOR_REACH, self.FLOOR_UNBLOCKED) >= self.FLOOR_IN_VIEW_SHARE
+        reaching = unblocked_floor_share(pts, up, height, self.FLOOR_REACH, self.FLOOR_UNBLOCKED)
+        return reaching >= self.FLOOR_IN_VIEW_SHARE
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:
