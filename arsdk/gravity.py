@@ -269,13 +269,15 @@ class GravityEstimator:
 
     Each cue's direction is weighted by how much it is believed; the prior holds roll near 0 (webcams and phones
     are held upright) and is weakest on pitch, which a person changes all the time.
-    roll_sigma_deg: how far from upright a camera is believed to be held. lines_sigma_deg, depth_sigma_deg: the
-    typical error of each cue when it has full support (monocular depth tilts floors by 5-10 degrees).
+    roll_sigma_deg: how far from upright a camera is believed to be held. lines_sigma_deg, depth_sigma_deg,
+    walls_sigma_deg: the typical error of each cue when it has full support (monocular depth tilts floors by 5-10
+    degrees and more; walls, used only on a frame with no history, less).
     """
 
     roll_sigma_deg: float = 6.0
     lines_sigma_deg: float = 1.5
     depth_sigma_deg: float = 8.0
+    walls_sigma_deg: float = 5.0
     max_roll_deg: float = 35.0   # the most a camera is believed to be rolled...
     pitch_range_deg: tuple[float, float] = (-35.0, 60.0)  # ...and pitched (positive looking down)
     prior_cone_deg: float = 20.0  # with a prior (the last frame's up), how far this frame's may lie from it
@@ -303,10 +305,11 @@ class GravityEstimator:
         return LineReading(up, support)
 
     def estimate(self, segments: np.ndarray | LineReading, intr: Intrinsics, normals: np.ndarray | None = None,
-                 prior_up=None) -> Gravity:
+                 prior_up=None, walls: bool = False) -> Gravity:
         """segments: Nx4 pixel segments of the frame (`segments`), or their `read_lines` reading taken with the
         same prior; normals: Nx3 (or HxWx3) camera-frame surface normals of the depth, or None; prior_up: the up
-        believed before this frame, or None."""
+        believed before this frame, or None; walls: let the normals of walls and fronts refine the estimate too
+        (for a frame with no history: a photo, a stream's first frame)."""
         cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
         lines = segments if isinstance(segments, LineReading) else self.read_lines(segments, intr, prior_up)
         up_l, support = lines.up, lines.support
@@ -322,7 +325,37 @@ class GravityEstimator:
             if up_d is not None and share > 0.03:
                 belief = min(1.0, share / 0.15)
                 cues.append((up_d, belief / math.radians(self.depth_sigma_deg) ** 2, DEPTH))
+        if walls and normals is not None and cues:
+            # walls stand square to up; FastDepth bends them less than the floors it tilts by 20 degrees and more
+            # (7-Scenes), but a stream's held up already does better than they do
+            first = fuse_up(cues, self.roll_sigma_deg).up
+            up_w, share = up_from_walls(np.asarray(normals).reshape(-1, 3), first, 25.0)
+            if up_w is not None and share > 0.1:
+                belief = min(1.0, share / 0.3)
+                cues.append((up_w, belief / math.radians(self.walls_sigma_deg) ** 2, DEPTH))
         return fuse_up(cues, self.roll_sigma_deg)
+
+
+def up_from_walls(normals: np.ndarray, around, max_angle_deg: float = 25.0,
+                  one_wall: float = 0.5) -> tuple[np.ndarray | None, float]:
+    """The direction square to the surface normals (Nx3, unit, camera frame) within max_angle_deg of square to
+    `around` (walls, cabinet fronts): the least eigenvector of their scatter. When they face one way only (the
+    second eigenvalue under `one_wall` of the largest) they fix up only to a plane, and `around` is projected onto
+    it. Returns (up, share of the normals used); (None, 0) with under 30 such normals."""
+    n = normals[np.isfinite(normals).all(axis=1)]
+    if len(n) == 0:
+        return None, 0.0
+    around = np.asarray(around, np.float64) / np.linalg.norm(around)
+    walls = n[np.abs(n @ around) < math.sin(math.radians(max_angle_deg))].astype(np.float64)
+    if len(walls) < 30:
+        return None, 0.0
+    w, v = np.linalg.eigh(walls.T @ walls)  # ascending
+    up = v[:, :2] @ (v[:, :2].T @ around) if w[1] < one_wall * w[2] else v[:, 0]
+    norm = np.linalg.norm(up)
+    if norm < 1e-6:
+        return None, 0.0
+    up /= norm
+    return (up if up @ around > 0 else -up), float(len(walls) / len(n))
 
 
 def fuse_up(cues, roll_sigma_deg: float) -> Gravity:

@@ -12,7 +12,8 @@ from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven
 from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
                          pull_onto_floor, unblocked_floor_share)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
-from arsdk.gravity import Gravity, GravityEstimator, segments_in_camera, thin_bundles, vertical_from_lines
+from arsdk.gravity import (Gravity, GravityEstimator, segments_in_camera, thin_bundles, up_from_walls,
+                           vertical_from_lines)
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
 
@@ -72,6 +73,26 @@ def test_the_lines_read_beside_the_depth_model_give_the_same_gravity():
         b = beside.update(img, depth, INTR, segments=beside.lines(img, INTR))
         np.testing.assert_array_equal(a.gravity.up, b.gravity.up)
         assert a.gravity.confidence == b.gravity.confidence
+
+
+def test_walls_give_up_and_one_wall_only_a_plane_of_it():
+    """Two walls at right angles (and a floor, which the walls' cue leaves out) give up exactly; one wall only says
+    up lies in its plane, and the guess is projected onto that plane."""
+    up = rotation(20.0, 5.0) @ np.array([0.0, 1.0, 0.0])
+    side = np.cross(up, [0.0, 0.0, 1.0])
+    side /= np.linalg.norm(side)
+    ahead = np.cross(side, up)
+    rng = np.random.default_rng(5)
+    normals = np.vstack([np.repeat([side], 300, 0), np.repeat([ahead], 300, 0), np.repeat([up], 300, 0)])
+    normals = normals + rng.normal(0, 0.01, normals.shape)
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    guess = rotation(26.0, 1.0) @ np.array([0.0, 1.0, 0.0])  # 7 degrees off
+    found, share = up_from_walls(normals, guess)
+    assert angle_deg(found, up) < 1.0 and share == pytest.approx(2 / 3, abs=0.01)
+    one, _ = up_from_walls(normals[:300], guess)  # only the side wall: up is fixed about one axis only
+    assert abs(float(one @ side)) < 0.02
+    assert angle_deg(one, up) < angle_deg(guess, up)
+    assert up_from_walls(normals[600:], guess) == (None, 0.0)  # a floor alone is no wall
 
 
 def test_parallel_segments_side_by_side_count_as_one_pattern():
