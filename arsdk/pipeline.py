@@ -384,8 +384,7 @@ class Pipeline:
             visible = self._floor_in_view(ground, grid, cam_to_world)
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
-            self._tracked_height = float(cam_to_world[1, 3]) if (
-                self._floor_seen and tracked.state is TrackingState.TRACKING) else None
+            self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map)
             timings["tracking"] = (time.perf_counter() - t0) * 1e3
@@ -433,7 +432,7 @@ class Pipeline:
         if ground.decision.visible:  # and the camera height, where a floor is in view (a far one counts little)
             gap = ground.decision.plane.d - centre[1]
             if abs(gap) > self.HEIGHT_DEADBAND_M:
-                trusted = centre[1] if self._floor_seen and tracked.state is TrackingState.TRACKING else None
+                trusted = centre[1] if self._height_tracked(tracked) else None
                 fix[1, 3] += self.HEIGHT_PULL * gap * agreement(ground.decision.plane.d, trusted,
                                                                  self.ground.settings.tracked_height_spread)
         elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
@@ -442,6 +441,10 @@ class Pipeline:
             fix[1, 3] += self.HEIGHT_PULL * (ground.decision.plane.d - centre[1])
         self._world_from_map = fix @ self._world_from_map
         return _rigid(self._world_from_map @ tracked.camera_to_world)
+
+    def _height_tracked(self, tracked: TrackedPose) -> bool:
+        """Whether the world's camera height is a tracked one: a floor measured in this scene, followed since."""
+        return self._floor_seen and tracked.state is TrackingState.TRACKING
 
     def _floor_in_view(self, ground: GroundResult, grid: np.ndarray, cam_to_world: np.ndarray) -> bool:
         """Whether the floor is in view on a tracked frame: found in this frame's depth (`grid`, its sampled

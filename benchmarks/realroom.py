@@ -125,6 +125,20 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
+def score_stream(pipe, frames, flood: FloodRenderer, label: str) -> list[dict]:
+    """Posed frames fed in order through `pipe` as one stream (reset first), each scored against the floor of its
+    true depth and true up."""
+    pipe.reset()
+    rows = []
+    for i, f in enumerate(frames):
+        print(f"\r  {label} {i + 1}/{len(frames)}", end="", flush=True)
+        truth, share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
+        state = pipe.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
+        rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
+    print()
+    return rows
+
+
 def run_sets(depth_name: str, root, step: int) -> dict:
     pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
     flood = FloodRenderer()
@@ -138,14 +152,8 @@ def run_sets(depth_name: str, root, step: int) -> dict:
         groups.setdefault(p.set, []).append(score_frame(state, p.depth, p.intrinsics, truth, share, flood))
     print()
     for seq in load_training_sequences(root, step):
-        pipe.reset()
-        for i, f in enumerate(seq):
-            print(f"\r  {f.name.split('/')[0]} stream {i + 1}/{len(seq)}", end="", flush=True)
-            truth, share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
-            state = pipe.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
-            groups.setdefault(f.name.split("/")[0], []).append(
-                score_frame(state, f.depth, f.intrinsics, truth, share, flood))
-        print()
+        name = seq[0].name.split("/")[0]
+        groups.setdefault(name, []).extend(score_stream(pipe, seq, flood, f"{name} stream"))
     flood.close()
     pipe.close()
     result = {name: summarise(rows) for name, rows in groups.items()}
@@ -162,16 +170,8 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     out = {}
     for n, offset in spacings:
         for seq in load_training_sequences(root, 1):
-            pipe.reset()
-            rows = []
-            frames = seq[offset::n]
-            for i, f in enumerate(frames):
-                print(f"\r  every {n}th frame from {offset}: {i + 1}/{len(frames)}", end="", flush=True)
-                truth, share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
-                state = pipe.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
-                rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
-            print()
-            out[f"{f.name.split('/')[0]}_every{n}_from{offset}"] = summarise(rows)
+            rows = score_stream(pipe, seq[offset::n], flood, f"every {n}th frame from {offset}")
+            out[f"{seq[0].name.split('/')[0]}_every{n}_from{offset}"] = summarise(rows)
     flood.close()
     pipe.close()
     return out
