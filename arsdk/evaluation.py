@@ -273,3 +273,69 @@ def seven_scenes_pairs(root: Path) -> list[RGBDPair]:
 def scoring_pairs(root: Path) -> list[RGBDPair]:
     """Every pair a depth model is scored on: the manifest's RGB-D pairs, then its 7-Scenes frames made into pairs."""
     return load_pairs(root) + seven_scenes_pairs(root)
+
+
+def fill_nearest(depth: np.ndarray) -> np.ndarray:
+    """Depth with every unknown pixel (0) given the value of its nearest known one: for moving a picture by its
+    depth where the sensor left gaps, never for scoring. Raises InputError when nothing is known."""
+    known = depth > 0
+    if not known.any():
+        raise InputError("fill_nearest: depth: expected some known (> 0) pixels, got none")
+    if known.all():
+        return depth
+    # each unknown pixel gets the label of its nearest known one; labels number the known pixels in scan order
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    return depth[known][labels - 1].astype(np.float32)
+
+
+def _between(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """The camera-to-world pose a fraction t of the way from a to b: rotation about one axis, straight line."""
+    turn, _ = cv2.Rodrigues(a[:3, :3].T @ b[:3, :3])
+    step, _ = cv2.Rodrigues(turn * t)
+    out = np.eye(4)
+    out[:3, :3] = a[:3, :3] @ step
+    out[:3, 3] = (1 - t) * a[:3, 3] + t * b[:3, 3]
+    return out
+
+
+def view_from(image: np.ndarray, depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """A real RGB-D frame seen from a camera moved a little (4x4 `source_to_target`, metres): (image, depth).
+    The depth is moved point by point (`warp_depth`, 0 where no measured point lands); the picture is sampled
+    through a gap-filled copy of it, so it has no holes (what the source never saw takes the nearest colour)."""
+    target = fill_nearest(warp_depth(fill_nearest(depth), intr, source_to_target))
+    pts = unproject(target, intr).reshape(-1, 3).astype(np.float64)
+    back = np.linalg.inv(source_to_target)
+    src = pts @ back[:3, :3].T + back[:3, 3]
+    z = np.maximum(src[:, 2], 1e-6)
+    shape = (intr.height, intr.width)
+    u = (intr.fx * src[:, 0] / z + intr.cx).astype(np.float32).reshape(shape)
+    v = (intr.fy * src[:, 1] / z + intr.cy).astype(np.float32).reshape(shape)
+    picture = cv2.remap(image, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return picture, warp_depth(depth, intr, source_to_target)
+
+
+def video_rate_frames(frames: list[PosedFrame], per_step: int):
+    """A posed sequence with `per_step - 1` views rendered between each pair of frames, along the straight path
+    between their poses: what a camera recording `per_step` times as often would have seen, built from the real
+    pictures. Each in-between picture is both real frames seen from there (`view_from`), cross-faded by how far
+    along it lies, so the picture changes smoothly instead of jumping where one source hands over to the other;
+    its depth is the nearer frame's. Yields PosedFrame in order; every per_step-th one is a real frame as
+    recorded. For measuring what needs consecutive video frames (TAE, tracking at 30 frame/s) on real rooms where
+    only sparse frames were recorded; the views share their real frames' exposure and noise, so they are kinder to
+    a depth model than a real camera's successive frames."""
+    if per_step < 1:
+        raise InputError(f"video_rate_frames: per_step: expected an integer >= 1, got {per_step}")
+    for k, f in enumerate(frames):
+        yield f
+        if k + 1 == len(frames):
+            return
+        nxt = frames[k + 1]
+        for j in range(1, per_step):
+            t = j / per_step
+            pose = _between(f.camera_to_world, nxt.camera_to_world, t)
+            views = [view_from(s.image, s.depth, s.intrinsics, np.linalg.inv(pose) @ s.camera_to_world)
+                     for s in (f, nxt)]
+            image = cv2.addWeighted(views[0][0], 1 - t, views[1][0], t, 0.0)
+            yield PosedFrame(f"{f.name}+{j}/{per_step}", image, views[t >= 0.5][1], f.intrinsics, pose)
