@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 import arsdk
-from arsdk.evaluation import load_training_sequences, shared_data_dir, temporal_alignment_error
+from arsdk.errors import InputError
+from arsdk.evaluation import (PosedFrame, fill_nearest, load_training_sequences, shared_data_dir,
+                              temporal_alignment_error, video_rate_frames, view_from)
 from arsdk.fusion import DepthFusion
 from arsdk.geometry import project, transform_points, unproject_pixels, warp_depth
 from arsdk.tracking import (CameraTracker, TrackerSettings, TrackingState, rotation_between, rotation_deg,
@@ -154,6 +156,62 @@ def test_warp_depth_and_tae_on_a_known_motion():
     poses = [np.eye(4), np.linalg.inv(move)]
     assert temporal_alignment_error([wall, wall - 0.5], poses, intr) == pytest.approx(0.0, abs=1e-4)
     assert temporal_alignment_error([wall, wall], poses, intr) > 10.0
+
+
+def test_views_rendered_between_frames_match_the_camera_there():
+    """The 30 frame/s benchmark's in-between views (`video_rate_frames`): a demo-room frame moved to where a
+    later frame was taken looks like that frame, far more than the unmoved one does."""
+    source = arsdk.DemoSource(320, 240, moving=True, ground_truth=True)
+    a, b = source.render(0.0), source.render(0.5)
+    source.close()
+    moved, depth = view_from(a.image, a.depth, a.intrinsics, np.linalg.inv(b.camera_to_world) @ a.camera_to_world)
+    before = np.abs(a.image.astype(float) - b.image).mean()
+    after = np.abs(moved.astype(float) - b.image).mean()
+    assert after < 0.4 * before, (after, before)
+    near = (depth > 0) & (b.depth > 0)
+    assert near.mean() > 0.8 and np.median(np.abs(depth[near] - b.depth[near])) < 0.01
+    # unmoved: the picture as it was
+    same, _ = view_from(a.image, a.depth, a.intrinsics, np.eye(4))
+    assert np.array_equal(same, a.image)
+    frames = [PosedFrame(str(i), f.image, f.depth, f.intrinsics, f.camera_to_world) for i, f in enumerate((a, b))]
+    out = list(video_rate_frames(frames, 4))
+    assert [f.name for f in out] == ["0", "0+1/4", "0+2/4", "0+3/4", "1"]
+    assert out[0].image is a.image and out[-1].image is b.image
+    # half way: half the turn, half the way
+    half = np.linalg.inv(a.camera_to_world) @ out[2].camera_to_world
+    whole = np.linalg.inv(a.camera_to_world) @ b.camera_to_world
+    assert rotation_deg(half[:3, :3]) == pytest.approx(rotation_deg(whole[:3, :3]) / 2, rel=1e-3)
+    assert np.allclose(out[2].camera_to_world[:3, 3], (a.camera_to_world[:3, 3] + b.camera_to_world[:3, 3]) / 2)
+
+
+def test_anchor_depth_ratios_are_the_median_around_each_anchor():
+    from arsdk.tracking import _Map
+    rng = np.random.default_rng(3)
+    tracker = CameraTracker()
+    m = _Map()
+    n = 40
+    m.add(rng.uniform(1, 3, (n, 3)), rng.uniform(0, 100, (n, 2)), np.zeros(3), np.zeros((n, 3)))
+    m.xyz = m.xyz * rng.uniform(0.7, 1.3, (n, 1))   # triangulation moved them along their rays
+    m.triangulated = rng.random(n) < 0.7
+    tracker._map = m
+    groups = [rng.choice(n, k, replace=False) for k in (0, 2, 3, 4, 9, 40)] + [np.array([n + 5])]
+    got = tracker.distance_ratios(groups)
+    for g, r in zip(groups, got):
+        sel = np.isin(m.ids, g) & m.triangulated
+        want = np.median(np.linalg.norm(m.xyz[sel], axis=1) / m.lifted[sel]) if sel.sum() >= 3 else np.nan
+        assert (np.isnan(r) and np.isnan(want)) or r == pytest.approx(want), (g, r, want)
+    assert np.isfinite(got).sum() >= 3
+
+
+def test_fill_nearest_gives_gaps_the_nearest_known_depth():
+    d = np.zeros((5, 6), np.float32)
+    d[1, 1], d[3, 4] = 1.0, 2.0
+    filled = fill_nearest(d)
+    assert filled[0, 0] == 1.0 and filled[4, 5] == 2.0 and filled[2, 3] == 2.0 and filled[1, 1] == 1.0
+    with pytest.raises(InputError, match="fill_nearest"):
+        fill_nearest(np.zeros((3, 3), np.float32))
+    with pytest.raises(InputError, match="per_step"):
+        list(video_rate_frames([], 0))
 
 
 def test_stickers_ride_on_anchors_and_the_hud_says_the_state(moving_demo):
