@@ -7,7 +7,6 @@ All in the OpenCV camera frame (x right, y down, z forward), metres.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -17,6 +16,7 @@ from .errors import InputError
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
                        sample_points)
 from .gravity import GIVEN, Gravity, GravityEstimator, LineReading
+from .temporal import REFERENCE_S, FrameClock, share_over
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,8 @@ class GroundTracker:
     """Gravity, the floor and the scene's metric scale for one stream of frames.
 
     Gravity is estimated per frame (or given, e.g. by an IMU) and smoothed: a new estimate moves the held one by
-    a share that grows with its confidence, and a change agreed on for `snap_frames` frames is taken at once
+    a share that grows with its confidence, and a change agreed on for `snap_frames` frames and `snap_s` seconds is
+    taken at once
     (the camera turned). The camera height is remembered from frames that see the floor and kept for those
     that do not; the depth of every frame is scaled by one scene scale, updated slowly, so the room neither
     breathes nor jumps when the floor comes into view or leaves it.
@@ -306,13 +307,15 @@ class GroundTracker:
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
                  scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3,
-                 tilt_smoothing: float = 0.8):
+                 tilt_smoothing: float = 0.8, snap_s: float = 0.8):
         self.settings = settings or FloorSettings()
         self.gravity_estimator = gravity or GravityEstimator()
         self.stride, self.threshold = stride, threshold
         self.gravity_smoothing, self.scale_smoothing = gravity_smoothing, scale_smoothing
         self.tilt_smoothing = tilt_smoothing
-        self.snap_deg, self.snap_frames = snap_deg, snap_frames
+        self.snap_deg, self.snap_frames, self.snap_s = snap_deg, snap_frames, snap_s
+        self._clock = FrameClock("GroundTracker")
+        self._dt = REFERENCE_S
         self.reset()
 
     def reset(self):
@@ -322,7 +325,8 @@ class GroundTracker:
         self.camera_height: float | None = None
         self._log_scale: float | None = None
         self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
-        self._far: deque[np.ndarray] = deque(maxlen=self.snap_frames)  # recent estimates far from the held up
+        self._far: list[tuple[float, np.ndarray]] = []  # (age in seconds, up) of recent estimates far from the held up
+        self._clock.reset()
 
     def _prior_up(self) -> np.ndarray | None:
         return self.up if self.confidence > 0.5 else None
@@ -338,18 +342,27 @@ class GroundTracker:
         if g.source == GIVEN or self.up is None:
             self.up, self.confidence = g.up.copy(), g.confidence
             return g
+        dt = self._dt
         if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5:
-            self._far.append(g.up)
-            if len(self._far) == self.snap_frames and all(angle_deg(u, g.up) < self.snap_deg / 2 for u in self._far):
+            # the camera turned, or one odd frame: taken once agreed on for long enough (frames and seconds, so
+            # a still view's repeats at 30 frame/s count as the one view they are)
+            self._far = [(age + dt, u) for age, u in self._far] + [(0.0, g.up)]
+            while len(self._far) > self.snap_frames and self._far[1][0] + dt > self.snap_s:
+                self._far.pop(0)  # the last snap_frames readings, and any within snap_s
+            # each reading stands for the interval up to the next: the oldest's age plus one frame is the time
+            # they cover
+            if (len(self._far) >= self.snap_frames and self._far[0][0] + dt >= self.snap_s
+                    and all(angle_deg(u, g.up) < self.snap_deg / 2 for _, u in self._far)):
                 self.up, self.confidence = g.up.copy(), g.confidence
                 self._far.clear()
             return Gravity(self.up.copy(), self.confidence, g.source)  # taken, or held against one odd frame
         self._far.clear()
         # the new estimate's share: all of it when it is sure and the held one is not, little the other way round
-        share = (1.0 - self.gravity_smoothing) * g.confidence / max(g.confidence, self.confidence, 1e-6)
+        keep = (1.0 - share_over(1.0 - self.gravity_smoothing, dt))
+        share = (1.0 - keep) * g.confidence / max(g.confidence, self.confidence, 1e-6)
         up = (1.0 - share) * self.up + share * g.up
         self.up = up / np.linalg.norm(up)
-        self.confidence = max(g.confidence, self.confidence * self.gravity_smoothing)
+        self.confidence = max(g.confidence, self.confidence * keep)
         return Gravity(self.up.copy(), self.confidence, g.source)
 
     def _level_floor(self, grid: np.ndarray, up, tilt, decision: FloorDecision) -> FloorDecision:
@@ -369,12 +382,17 @@ class GroundTracker:
         return FloorDecision(_plane(up, level, True), tilt, measured, level)
 
     def update(self, image: np.ndarray, depth: np.ndarray, intr: Intrinsics, given_up=None,
-               segments: np.ndarray | LineReading | None = None, expected_height: float | None = None) -> GroundResult:
+               segments: np.ndarray | LineReading | None = None, expected_height: float | None = None,
+               timestamp: float | None = None) -> GroundResult:
         """image: HxWx3 uint8 RGB; depth: HxW metres at the same size; given_up: up in camera axes from an IMU or
         an AR framework (skips the estimate), or None; segments: the image's line segments if already found
         (`self.gravity_estimator.segments(image)`), or their reading (`lines`, which the pipeline runs beside the
         depth model); expected_height: the camera's height above the floor as a tracker follows it (in this
-        tracker's metres), or None: a floor measured far from it moves the scene's scale little (`agreement`)."""
+        tracker's metres), or None: a floor measured far from it moves the scene's scale little (`agreement`);
+        timestamp: the frame's capture time in seconds, so gravity, the scale and the model's tilt follow new
+        readings at the same pace per second at any frame rate (`temporal.share_over`); None: each call counts as
+        frames REFERENCE_S apart."""
+        self._dt = REFERENCE_S if timestamp is None else self._clock.tick(timestamp)
         points = sample_points(depth, intr, self.stride)
         normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:
@@ -402,8 +420,8 @@ class GroundTracker:
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
             own = decision.candidate_height / scale
             log_s = math.log(fuse_height(own, self.settings) / own)
-            share = (1 - self.scale_smoothing) * agreement(decision.plane.d, expected_height,
-                                                           self.settings.tracked_height_spread)
+            share = share_over(1 - self.scale_smoothing, self._dt) * agreement(
+                decision.plane.d, expected_height, self.settings.tracked_height_spread)
             self._log_scale = log_s if self._log_scale is None else (
                 (1 - share) * self._log_scale + share * log_s)
             new_scale = math.exp(self._log_scale)
@@ -411,8 +429,8 @@ class GroundTracker:
             # tilt is a bias of the model, seen the same way from frame to frame: it is held and updated slowly,
             # and kept on frames with no floor, so the depth does not jump as the floor comes and goes
             measured_tilt = decision.tilt * scale
-            self._tilt = measured_tilt if self._tilt is None else (
-                self.tilt_smoothing * self._tilt + (1 - self.tilt_smoothing) * measured_tilt)
+            taken = share_over(1 - self.tilt_smoothing, self._dt)
+            self._tilt = measured_tilt if self._tilt is None else (1 - taken) * self._tilt + taken * measured_tilt
             tilt = self._tilt / new_scale
             levelled = level_depth(depth * np.float32(new_scale), *pixel_rays(intr), tilt)
             self.camera_height = own * new_scale

@@ -24,6 +24,7 @@ from .floor import (GroundResult, GroundTracker, agreement, floor_gain, lowest_s
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
+from .temporal import FrameClock, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
 from .tracking import AnchorSet, CameraTracker, TrackedPose, TrackingState, rotation_between
@@ -163,7 +164,8 @@ class Pipeline:
     the world from gravity and the floor on every frame (a still camera, or frames that are not a sequence).
     """
 
-    # how far each frame pulls the tracked world toward the measured gravity and floor height (share of the gap)
+    # how far the tracked world is pulled toward the measured gravity, floor height and scale: the share of the
+    # gap closed per temporal.REFERENCE_S (0.4 s), the same per second at any frame rate
     GRAVITY_PULL = 0.3
     HEIGHT_PULL = 0.2
     SCALE_PULL = 0.1
@@ -212,6 +214,7 @@ class Pipeline:
         self._floor_gain = 1.0
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
+        self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
@@ -258,14 +261,15 @@ class Pipeline:
             return self._depth_stage_locked(item, segments)
 
     def _depth_stage_locked(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
-        image, intr, index, up, posed, expected_height = item
+        image, intr, index, up, posed, expected_height, timestamp = item
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
         if segments is not None:
             segments = segments.result()
         # a frame whose pose is used needs no gravity or floor of ours: its depth must stay as the model gave it
-        ground = None if posed else self.ground.update(image, result.filtered, intr, up, segments, expected_height)
+        ground = None if posed else self.ground.update(image, result.filtered, intr, up, segments, expected_height,
+                                                       timestamp)
         t2 = time.perf_counter()
         return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
@@ -318,8 +322,9 @@ class Pipeline:
         if any(intr.distortion):  # lens distortion bends the straight lines and planes everything here relies on
             image, intr = self._undistort(image, intr)
         posed = self.use_source_pose and frame.camera_to_world is not None
+        dt = self._clock.tick(frame.timestamp)
         item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
-                self._tracked_height)
+                self._tracked_height, frame.timestamp)
         timings: dict[str, float] = {}
         want_depth = needs is None or bool({DEPTH, WORLD} & needs)
         want_mask = self.segmenter is not None and (needs is None or MASK in needs)
@@ -360,8 +365,9 @@ class Pipeline:
             return FrameState(image, unknown, unknown, mask, intr, None, None, frame.timestamp, frame.index, timings,
                               frame.index)
         if result.filtered.shape != (h, w) or (ground is None and not posed):
-            # the frame size changed, or the source's pose came or went, while a worker held an older result
-            result, ground, depth_index = self._depth_stage(item)[:3]
+            # the frame size changed, or the source's pose came or went, while a worker held an older result; the
+            # ground's clock has seen this frame's time already
+            result, ground, depth_index = self._depth_stage(item[:-1] + (None,))[:3]
         tracked = None
         if posed:
             # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
@@ -371,7 +377,7 @@ class Pipeline:
         elif self.tracker is not None:
             t0 = time.perf_counter()
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
-            cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index)
+            cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index, dt)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
             then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
             if then is not None and tracked.state is TrackingState.TRACKING:
@@ -399,8 +405,9 @@ class Pipeline:
                           tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
 
     def _tracked_world(self, tracked: TrackedPose, ground: GroundResult, index: int,
-                       ground_index: int) -> np.ndarray:
+                       ground_index: int, dt: float) -> np.ndarray:
         """camera-to-world of a tracked frame: the map pose, aligned with the world of gravity and the floor.
+        dt: seconds since the last frame; the pulls (shares per temporal.REFERENCE_S) are per second.
 
         world_from_map is a similarity (s R, t): the map keeps the scale of the depth it was built from, which is
         held for consistency (anchors must not breathe), while s follows the scene's metric scale slowly."""
@@ -422,23 +429,24 @@ class Pipeline:
         if gap > self.GRAVITY_DEADBAND_DEG:
             fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
                                            gravity_pull(gap, ground.gravity.confidence, tracked.confidence,
-                                                        self.GRAVITY_PULL, self.TRACKING_TRUSTED,
+                                                        share_over(self.GRAVITY_PULL, dt), self.TRACKING_TRUSTED,
                                                         self.GRAVITY_GATE_DEG))
         # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
         ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
-            fix[:3, :3] *= ratio ** self.SCALE_PULL
+            fix[:3, :3] *= ratio ** share_over(self.SCALE_PULL, dt)
         fix[:3, 3] = centre - fix[:3, :3] @ centre  # turned and scaled about the camera
+        height_pull = share_over(self.HEIGHT_PULL, dt)
         if ground.decision.visible:  # and the camera height, where a floor is in view (a far one counts little)
             gap = ground.decision.plane.d - centre[1]
             if abs(gap) > self.HEIGHT_DEADBAND_M:
                 trusted = centre[1] if self._height_tracked(tracked) else None
-                fix[1, 3] += self.HEIGHT_PULL * gap * agreement(ground.decision.plane.d, trusted,
-                                                                 self.ground.settings.tracked_height_spread)
+                fix[1, 3] += height_pull * gap * agreement(ground.decision.plane.d, trusted,
+                                                           self.ground.settings.tracked_height_spread)
         elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
             # no floor in view, and the tracked floor lies above something this frame sees (a table the water
             # would climb): pulled down toward the assumed floor, which lies below everything in view
-            fix[1, 3] += self.HEIGHT_PULL * (ground.decision.plane.d - centre[1])
+            fix[1, 3] += height_pull * (ground.decision.plane.d - centre[1])
         self._world_from_map = fix @ self._world_from_map
         return _rigid(self._world_from_map @ tracked.camera_to_world)
 
@@ -543,6 +551,7 @@ class Pipeline:
         self._floor_seen = False
         self._floor_gain = 1.0
         self._tracked_height = None
+        self._clock.reset()
 
     def close(self):
         """Stop the worker threads (also at the end of a `with` block, or when the pipeline is collected)."""

@@ -2,9 +2,13 @@
 history (flicker goes away) and a large one is taken at once (moving edges stay sharp, nothing ghosts)."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 class EdgePreservingFilter:
@@ -34,3 +38,51 @@ class EdgePreservingFilter:
 
     def finish(self, new: np.ndarray, blended: np.ndarray) -> np.ndarray:
         return blended.astype(np.float32, copy=False)
+
+
+# The shares by which trackers follow a new reading (gravity, the camera height, the scene's scale) were measured
+# on hand-held frames this far apart; over any other interval the same pull per second applies (`share_over`).
+REFERENCE_S = 0.4
+VIDEO_FRAME_S = 1.0 / 30.0
+
+
+def share_over(share: float, seconds: float) -> float:
+    """A share (of a gap closed, or of a new reading taken) given per REFERENCE_S, over `seconds`: the same pull
+    per second at any frame rate. At 30 frame/s a frame takes about a twelfth of it: readings of nearly the same
+    view, which a depth model gets wrong the same way, count as the one view they are."""
+    if not 0.0 <= share <= 1.0:
+        raise InputError(f"share_over: share: expected a value in [0, 1], got {share}")
+    if seconds < 0.0:
+        raise InputError(f"share_over: seconds: expected >= 0, got {seconds}")
+    return 1.0 - (1.0 - share) ** (seconds / REFERENCE_S)
+
+
+class FrameClock:
+    """Seconds between the frames a stage sees, from their timestamps (`tick`). A timestamp that does not move
+    forward (frames numbered without real times, a clock restarted without a reset) counts as one video frame
+    (VIDEO_FRAME_S) after the last, with one warning; `reset` forgets the last frame."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._last: float | None = None
+        self._warned = False
+
+    def reset(self):
+        self._last = None
+
+    def tick(self, timestamp: float) -> float:
+        t = float(timestamp)
+        if not np.isfinite(t):
+            raise InputError(f"{self.name}: timestamp: expected finite seconds, got {timestamp!r}")
+        last, self._last = self._last, t
+        if last is None:
+            return REFERENCE_S  # a first frame: nothing held yet, it is taken whole
+        if t <= last:
+            if not self._warned:
+                log.warning(
+                    "%s: frame timestamps do not increase (%.3f s after %.3f s): taking frames as %.3f s apart; "
+                    "pass each frame's capture time in seconds", self.name, t, last, VIDEO_FRAME_S)
+                self._warned = True
+            self._last = last + VIDEO_FRAME_S
+            return VIDEO_FRAME_S
+        return t - last

@@ -338,7 +338,7 @@ def test_a_table_filling_the_view_does_not_carry_the_tracked_floor_up(shared_dat
     ratios = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
         for i, f in enumerate(frames):
-            state = p.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
+            state = p.process(arsdk.Frame(f.image, i * 0.4, i, intrinsics=f.intrinsics))
             truth = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))[0] if i >= 84 else None
             if truth is not None:  # a frame whose true depth shows no floor has no true height
                 ratios.append(state.floor.d / truth.d)
@@ -355,7 +355,7 @@ def test_a_carpet_seen_steeply_stays_in_view_on_a_tracked_stream(shared_data):
     seen = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
         for i, f in enumerate(frames):
-            state = p.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
+            state = p.process(arsdk.Frame(f.image, i * 0.4, i, intrinsics=f.intrinsics))
             if i >= 195:
                 seen.append(bool(state.floor.visible))
     assert sum(seen) >= 11, seen

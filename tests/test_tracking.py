@@ -246,7 +246,7 @@ def test_a_tracked_floor_stays_in_view_where_the_plane_search_misses_it():
     rows = []
     with arsdk.Pipeline.default(segmentation=False) as pipe:
         for i, f in enumerate(frames):
-            state = pipe.process(arsdk.Frame(f.image, i / 30, i, intrinsics=f.intrinsics))
+            state = pipe.process(arsdk.Frame(f.image, i * 0.4, i, intrinsics=f.intrinsics))
             share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))[1]
             rows.append((share, state.floor.visible))
     missed = [visible for share, visible in rows if share >= 0.2]
