@@ -405,3 +405,41 @@ def test_a_source_pose_keeps_the_models_depth(demo_frame):
     assert np.array_equal(state.depth, state.depth_raw)   # the first frame: the temporal filter has no history
     assert np.allclose(state.camera_to_world, demo_frame.camera_to_world)
     assert state.gravity.source == "given" and state.floor.visible
+
+
+def test_pulls_are_per_second_at_any_frame_rate(caplog):
+    from arsdk.errors import InputError
+    from arsdk.temporal import REFERENCE_S, VIDEO_FRAME_S, FrameClock, share_over
+
+    # twelve frames at 30 frame/s close as much of a gap as one frame 0.4 s later
+    left = (1 - share_over(0.2, REFERENCE_S / 12)) ** 12
+    assert left == pytest.approx(1 - 0.2) and share_over(0.2, 0.0) == 0.0 and share_over(0.2, 4.0) > 0.89
+    with pytest.raises(InputError, match="share"):
+        share_over(1.5, 0.1)
+    clock = FrameClock("test")
+    assert clock.tick(10.0) == REFERENCE_S  # a first frame
+    assert clock.tick(10.1) == pytest.approx(0.1)
+    with caplog.at_level("WARNING"):
+        assert clock.tick(10.1) == VIDEO_FRAME_S and clock.tick(0.0) == VIDEO_FRAME_S  # no real times: video
+    assert "do not increase" in caplog.text and caplog.text.count("do not increase") == 1
+    with pytest.raises(InputError, match="timestamp"):
+        clock.tick(float("nan"))
+
+
+def test_gravity_snaps_after_the_same_time_at_any_frame_rate():
+    """A turn agreed on by new readings is taken at once after snap_s seconds (and snap_frames readings), not after
+    three frames: at 30 frame/s three frames are one view seen three times."""
+    from arsdk.gravity import Gravity
+
+    def frames_to_snap(dt):
+        g = GroundTracker()
+        g._dt = dt
+        g._smooth_gravity(Gravity(np.array([0.0, -1.0, 0.0]), 1.0, "lines"))
+        tilted = np.array([0.0, -np.cos(np.radians(30)), np.sin(np.radians(30))])
+        for n in range(1, 100):
+            if np.allclose(g._smooth_gravity(Gravity(tilted, 1.0, "lines")).up, tilted):
+                return n
+        return None
+
+    assert frames_to_snap(0.4) == 3 and frames_to_snap(0.8) == 3
+    assert 24 <= frames_to_snap(1 / 30) <= 25  # 0.8 s of agreeing readings
