@@ -48,13 +48,14 @@ VIDEO_FRAME_S = 1.0 / 30.0
 
 def share_over(share: float, seconds: float) -> float:
     """A share (of a gap closed, or of a new reading taken) given per REFERENCE_S, over `seconds`: the same pull
-    per second at any frame rate. At 30 frame/s a frame takes about a twelfth of it: readings of nearly the same
-    view, which a depth model gets wrong the same way, count as the one view they are."""
+    per second at any frame rate up to one frame per REFERENCE_S. At 30 frame/s a frame takes about a twelfth of
+    it: readings of nearly the same view, which a depth model gets wrong the same way, count as the one view they
+    are. Frames further apart than REFERENCE_S take the share as it is: one frame is at most one new view."""
     if not 0.0 <= share <= 1.0:
         raise InputError(f"share_over: share: expected a value in [0, 1], got {share}")
     if seconds < 0.0:
         raise InputError(f"share_over: seconds: expected >= 0, got {seconds}")
-    return 1.0 - (1.0 - share) ** (seconds / REFERENCE_S)
+    return 1.0 - (1.0 - share) ** (min(seconds, REFERENCE_S) / REFERENCE_S)
 
 
 class FrameClock:
