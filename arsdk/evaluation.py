@@ -299,12 +299,14 @@ def _between(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return out
 
 
-def view_from(image: np.ndarray, depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
+def view_from(image: np.ndarray, depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray,
+              filled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A real RGB-D frame seen from a camera moved a little (4x4 `source_to_target`, metres): (image, depth).
     The depth is moved point by point (`warp_depth`, 0 where no measured point lands); the picture is sampled
-    through a gap-filled copy of it, so it has no holes (what the source never saw takes the nearest colour)."""
-    target = fill_nearest(warp_depth(fill_nearest(depth), intr, source_to_target))
+    through a gap-filled copy of it, so it has no holes (what the source never saw takes the nearest colour).
+    filled: `fill_nearest(depth)` if already made (one source, many views)."""
+    filled = fill_nearest(depth) if filled is None else filled
+    target = fill_nearest(warp_depth(filled, intr, source_to_target))
     pts = unproject(target, intr).reshape(-1, 3).astype(np.float64)
     back = np.linalg.inv(source_to_target)
     src = pts @ back[:3, :3].T + back[:3, 3]
@@ -327,15 +329,19 @@ def video_rate_frames(frames: list[PosedFrame], per_step: int):
     a depth model than a real camera's successive frames."""
     if per_step < 1:
         raise InputError(f"video_rate_frames: per_step: expected an integer >= 1, got {per_step}")
+    filled = fill_nearest(frames[0].depth) if frames and per_step > 1 else None
     for k, f in enumerate(frames):
         yield f
         if k + 1 == len(frames):
             return
         nxt = frames[k + 1]
+        if per_step > 1:
+            pair = (filled, fill_nearest(nxt.depth))
+            filled = pair[1]
         for j in range(1, per_step):
             t = j / per_step
             pose = _between(f.camera_to_world, nxt.camera_to_world, t)
-            views = [view_from(s.image, s.depth, s.intrinsics, np.linalg.inv(pose) @ s.camera_to_world)
-                     for s in (f, nxt)]
+            views = [view_from(s.image, s.depth, s.intrinsics, np.linalg.inv(pose) @ s.camera_to_world, full)
+                     for s, full in zip((f, nxt), pair)]
             image = cv2.addWeighted(views[0][0], 1 - t, views[1][0], t, 0.0)
             yield PosedFrame(f"{f.name}+{j}/{per_step}", image, views[t >= 0.5][1], f.intrinsics, pose)
