@@ -444,3 +444,25 @@ def test_gravity_snaps_after_the_same_time_at_any_frame_rate():
 
     assert frames_to_snap(0.4) == 3 and frames_to_snap(0.8) == 3
     assert 24 <= frames_to_snap(1 / 30) <= 25  # 0.8 s of agreeing readings
+
+
+def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
+    """The first 40 HoloLens frames with the views between them rendered from the real pictures
+    (`video_rate_frames`), fed at 30 frame/s as a live camera feeds them. With the pulls per frame (tuned on frames
+    0.4 s apart) the world followed every near-identical view twelve times as fast: measured, gravity within 5
+    degrees on 0.89 of the frames and the camera height within 10 % on 0.35; per second, 1.00 and 0.52."""
+    from arsdk.evaluation import video_rate_frames
+
+    seq = load_training_sequences(shared_data)[0][:40]
+    gravity_ok, height_ok = [], []
+    with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+        for i, f in enumerate(video_rate_frames(seq, 12)):
+            state = p.process(arsdk.Frame(f.image, i / 30.0, i, intrinsics=f.intrinsics))
+            up = pose_up(f.camera_to_world)
+            gravity_ok.append(angle_deg(state.gravity.up, up) < 5.0)
+            truth, share = true_floor(f.depth, f.intrinsics, up)
+            if truth is not None and share >= 0.05:
+                height_ok.append(abs(math.log(state.floor.d / truth.d)) < math.log(1.1))
+    assert len(gravity_ok) == 469 and len(height_ok) > 300
+    assert np.mean(gravity_ok) >= 0.97, np.mean(gravity_ok)
+    assert np.mean(height_ok) >= 0.45, np.mean(height_ok)
