@@ -17,7 +17,9 @@ if TYPE_CHECKING:  # annotations only: the modules that fill these in import thi
 
 @dataclass
 class Frame:
-    """One camera frame. Ground truth (depth m, person mask, intrinsics, camera-to-world) only from the demo."""
+    """One camera frame. Ground truth (depth m, person mask, intrinsics, camera-to-world) only from the demo.
+    timestamp: the capture time in seconds; gravity, the floor height and the scale follow new readings per second
+    (`temporal.share_over`), so frames from a video need their real times (index / fps)."""
 
     image: np.ndarray
     timestamp: float
