@@ -297,11 +297,11 @@ class GroundTracker:
     """Gravity, the floor and the scene's metric scale for one stream of frames.
 
     Gravity is estimated per frame (or given, e.g. by an IMU) and smoothed: a new estimate moves the held one by
-    a share that grows with its confidence, and a change agreed on for `snap_frames` frames and `snap_s` seconds is
-    taken at once
-    (the camera turned). The camera height is remembered from frames that see the floor and kept for those
-    that do not; the depth of every frame is scaled by one scene scale, updated slowly, so the room neither
-    breathes nor jumps when the floor comes into view or leaves it.
+    a share that grows with its confidence, and a change agreed on for `snap_frames` frames and `snap_s` seconds
+    is taken at once (the camera turned). The smoothing shares are per temporal.REFERENCE_S of frame time
+    (`temporal.share_over`), so they hold at any frame rate. The camera height is remembered from frames that
+    see the floor and kept for those that do not; the depth of every frame is scaled by one scene scale, updated
+    slowly, so the room neither breathes nor jumps when the floor comes into view or leaves it.
     """
 
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
@@ -358,7 +358,7 @@ class GroundTracker:
             return Gravity(self.up.copy(), self.confidence, g.source)  # taken, or held against one odd frame
         self._far.clear()
         # the new estimate's share: all of it when it is sure and the held one is not, little the other way round
-        keep = (1.0 - share_over(1.0 - self.gravity_smoothing, dt))
+        keep = 1.0 - share_over(1.0 - self.gravity_smoothing, dt)  # of the held up, over this frame's time
         share = (1.0 - keep) * g.confidence / max(g.confidence, self.confidence, 1e-6)
         up = (1.0 - share) * self.up + share * g.up
         self.up = up / np.linalg.norm(up)

@@ -1,5 +1,7 @@
-"""Edge-preserving temporal smoothing shared by depth and masks: per pixel, a small change is averaged with the
-history (flicker goes away) and a large one is taken at once (moving edges stay sharp, nothing ghosts)."""
+"""Time in a stream of frames: edge-preserving temporal smoothing shared by depth and masks (per pixel, a small
+change is averaged with the history, so flicker goes away, and a large one is taken at once, so moving edges stay
+sharp and nothing ghosts), and the shares by which trackers follow new readings, per second rather than per frame
+(`share_over`, with `FrameClock` timing the frames)."""
 from __future__ import annotations
 
 import logging
