@@ -13,8 +13,8 @@ import numpy as np
 
 from .camera import read_image
 from .errors import InputError
-from .geometry import (CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, sample_points, unproject,
-                       warp_depth)
+from .geometry import (CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, project, sample_points,
+                       unproject, warp_depth)
 
 METRIC_NAMES = ("abs_rel", "rmse", "log10", "delta1", "delta2", "delta3", "si_rmse")
 
@@ -309,12 +309,8 @@ def view_from(image: np.ndarray, depth: np.ndarray, intr: Intrinsics, source_to_
     target = fill_nearest(warp_depth(filled, intr, source_to_target))
     pts = unproject(target, intr).reshape(-1, 3).astype(np.float64)
     back = np.linalg.inv(source_to_target)
-    src = pts @ back[:3, :3].T + back[:3, 3]
-    z = np.maximum(src[:, 2], 1e-6)
-    shape = (intr.height, intr.width)
-    u = (intr.fx * src[:, 0] / z + intr.cx).astype(np.float32).reshape(shape)
-    v = (intr.fy * src[:, 1] / z + intr.cy).astype(np.float32).reshape(shape)
-    picture = cv2.remap(image, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    uv = project(pts @ back[:3, :3].T + back[:3, 3], intr).astype(np.float32).reshape(intr.height, intr.width, 2)
+    picture = cv2.remap(image, uv[..., 0], uv[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return picture, warp_depth(depth, intr, source_to_target)
 
 
@@ -329,15 +325,14 @@ def video_rate_frames(frames: list[PosedFrame], per_step: int):
     a depth model than a real camera's successive frames."""
     if per_step < 1:
         raise InputError(f"video_rate_frames: per_step: expected an integer >= 1, got {per_step}")
-    filled = fill_nearest(frames[0].depth) if frames and per_step > 1 else None
+    filled = None  # the gap-filled depth of the frame just yielded, once made: each is made once
     for k, f in enumerate(frames):
         yield f
-        if k + 1 == len(frames):
-            return
+        if k + 1 == len(frames) or per_step == 1:
+            continue
         nxt = frames[k + 1]
-        if per_step > 1:
-            pair = (filled, fill_nearest(nxt.depth))
-            filled = pair[1]
+        pair = (fill_nearest(f.depth) if filled is None else filled, fill_nearest(nxt.depth))
+        filled = pair[1]
         for j in range(1, per_step):
             t = j / per_step
             pose = _between(f.camera_to_world, nxt.camera_to_world, t)

@@ -315,7 +315,6 @@ class GroundTracker:
         self.tilt_smoothing = tilt_smoothing
         self.snap_deg, self.snap_frames, self.snap_s = snap_deg, snap_frames, snap_s
         self._clock = FrameClock("GroundTracker")
-        self._dt = REFERENCE_S
         self.reset()
 
     def reset(self):
@@ -338,11 +337,11 @@ class GroundTracker:
         estimator = self.gravity_estimator
         return estimator.read_lines(estimator.segments(image), intr, self._prior_up())
 
-    def _smooth_gravity(self, g: Gravity) -> Gravity:
+    def _smooth_gravity(self, g: Gravity, dt: float) -> Gravity:
+        """The held up moved toward this frame's estimate `g`, over `dt` seconds since the last frame."""
         if g.source == GIVEN or self.up is None:
             self.up, self.confidence = g.up.copy(), g.confidence
             return g
-        dt = self._dt
         if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5:
             # the camera turned, or one odd frame: taken once agreed on for long enough (frames and seconds, so
             # a still view's repeats at 30 frame/s count as the one view they are)
@@ -392,7 +391,7 @@ class GroundTracker:
         timestamp: the frame's capture time in seconds, so gravity, the scale and the model's tilt follow new
         readings at the same pace per second at any frame rate (`temporal.share_over`); None: each call counts as
         frames REFERENCE_S apart."""
-        self._dt = REFERENCE_S if timestamp is None else self._clock.tick(timestamp)
+        dt = REFERENCE_S if timestamp is None else self._clock.tick(timestamp)
         points = sample_points(depth, intr, self.stride)
         normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:
@@ -403,7 +402,7 @@ class GroundTracker:
             # with no up held from earlier frames, the walls help: single 7-Scenes frames within 5 degrees 0.61 ->
             # 0.74; on a stream they do not (the held up does better)
             g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up(), walls=self.up is None)
-        g = self._smooth_gravity(g)
+        g = self._smooth_gravity(g, dt)
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,
@@ -420,7 +419,7 @@ class GroundTracker:
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
             own = decision.candidate_height / scale
             log_s = math.log(fuse_height(own, self.settings) / own)
-            share = share_over(1 - self.scale_smoothing, self._dt) * agreement(
+            share = share_over(1 - self.scale_smoothing, dt) * agreement(
                 decision.plane.d, expected_height, self.settings.tracked_height_spread)
             self._log_scale = log_s if self._log_scale is None else (
                 (1 - share) * self._log_scale + share * log_s)
@@ -429,7 +428,7 @@ class GroundTracker:
             # tilt is a bias of the model, seen the same way from frame to frame: it is held and updated slowly,
             # and kept on frames with no floor, so the depth does not jump as the floor comes and goes
             measured_tilt = decision.tilt * scale
-            taken = share_over(1 - self.tilt_smoothing, self._dt)
+            taken = share_over(1 - self.tilt_smoothing, dt)
             self._tilt = measured_tilt if self._tilt is None else (1 - taken) * self._tilt + taken * measured_tilt
             tilt = self._tilt / new_scale
             levelled = level_depth(depth * np.float32(new_scale), *pixel_rays(intr), tilt)

@@ -434,11 +434,10 @@ def test_gravity_snaps_after_the_same_time_at_any_frame_rate():
 
     def frames_to_snap(dt):
         g = GroundTracker()
-        g._dt = dt
-        g._smooth_gravity(Gravity(np.array([0.0, -1.0, 0.0]), 1.0, "lines"))
+        g._smooth_gravity(Gravity(np.array([0.0, -1.0, 0.0]), 1.0, "lines"), dt)
         tilted = np.array([0.0, -np.cos(np.radians(30)), np.sin(np.radians(30))])
         for n in range(1, 100):
-            if np.allclose(g._smooth_gravity(Gravity(tilted, 1.0, "lines")).up, tilted):
+            if np.allclose(g._smooth_gravity(Gravity(tilted, 1.0, "lines"), dt).up, tilted):
                 return n
         return None
 
