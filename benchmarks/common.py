@@ -42,3 +42,24 @@ def shared_data_or_exit(benchmark: str):
     if root is None:
         raise SystemExit(f"{benchmark}: ../shared/data not found (set ARSDK_SHARED_DATA)")
     return root
+
+
+VIDEO_STEPS = 100  # real HoloLens frames (40 s of hand-held motion) rendered at 30 frame/s: 1189 frames
+VIDEO_PER_STEP = 12  # the HoloLens frames are about 0.4 s apart: 12 frames of a 30 frame/s camera
+HOLOLENS_SPACING_S = 0.4  # between HoloLens frames: about 8 cm and 4 degrees of hand-held motion (no time stamps)
+
+
+def hololens_at_30fps(root, steps: int = VIDEO_STEPS) -> list:
+    """The first `steps` HoloLens frames with the views between each pair rendered from the real pictures and
+    depth (`evaluation.video_rate_frames`): PosedFrames as a 30 frame/s camera would give them, with progress."""
+    from arsdk.evaluation import load_training_sequences, video_rate_frames
+
+    seq = load_training_sequences(root)[0][:steps]
+    total = (len(seq) - 1) * VIDEO_PER_STEP + 1
+    frames = []
+    for i, f in enumerate(video_rate_frames(seq, VIDEO_PER_STEP)):
+        frames.append(f)
+        if i % 100 == 0 or i + 1 == total:
+            print(f"\r  rendering the 30 frame/s HoloLens views {i + 1}/{total}", end="", flush=True)
+    print()
+    return frames

@@ -30,13 +30,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from common import shared_data_or_exit, stats_ms, write_result
+from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at_30fps, shared_data_or_exit,
+                    stats_ms, write_result)
 
 import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator, default_depth_model
 from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs,
-                              true_floor, video_rate_frames)
+                              true_floor)
 from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
 from arsdk.render import Renderer
@@ -44,8 +45,6 @@ from arsdk.segmentation import PersonSegmenter
 
 LEVELS = (0.15, 0.40)
 FLOOR_SHARE = 0.05
-SPACING_S = 0.4  # between HoloLens frames: about 8 cm and 4 degrees of hand-held motion (no time stamps given)
-VIDEO_STEPS = 100  # HoloLens frames rendered at 30 frame/s for the video-rate stream (1189 frames)
 
 
 def floor_right(plane, truth) -> bool:
@@ -157,7 +156,8 @@ def run_sets(depth_name: str, root, step: int) -> dict:
     print()
     for seq in load_training_sequences(root, step):
         name = seq[0].name.split("/")[0]
-        groups.setdefault(name, []).extend(score_stream(pipe, seq, flood, f"{name} stream", SPACING_S * step))
+        groups.setdefault(name, []).extend(score_stream(pipe, seq, flood, f"{name} stream",
+                                                        HOLOLENS_SPACING_S * step))
     flood.close()
     pipe.close()
     result = {name: summarise(rows) for name, rows in groups.items()}
@@ -167,21 +167,16 @@ def run_sets(depth_name: str, root, step: int) -> dict:
 
 def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> dict:
     """The first `steps` HoloLens frames with 11 views rendered between each pair from the real pictures and depth
-    (`evaluation.video_rate_frames`), fed at 30 frame/s: what the live app sees. The gains that follow gravity,
-    the height and the scale are per second, so they must hold at this rate as at the sparse one."""
+    (`common.hololens_at_30fps`), fed at 30 frame/s: what the live app sees. The gains that follow gravity, the
+    height and the scale are per second, so they must hold at this rate as at the sparse one."""
     pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
     flood = FloodRenderer()
-    seq = load_training_sequences(root, 1)[0][:steps]
-    frames = []
-    for i, f in enumerate(video_rate_frames(seq, 12)):
-        print(f"\r  rendering the 30 frame/s views {i + 1}/{(len(seq) - 1) * 12 + 1}", end="", flush=True)
-        frames.append(f)
-    print()
-    rows = score_stream(pipe, frames, flood, "HoloLens at 30 frame/s", SPACING_S / 12)
+    frames = hololens_at_30fps(root, steps)
+    rows = score_stream(pipe, frames, flood, "HoloLens at 30 frame/s", HOLOLENS_SPACING_S / VIDEO_PER_STEP)
     flood.close()
     pipe.close()
-    return {"frames_from": f"{seq[0].name}..{seq[-1].name}", **summarise(rows),
-            "real_frames_only": summarise(rows[::12])}
+    return {"frames_from": f"{frames[0].name}..{frames[-1].name}", **summarise(rows),
+            "real_frames_only": summarise(rows[::VIDEO_PER_STEP])}
 
 
 def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> dict:
@@ -193,7 +188,8 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     out = {}
     for n, offset in spacings:
         for seq in load_training_sequences(root, 1):
-            rows = score_stream(pipe, seq[offset::n], flood, f"every {n}th frame from {offset}", SPACING_S * n)
+            rows = score_stream(pipe, seq[offset::n], flood, f"every {n}th frame from {offset}",
+                                HOLOLENS_SPACING_S * n)
             out[f"{seq[0].name.split('/')[0]}_every{n}_from{offset}"] = summarise(rows)
     flood.close()
     pipe.close()

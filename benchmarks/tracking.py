@@ -33,19 +33,19 @@ import math
 import time
 
 import numpy as np
-from common import shared_data_or_exit, stats_ms, write_result
+from common import HOLOLENS_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit, stats_ms, write_result
 
 import arsdk
 from arsdk.depth import default_depth_model
 from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, load_sequences,
                               load_training_sequences, reproject_depth,
-                              temporal_alignment_error, video_rate_frames)
+                              temporal_alignment_error)
 from arsdk.geometry import project, transform_points, unproject_pixels
 from arsdk.tracking import CameraTracker, rotation_deg
 
 SECONDS = (1, 3, 8)
-SPACING_S = {"hololens": 0.4, "sevenscenes": 20 / 30, "hololens_30fps": 0.4 / 12}
-VIDEO_STEPS = 100  # real HoloLens frames (40 s of motion) rendered at 30 frame/s: 1189 frames
+SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": 20 / 30,
+             "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
 
@@ -59,20 +59,6 @@ def sequences(root):
         out.append(("sevenscenes", [(f.image, reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR,
                                                               SEVEN_SCENES_DEPTH_TO_COLOUR),
                                      SEVEN_SCENES_COLOUR, f.camera_to_world) for f in seq]))
-    return out
-
-
-def video_rate_sequence(root, steps: int = VIDEO_STEPS):
-    """The first `steps` HoloLens frames with 11 views rendered between each pair (`video_rate_frames`): real
-    pictures at 30 frame/s, for TAE and tracking at the frame rate a live camera gives."""
-    seq = load_training_sequences(root)[0][:steps]
-    out = []
-    for i, f in enumerate(video_rate_frames(seq, 12)):
-        out.append((f.image, f.depth, f.intrinsics, f.camera_to_world))
-        if i % 100 == 0:
-            print(f"\r  rendering the 30 frame/s HoloLens views {i + 1}/{(len(seq) - 1) * 12 + 1}", end="",
-                  flush=True)
-    print()
     return out
 
 
@@ -218,7 +204,7 @@ def main():
         print(f"  {seq_name:12s} {results[seq_name]}  ({time.perf_counter() - t0:.0f} s)")
     if not args.no_video:
         t0 = time.perf_counter()
-        frames = video_rate_sequence(root)
+        frames = [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in hololens_at_30fps(root)]
         results["hololens_30fps"] = run_sequence("hololens_30fps", frames, name, not args.no_tracking,
                                                  args.asynchronous, model_tae=True)
         del frames
