@@ -68,16 +68,19 @@ def main():
     counter = next(p for p in seven_scenes_pairs(root) if true_floor(p.depth, p.intrinsics)[1] < 0.05)
     render_row("counter", counter.image, counter.intrinsics, [counter.image] * 3)
     walk = load_training_sequences(root)[0][:121]
-    render_row("hololens", walk[-1].image, walk[-1].intrinsics, [f.image for f in walk])
+    # the HoloLens frames are about 0.4 s apart: fed at that spacing, as the pulls toward gravity and height are
+    # per second
+    render_row("hololens", walk[-1].image, walk[-1].intrinsics, [f.image for f in walk], spacing_s=0.4)
 
 
-def render_row(label, image, intrinsics, frames):
-    """Run the pipeline over `frames` (a stream ending on `image`) and save the input and every effect."""
+def render_row(label, image, intrinsics, frames, spacing_s: float = 1 / 30):
+    """Run the pipeline over `frames` (a stream ending on `image`, `spacing_s` seconds apart) and save the input
+    and every effect."""
     h, w = image.shape[:2]
     with arsdk.Pipeline.default(intrinsics=intrinsics, depth_model="fastdepth") as pipe, \
             Renderer(w, h, mode="headless") as renderer:
         for i, frame in enumerate(frames):
-            state = pipe.process(arsdk.Frame(frame, i / 30.0, i, intrinsics=intrinsics))
+            state = pipe.process(arsdk.Frame(frame, i * spacing_s, i, intrinsics=intrinsics))
         save(OUT / f"{label}_input.png", image)
         for name in ("flood", "fog", "sticker", "blur"):
             save(OUT / f"{label}_{name}.png", renderer.render(state, chain(name, state), dt=1.0))
