@@ -12,7 +12,7 @@ import threading
 import time
 import weakref
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,18 @@ def _rigid(similarity_pose: np.ndarray) -> np.ndarray:
     out = np.array(similarity_pose, np.float64)
     out[:3, :3] /= _scale_of(out)
     return out
+
+
+class _StageInput(NamedTuple):
+    """One frame as the depth and segmentation stages take it (also on the worker threads)."""
+
+    image: np.ndarray
+    intr: Intrinsics
+    index: int
+    up: np.ndarray | None          # given gravity, or None to estimate it
+    posed: bool                    # the source's own pose is used: no gravity or floor of ours
+    expected_height: float | None  # the tracked camera height, for the floor decision
+    timestamp: float | None        # seconds, for the ground tracker's clock; None: already counted
 
 
 class _LatestWorker:
@@ -261,7 +273,7 @@ class Pipeline:
             return self._depth_stage_locked(item, segments)
 
     def _depth_stage_locked(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
-        image, intr, index, up, posed, expected_height, timestamp = item
+        image, intr, index, up, posed, expected_height, timestamp = item  # a _StageInput
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
@@ -274,7 +286,7 @@ class Pipeline:
         return result, ground, index, {"depth": (t1 - t0) * 1e3, "geometry": (t2 - t1) * 1e3}
 
     def _segmentation_stage(self, item) -> tuple[np.ndarray, dict]:
-        image = item[0]
+        image = item.image
         t0 = time.perf_counter()
         mask = self.segmenter.process(image)
         return mask, {"segmentation": (time.perf_counter() - t0) * 1e3}
@@ -323,8 +335,8 @@ class Pipeline:
             image, intr = self._undistort(image, intr)
         posed = self.use_source_pose and frame.camera_to_world is not None
         dt = self._clock.tick(frame.timestamp)
-        item = (image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
-                self._tracked_height, frame.timestamp)
+        item = _StageInput(image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
+                           self._tracked_height, frame.timestamp)
         timings: dict[str, float] = {}
         want_depth = needs is None or bool({DEPTH, WORLD} & needs)
         want_mask = self.segmenter is not None and (needs is None or MASK in needs)
@@ -367,7 +379,7 @@ class Pipeline:
         if result.filtered.shape != (h, w) or (ground is None and not posed):
             # the frame size changed, or the source's pose came or went, while a worker held an older result; the
             # ground's clock has seen this frame's time already
-            result, ground, depth_index = self._depth_stage(item[:-1] + (None,))[:3]
+            result, ground, depth_index = self._depth_stage(item._replace(timestamp=None))[:3]
         tracked = None
         if posed:
             # a tracked pose (the demo's, or an app's own tracker) keeps stickers and fog fixed in the room
