@@ -196,7 +196,7 @@ class Pipeline:
     FLOOR_REACH = 3.0
     FLOOR_UNBLOCKED = 0.7
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
-    # follows each frame that sees a floor by this share, and is held between them
+    # follows the frames that see a floor by this share per temporal.REFERENCE_S, and is held between them
     FLOOR_GAIN_SHARE = 0.1
     # and the up-facing depth within this share of the camera height of the floor is pulled onto the floor plane
     # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up). FastDepth draws a floor seen steeply
@@ -400,7 +400,7 @@ class Pipeline:
                 depth = follow_depth(depth, intr, motion)
             grid = sample_points(depth, intr, self.ground.stride)
             visible = self._floor_in_view(ground, grid, cam_to_world)
-            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr)
+            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -410,7 +410,7 @@ class Pipeline:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
             depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, self.ground.stride),
-                                       ground.normals, cam_to_world, floor.visible, intr)
+                                       ground.normals, cam_to_world, floor.visible, intr, dt)
             up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
@@ -488,12 +488,12 @@ class Pipeline:
         return reaching >= self.FLOOR_IN_VIEW_SHARE
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
-                      cam_to_world: np.ndarray, visible: bool, intr: Intrinsics) -> np.ndarray:
+                      cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
-        are none of that size). With no floor in view the held factor is kept, but never so large that what is seen
-        reaches down to the assumed floor's clearance: water must not climb a table because the depth was
-        stretched."""
+        are none of that size; dt: seconds since the last frame). With no floor in view the held factor is kept, but
+        never so large that what is seen reaches down to the assumed floor's clearance: water must not climb a table
+        because the depth was stretched."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
@@ -502,7 +502,7 @@ class Pipeline:
                 normals = normals_from_points(grid)
             gain = floor_gain(grid, normals, up, height)
             if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
-                self._floor_gain += self.FLOOR_GAIN_SHARE * (gain - self._floor_gain)
+                self._floor_gain += share_over(self.FLOOR_GAIN_SHARE, dt) * (gain - self._floor_gain)
             gain = self._floor_gain
             if self.FLOOR_PULL_BAND > 0:
                 return pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,

@@ -56,6 +56,24 @@ def test_world_frame_still_on_a_still_camera(demo_source):
     assert max(np.abs(m - mats[24]).max() for m in mats[24:]) < 1e-4
 
 
+def test_floor_gain_follows_at_the_same_pace_per_second(shared_data):
+    """The factor that lays the middle of the floor on its plane moves per second, not per frame: 0.4 s of a still
+    view at 30 frame/s moves it as far as one frame 0.4 s later. Per frame, it moved 12 times as far at 30 frame/s
+    (1.08 here against 1.016; on the HoloLens walk it reached 1.2 against 1.04 fed 0.4 s apart), and anchors
+    placed with the depth it scales slid against the tracked room."""
+    from arsdk.evaluation import load_training_sequences
+
+    view = load_training_sequences(shared_data, 1)[0][120]  # a floor the depth draws nearer than its plane
+    gains = {}
+    for per_step in (1, 12):
+        with arsdk.Pipeline.default(segmentation=False) as pipe:
+            for i in range(per_step + 1):
+                pipe.process(arsdk.Frame(view.image, i * 0.4 / per_step, i, intrinsics=view.intrinsics))
+            gains[per_step] = pipe._floor_gain
+    assert gains[1] > 1.01  # the depth needs a gain here, so the two paces can be told apart
+    assert abs(np.log(gains[12] / gains[1])) < 0.25 * np.log(gains[1])
+
+
 def test_world_frame_still_without_tracking(demo_source):
     pipe = arsdk.Pipeline.default(segmentation=False, tracking=False)
     mats = [pipe.process(f).camera_to_world for f in still_camera(demo_source)]
