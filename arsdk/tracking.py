@@ -33,7 +33,8 @@ class TrackingState(str, enum.Enum):
 @dataclass(frozen=True)
 class TrackerSettings:
     """work_width: tracking runs on a grey image this wide (px; corners and flow cost scale with its area).
-    max_corners: map points kept; new corners are added when fewer than refill_share of them remain.
+    max_corners: map points kept; new corners are added when fewer than refill_share of them remain, and, after a
+    search that left the map still short (a scene with little texture), once refill_step more of them are lost.
     forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
     max_coast: frames the motion model carries before the map is declared lost.
     min_parallax_deg: the angle between two rays of a corner at which it is triangulated.
@@ -43,6 +44,7 @@ class TrackerSettings:
     work_width: int = 320
     max_corners: int = 250
     refill_share: float = 0.7
+    refill_step: float = 0.1  # of max_corners
     corner_quality: float = 0.01
     corner_spacing_px: int = 8
     flow_window_px: int = 21
@@ -61,6 +63,8 @@ class TrackerSettings:
             raise InputError(f"TrackerSettings.work_width: expected at least 64 px, got {self.work_width}")
         if not 0.0 < self.refill_share <= 1.0:
             raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
+        if not 0.0 <= self.refill_step < 1.0:
+            raise InputError(f"TrackerSettings.refill_step: expected [0, 1), got {self.refill_step}")
         if self.min_inliers < 6:
             raise InputError(f"TrackerSettings.min_inliers: PnP needs at least 6, got {self.min_inliers}")
         if self.wide_reprojection < 1.0:
@@ -191,6 +195,7 @@ class CameraTracker:
         self._size: tuple[int, int] | None = None
         self._work_scale = 1.0
         self._history: dict[int, np.ndarray] = {}
+        self._size_after_lift = 0  # map size after the last corner search
 
     @property
     def pose(self) -> np.ndarray:
@@ -217,6 +222,11 @@ class CameraTracker:
         want = s.max_corners - len(self._map)
         if want < s.max_corners * (1.0 - s.refill_share) and len(self._map):
             return False
+        # a search that found too few corners is not repeated on every frame: at 30 frame/s few corners are lost
+        # between frames, and the corner search cost a quarter of the tracker's time for a handful of corners
+        if len(self._map) and len(self._map) > self._size_after_lift - s.refill_step * s.max_corners:
+            return False
+        self._size_after_lift = len(self._map)
         mask = np.full(gray.shape, 255, np.uint8)
         for u, v in self._map.uv:
             cv2.circle(mask, (int(u), int(v)), s.corner_spacing_px, 0, -1)
@@ -234,6 +244,7 @@ class CameraTracker:
         uv, z = uv[ok], z[ok] * scale
         xyz = unproject_pixels(uv, z, intr) @ pose[:3, :3].T + pose[:3, 3]
         self._map.add(xyz, uv, pose[:3, 3], _world_rays(uv, intr, pose))
+        self._size_after_lift = len(self._map)
         return True
 
     def _triangulate(self, pose, intr):

@@ -67,6 +67,30 @@ def test_tracker_states_and_loss_on_a_cut(moving_demo):
     assert again[-1].state is TrackingState.TRACKING and again[-1].inliers >= 20
 
 
+def test_a_short_map_is_not_searched_for_corners_on_every_frame(moving_demo, monkeypatch):
+    """A view with fewer corners than the map wants (a still frame here, blurred until few remain): the corner
+    search runs once, not again on every frame while the map stays short; it runs again once refill_step of the
+    corners are lost (at 30 frame/s the search on every frame was a quarter of the tracker's time)."""
+    import cv2
+
+    from arsdk import tracking
+
+    frame = moving_demo[0]
+    soft = cv2.GaussianBlur(frame.image, (0, 0), 6)
+    calls = []
+    search = cv2.goodFeaturesToTrack
+    monkeypatch.setattr(tracking.cv2, "goodFeaturesToTrack", lambda *a, **k: calls.append(1) or search(*a, **k))
+    tracker = CameraTracker()
+    for _ in range(10):
+        tracker.track(soft, frame.depth, frame.intrinsics)
+    settings = tracker.settings
+    assert 0 < len(tracker._map) < settings.refill_share * settings.max_corners  # the map is short
+    assert len(calls) == 1
+    tracker._map.keep(np.arange(len(tracker._map)) >= settings.refill_step * settings.max_corners)
+    tracker.track(soft, frame.depth, frame.intrinsics)
+    assert len(calls) == 2
+
+
 def test_tracker_rejects_bad_input(moving_demo):
     f = moving_demo[0]
     with pytest.raises(arsdk.InputError, match="depth"):
