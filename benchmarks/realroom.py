@@ -254,9 +254,9 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
         fit_floor_plane(sample_points(d, intr, 8), threshold=0.06, rng=np.random.default_rng(0))
         pending.result()
         t2 = time.perf_counter()
-        pipe.process(arsdk.Frame(image, 0.0, i, intrinsics=intr))
+        pipe.process(arsdk.Frame(image, i / 30.0, i, intrinsics=intr))  # a live camera's pace
         t3 = time.perf_counter()
-        tracked_pipe.process(arsdk.Frame(image, 0.0, i, intrinsics=intr))
+        tracked_pipe.process(arsdk.Frame(image, i / 30.0, i, intrinsics=intr))
         t5 = time.perf_counter()
         if i >= 5:
             old_frame.append(t2 - t0)
