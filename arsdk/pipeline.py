@@ -404,11 +404,12 @@ class Pipeline:
                 depth = follow_depth(depth, intr, motion)
             grid = sample_points(depth, intr, self.ground.stride)
             visible = self._floor_in_view(ground, grid, cam_to_world)
+            at_map_scale = depth
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
-            self.anchors.update(self._world_from_map)
+            self.anchors.update(self._world_from_map, at_map_scale, depth)
             timings["tracking"] = (time.perf_counter() - t0) * 1e3
         else:
             floor = self.world.update(ground.decision.plane)

@@ -488,12 +488,15 @@ class Anchor:
 class AnchorSet:
     """The anchors of one tracked stream. `add(world_point, (x, y))` at the frame the point was picked on (the
     pixel it was picked at, image pixels); the pipeline calls `update` every frame, which moves each anchor's
-    position with the world's alignment and with what triangulation has learned about the depth around it."""
+    position with the world's alignment and with what triangulation has learned about the depth around it. A
+    point picked on the depth the pipeline shows is placed along its ray at the depth the map has there (see
+    `update`), so `position` may differ from the point given by the floor's few per cent."""
 
     def __init__(self, tracker: CameraTracker, radius_px: float = 40.0):
         self._tracker, self.radius_px = tracker, radius_px
         self._anchors: list[Anchor] = []
         self._world_from_map = np.eye(4)
+        self._depths: tuple[np.ndarray, np.ndarray] | None = None  # (at the map's scale, as shown) of this frame
 
     def __len__(self):
         return len(self._anchors)
@@ -512,8 +515,10 @@ class AnchorSet:
         distance = float(np.linalg.norm(ray))
         if distance < 1e-6:
             raise InputError("anchor world_point: it is at the camera's own position")
-        anchor = Anchor(p.copy(), False, origin, ray / distance, distance,
-                        self._tracker.ids_near(x, y, self.radius_px))
+        ray /= distance
+        distance *= self._map_share(x, y)
+        at = self._world_from_map @ np.append(origin + ray * distance, 1.0)
+        anchor = Anchor(at[:3], False, origin, ray, distance, self._tracker.ids_near(x, y, self.radius_px))
         self._anchors.append(anchor)
         return anchor
 
@@ -523,7 +528,24 @@ class AnchorSet:
     def clear(self):
         self._anchors.clear()
 
-    def update(self, world_from_map: np.ndarray):
+    def _map_share(self, x: float, y: float) -> float:
+        """At image pixel (x, y): the map's depth over the depth shown (1 where either is unknown)."""
+        if self._depths is None:
+            return 1.0
+        at_map, shown = self._depths
+        h, w = shown.shape
+        u, v = min(max(int(round(x)), 0), w - 1), min(max(int(round(y)), 0), h - 1)
+        a, b = float(at_map[v, u]), float(shown[v, u])
+        return a / b if a > 0 and b > 0 and math.isfinite(a / b) else 1.0
+
+    def update(self, world_from_map: np.ndarray, at_map_scale: np.ndarray | None = None,
+               shown: np.ndarray | None = None):
+        """Once a frame. at_map_scale, shown: this frame's depth at the scale of the tracked motion, and as the
+        effects see it (scaled and pulled so the floor lies on the world's floor). A point picked on the shown
+        depth is placed at the depth the map has there: the camera's motion is measured at the map's scale, and
+        an anchor off it by the floor's few per cent slides by that share of the camera's motion (at 2 m, 8 px
+        for every metre walked)."""
+        self._depths = None if at_map_scale is None or shown is None else (at_map_scale, shown)
         self._world_from_map = np.asarray(world_from_map, np.float64)
         if not self._anchors:
             return

@@ -253,6 +253,27 @@ def test_anchor_depth_ratios_are_the_median_around_each_anchor():
     assert np.isfinite(got).sum() >= 3
 
 
+def test_anchors_picked_on_the_shown_depth_sit_at_the_maps_depth():
+    """The pipeline shows depth scaled so the floor lies on its floor (here 10 % beyond the map's); a point picked
+    on it is placed along its ray at the map's depth, the scale the camera's motion is measured at."""
+    from arsdk.tracking import AnchorSet
+
+    anchors = AnchorSet(CameraTracker())
+    world_from_map = np.diag([2.0, 2.0, 2.0, 1.0])  # the world is the map at twice its scale
+    at_map = np.full((48, 64), 3.0, np.float32)
+    shown = at_map * np.float32(1.1)
+    at_map[:, 40:] = 0  # unknown in the map's depth: the point is kept as given
+    anchors.update(world_from_map, at_map, shown)
+    placed = anchors.add([0.0, 0.0, 6.6], (10, 20))
+    assert placed.position == pytest.approx([0.0, 0.0, 6.0])
+    kept = anchors.add([0.0, 0.0, 6.6], (50, 20))
+    assert kept.position == pytest.approx([0.0, 0.0, 6.6])
+    anchors.update(world_from_map)  # nothing said about the depth: points are taken as given
+    assert anchors.add([1.0, 0.0, 5.0], (10, 20)).position == pytest.approx([1.0, 0.0, 5.0])
+    anchors.update(world_from_map)
+    assert placed.position == pytest.approx([0.0, 0.0, 6.0])  # and kept there
+
+
 def test_fill_nearest_gives_gaps_the_nearest_known_depth():
     d = np.zeros((5, 6), np.float32)
     d[1, 1], d[3, 4] = 1.0, 2.0
