@@ -227,8 +227,7 @@ class Pipeline:
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
         self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
-        # (depth index, fused depth in metres, its map pose, fused depth in map units)
-        self._fused: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
         self._stage_lock = threading.Lock()
@@ -389,12 +388,9 @@ class Pipeline:
             depth, up = result.filtered, Gravity.given(floor.normal)
         elif self.tracker is not None:
             t0 = time.perf_counter()
-            # new corners are lifted with the fused depth, not this frame's: FastDepth's scale wanders by several
-            # per cent from frame to frame, and a corner lifted with one frame's wander keeps it for its life
-            tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index, lift=False)
+            tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index, dt)
-            depth, fused_map = self._fused_depth(ground.depth, intr, depth_index, tracked)
-            self.tracker.lift(fused_map, scale=1.0)
+            depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
             then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
             if then is not None and tracked.state is TrackingState.TRACKING:
                 # a depth result of an earlier frame (a worker's): carried to where the camera is now, so the
@@ -521,22 +517,20 @@ class Pipeline:
             return depth
         return depth * np.float32(gain)
 
-    def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int,
-                     tracked: TrackedPose) -> tuple[np.ndarray, np.ndarray]:
-        """This frame's depth fused with the frames before it (once per new depth result): (in world metres, in the
-        map's units)."""
+    def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
+        """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""
         if self._fused is not None and self._fused[0] == depth_index:
-            return self._fused[1], self._fused[3]
+            return self._fused[1]
         pose = self.tracker.pose_of(depth_index)
         if pose is None:
             pose = tracked.camera_to_world
         motion = None
         if self._fused is not None and tracked.state is TrackingState.TRACKING:
             motion = np.linalg.inv(pose) @ self._fused[2]
-        fused_map = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)
-        fused = fused_map * np.float32(_scale_of(self._world_from_map))  # world metres
-        self._fused = (depth_index, fused, pose, fused_map)
-        return fused, fused_map
+        fused = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)  # map units
+        fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
+        self._fused = (depth_index, fused, pose)
+        return fused
     def _unknown_depth(self, h: int, w: int) -> np.ndarray:
         """One read-only all-unknown depth map per size: a renderer sees the same array and need not upload it."""
         if self._unknown is None or self._unknown.shape != (h, w):

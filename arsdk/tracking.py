@@ -196,7 +196,6 @@ class CameraTracker:
         self._work_scale = 1.0
         self._history: dict[int, np.ndarray] = {}
         self._size_after_lift = 0  # map size after the last corner search
-        self._pending = None  # (gray, intrinsics, pose, index, depth_index) of a frame whose corners wait for lift()
 
     @property
     def pose(self) -> np.ndarray:
@@ -217,22 +216,16 @@ class CameraTracker:
 
     # --- the map
 
-    def _wants_corners(self) -> bool:
-        s = self.settings
-        if not len(self._map):
-            return True
-        if s.max_corners - len(self._map) < s.max_corners * (1.0 - s.refill_share):
-            return False
-        # a search that found too few corners is not repeated on every frame: at 30 frame/s few corners are lost
-        # between frames, and the corner search cost a quarter of the tracker's time for a handful of corners
-        return len(self._map) <= self._size_after_lift - s.refill_step * s.max_corners
-
     def _lift(self, gray, depth, intr, pose, scale):
         """New corners away from the tracked ones, lifted into the world with this frame's depth."""
         s = self.settings
-        if not self._wants_corners():
-            return False
         want = s.max_corners - len(self._map)
+        if want < s.max_corners * (1.0 - s.refill_share) and len(self._map):
+            return False
+        # a search that found too few corners is not repeated on every frame: at 30 frame/s few corners are lost
+        # between frames, and the corner search cost a quarter of the tracker's time for a handful of corners
+        if len(self._map) and len(self._map) > self._size_after_lift - s.refill_step * s.max_corners:
+            return False
         self._size_after_lift = len(self._map)
         mask = np.full(gray.shape, 255, np.uint8)
         for u, v in self._map.uv:
@@ -276,13 +269,11 @@ class CameraTracker:
     # --- one frame
 
     def track(self, image: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics, index: int | None = None,
-              depth_index: int | None = None, lift: bool = True) -> TrackedPose:
+              depth_index: int | None = None) -> TrackedPose:
         """Follow the camera into this frame. image HxWx3 uint8 RGB; depth HxW float32 metres (0 = unknown), the
         same size; intrinsics of the image. index numbers the frame; depth_index, when the depth was computed on
         an earlier frame (a depth model on a worker thread), says which: that depth is carried into this frame
-        with the tracked motion before new corners are lifted with it. lift=False leaves the new corners of this
-        frame to a `lift` call with a refined depth (the pipeline's fused one)."""
-        self._pending = None
+        with the tracked motion before new corners are lifted with it."""
         check_image(image, "image")
         check_depth(depth, "depth")
         if depth.shape != image.shape[:2]:
@@ -310,29 +301,9 @@ class CameraTracker:
             d = self._carried(d, wintr, depth_index, pose)
         if d is not None:
             self._update_scale(d, pose)
-        if lift:
-            keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
-        else:
-            keyframe, self._pending = False, (gray, wintr, pose, index, depth_index)
+        keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
                                                  self._scale, keyframe))
-
-    def lift(self, depth: np.ndarray, scale: float | None = None) -> bool:
-        """New corners for the frame last tracked with lift=False, lifted with `depth`: that frame's depth (of
-        its depth_index), refined since it was given to `track` (fused over frames: a depth model's scale
-        wanders from frame to frame, and corners lifted with one frame's wander carry it into the map for as long
-        as they are tracked). Any size; scale brings it to the map's units (None: the tracker's own, for depth in
-        the units given to `track`). True when corners were added."""
-        pending, self._pending = self._pending, None
-        if pending is None or not self._wants_corners():
-            return False
-        check_depth(depth, "depth")
-        gray, intr, pose, index, depth_index = pending
-        h, w = gray.shape
-        d = depth if depth.shape == (h, w) else cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST)
-        if depth_index is not None and index is not None and depth_index != index:
-            d = self._carried(d, intr, depth_index, pose)
-        return d is not None and self._lift(gray, d, intr, pose, self._scale if scale is None else scale)
 
     def _remember(self, index, result: TrackedPose) -> TrackedPose:
         if index is not None:

@@ -91,32 +91,6 @@ def test_a_short_map_is_not_searched_for_corners_on_every_frame(moving_demo, mon
     assert len(calls) == 2
 
 
-def test_corners_left_to_lift_are_lifted_with_the_depth_given_there(moving_demo):
-    """track(lift=False) leaves the frame's new corners to lift(depth): they are lifted with that depth (the
-    pipeline's fused one), not the one given to track; the next track drops a lift that was never made."""
-    settings = TrackerSettings(refill_share=1.0, refill_step=0.0)  # corners are searched for on every frame
-    heard = {}
-    for name, factor in (("given to track", 1.0), ("given to lift", 2.0)):
-        tracker = CameraTracker(settings)
-        first, second = moving_demo[0], moving_demo[1]
-        tracker.track(first.image, first.depth, first.intrinsics)
-        known = tracker._map.next_id
-        result = tracker.track(second.image, second.depth, second.intrinsics, lift=False)
-        assert not result.keyframe and tracker._map.next_id == known  # nothing lifted yet
-        assert tracker.lift(second.depth * np.float32(factor))
-        assert not tracker.lift(second.depth)  # one lift per tracked frame
-        new = tracker._map.ids >= known
-        cam = transform_points(np.linalg.inv(result.camera_to_world), tracker._map.xyz[new])
-        uv = project(cam, second.intrinsics)
-        true_z = second.depth[np.clip(uv[:, 1].astype(int), 0, 479), np.clip(uv[:, 0].astype(int), 0, 639)]
-        heard[name] = float(np.median(cam[:, 2] / true_z))
-    assert heard["given to track"] == pytest.approx(1.0, abs=0.02)
-    assert heard["given to lift"] == pytest.approx(2.0, abs=0.04)
-    tracker.track(moving_demo[2].image, moving_demo[2].depth, moving_demo[2].intrinsics, lift=False)
-    tracker.track(moving_demo[3].image, moving_demo[3].depth, moving_demo[3].intrinsics)
-    assert not tracker.lift(moving_demo[3].depth)  # that frame lifted its own corners; nothing is pending
-
-
 def test_tracker_rejects_bad_input(moving_demo):
     f = moving_demo[0]
     with pytest.raises(arsdk.InputError, match="depth"):
