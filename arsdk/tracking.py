@@ -449,6 +449,9 @@ class Anchor:
 
     position: np.ndarray
     refined: bool = False
+    # where it lies on the depth the pipeline shows this frame: on the same ray from the camera, at the shown
+    # depth's scale (which carries the floor gain the map does not); what is drawn against state.depth
+    shown: np.ndarray | None = None
     _origin: np.ndarray = field(default=None, repr=False)     # map frame: camera centre at placement
     _ray: np.ndarray = field(default=None, repr=False)        # map frame: unit ray to the point
     _distance: float = field(default=0.0, repr=False)         # along the ray, as placed
@@ -468,6 +471,7 @@ class AnchorSet:
         self._anchors: list[Anchor] = []
         self._world_from_map = np.eye(4)
         self._depths: tuple[np.ndarray, np.ndarray] | None = None  # (at the map's scale, as shown) of this frame
+        self.shown_scale = 1.0  # the shown depth over the map's, this frame
 
     def __len__(self):
         return len(self._anchors)
@@ -489,7 +493,8 @@ class AnchorSet:
         ray /= distance
         distance *= self._map_share(x, y)
         at = self._world_from_map @ np.append(origin + ray * distance, 1.0)
-        anchor = Anchor(at[:3], False, origin, ray, distance, self._tracker.ids_near(x, y, self.radius_px))
+        anchor = Anchor(at[:3], False, p.copy(), _origin=origin, _ray=ray, _distance=distance,
+                        _neighbours=self._tracker.ids_near(x, y, self.radius_px))
         self._anchors.append(anchor)
         return anchor
 
@@ -498,6 +503,14 @@ class AnchorSet:
 
     def clear(self):
         self._anchors.clear()
+
+    def _shown_scale(self) -> float:
+        """The shown depth over the map's, this frame (median over a sparse grid; 1 when not known)."""
+        if self._depths is None:
+            return 1.0
+        a, b = (d[::8, ::8] for d in self._depths)
+        ok = (a > 0) & (b > 0) & np.isfinite(a) & np.isfinite(b)
+        return float(np.median(b[ok] / a[ok])) if ok.any() else 1.0
 
     def _map_share(self, x: float, y: float) -> float:
         """At image pixel (x, y): the map's depth over the depth shown (1 where either is unknown)."""
@@ -518,6 +531,7 @@ class AnchorSet:
         for every metre walked)."""
         self._depths = None if at_map_scale is None or shown is None else (at_map_scale, shown)
         self._world_from_map = np.asarray(world_from_map, np.float64)
+        self.shown_scale = self._shown_scale()
         if not self._anchors:
             return
         ratios = self._tracker.distance_ratios([a._neighbours for a in self._anchors])
@@ -528,5 +542,7 @@ class AnchorSet:
         ray = np.array([a._ray for a in self._anchors])
         reach = np.array([a._distance * a._ratio for a in self._anchors])
         positions = (origin + ray * reach[:, None]) @ self._world_from_map[:3, :3].T + self._world_from_map[:3, 3]
-        for a, p in zip(self._anchors, positions):
-            a.position = p
+        camera = (self._world_from_map @ self._tracker.pose)[:3, 3]
+        shown = camera + (positions - camera) * self.shown_scale
+        for a, p, q in zip(self._anchors, positions, shown):
+            a.position, a.shown = p, q

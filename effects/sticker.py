@@ -43,10 +43,13 @@ class Sticker:
 
     @property
     def position(self) -> np.ndarray:
-        """The centre now: the anchor's refined position lifted off the surface, or where it was placed."""
+        """The centre now: the anchor lifted off the surface (where it lies on the depth shown, against which the
+        sticker is drawn and hidden), or where it was placed."""
         if self.anchor is None:
             return self.center
-        return np.asarray(self.anchor.position, np.float64) + self.normal * self.lift
+        at = getattr(self.anchor, "shown", None)
+        at = self.anchor.position if at is None else at
+        return np.asarray(at, np.float64) + self.normal * self.lift
 
     def corners(self) -> np.ndarray:
         """4x3 world corners: bottom-left, bottom-right, top-right, top-left (as the image is seen)."""

@@ -246,6 +246,10 @@ def test_anchors_picked_on_the_shown_depth_sit_at_the_maps_depth():
     assert anchors.add([1.0, 0.0, 5.0], (10, 20)).position == pytest.approx([1.0, 0.0, 5.0])
     anchors.update(world_from_map)
     assert placed.position == pytest.approx([0.0, 0.0, 6.0])  # and kept there
+    # drawn against the shown depth: on the same ray from the camera (here at the world's origin), at its scale
+    anchors.update(world_from_map, at_map, shown)
+    assert anchors.shown_scale == pytest.approx(1.1)
+    assert placed.position == pytest.approx([0.0, 0.0, 6.0]) and placed.shown == pytest.approx([0.0, 0.0, 6.6])
 
 
 def test_fill_nearest_gives_gaps_the_nearest_known_depth():
@@ -269,7 +273,12 @@ def test_stickers_ride_on_anchors_and_the_hud_says_the_state(moving_demo):
         sticker = eff.place(state, 320, 330)
         assert sticker.anchor is not None and len(state.anchors) == 1
         state = pipe.process(moving_demo[1])
-        assert np.allclose(sticker.position, sticker.anchor.position + sticker.normal * eff.params.lift)
+        anchor = sticker.anchor
+        assert np.allclose(sticker.position, anchor.shown + sticker.normal * eff.params.lift)
+        # drawn where the anchor lies on the shown depth: the same ray from the camera as the anchor's position
+        camera = state.camera_to_world[:3, 3]
+        a, b = anchor.position - camera, anchor.shown - camera
+        assert np.linalg.norm(np.cross(a, b)) < 1e-6 * np.linalg.norm(a) * np.linalg.norm(b) and a @ b > 0
         line = world_line(state)
         assert line.startswith("tracking ") and "floor" in line, line
         assert draw_hud((640, 480), 30.0, state.timings, ["sticker"], True, False, world=line) is not None
