@@ -471,7 +471,6 @@ class AnchorSet:
         self._anchors: list[Anchor] = []
         self._world_from_map = np.eye(4)
         self._depths: tuple[np.ndarray, np.ndarray] | None = None  # (at the map's scale, as shown) of this frame
-        self.shown_scale = 1.0  # the shown depth over the map's, this frame
 
     def __len__(self):
         return len(self._anchors)
@@ -504,7 +503,8 @@ class AnchorSet:
     def clear(self):
         self._anchors.clear()
 
-    def _shown_scale(self) -> float:
+    @property
+    def shown_scale(self) -> float:
         """The shown depth over the map's, this frame (median over a sparse grid; 1 when not known)."""
         if self._depths is None:
             return 1.0
@@ -516,10 +516,8 @@ class AnchorSet:
         """At image pixel (x, y): the map's depth over the depth shown (1 where either is unknown)."""
         if self._depths is None:
             return 1.0
-        at_map, shown = self._depths
-        h, w = shown.shape
-        u, v = min(max(int(round(x)), 0), w - 1), min(max(int(round(y)), 0), h - 1)
-        a, b = float(at_map[v, u]), float(shown[v, u])
+        pixel = np.array([[x, y]])
+        a, b = (float(_at(d, pixel)[0]) for d in self._depths)
         return a / b if a > 0 and b > 0 and math.isfinite(a / b) else 1.0
 
     def update(self, world_from_map: np.ndarray, at_map_scale: np.ndarray | None = None,
@@ -531,7 +529,6 @@ class AnchorSet:
         for every metre walked)."""
         self._depths = None if at_map_scale is None or shown is None else (at_map_scale, shown)
         self._world_from_map = np.asarray(world_from_map, np.float64)
-        self.shown_scale = self._shown_scale()
         if not self._anchors:
             return
         ratios = self._tracker.distance_ratios([a._neighbours for a in self._anchors])
@@ -543,6 +540,6 @@ class AnchorSet:
         reach = np.array([a._distance * a._ratio for a in self._anchors])
         positions = (origin + ray * reach[:, None]) @ self._world_from_map[:3, :3].T + self._world_from_map[:3, 3]
         camera = (self._world_from_map @ self._tracker.pose)[:3, 3]
-        shown = camera + (positions - camera) * self.shown_scale
+        shown = camera + (positions - camera) * self.shown_scale  # once a frame, only with anchors to move
         for a, p, q in zip(self._anchors, positions, shown):
             a.position, a.shown = p, q

@@ -47,8 +47,7 @@ class Sticker:
         sticker is drawn and hidden), or where it was placed."""
         if self.anchor is None:
             return self.center
-        at = getattr(self.anchor, "shown", None)
-        at = self.anchor.position if at is None else at
+        at = self.anchor.position if self.anchor.shown is None else self.anchor.shown
         return np.asarray(at, np.float64) + self.normal * self.lift
 
     def corners(self) -> np.ndarray:
