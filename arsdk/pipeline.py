@@ -24,7 +24,7 @@ from .floor import (GroundResult, GroundTracker, agreement, floor_gain, lowest_s
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import Gravity
-from .temporal import FrameClock, share_over
+from .temporal import FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
 from .tracking import AnchorSet, CameraTracker, TrackedPose, TrackingState, rotation_between
@@ -179,7 +179,7 @@ class Pipeline:
     # how far the tracked world is pulled toward the measured gravity, floor height and scale: the share of the
     # gap closed per temporal.REFERENCE_S (0.4 s), the same per second at any frame rate
     GRAVITY_PULL = 0.3
-    HEIGHT_PULL = 0.2
+    HEIGHT_PULL = 0.05
     SCALE_PULL = 0.1
     GRAVITY_DEADBAND_DEG = 0.5
     TRACKING_TRUSTED = 0.5  # tracking confidence from which the tracked turn is trusted over a gravity reading
@@ -205,6 +205,13 @@ class Pipeline:
     FLOOR_PULL_BAND = 0.35
     FLOOR_PULL_DEG = 60.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
+    # the tracked camera's up-down motion passes through a high-pass of this time constant (`temporal.high_pass`): a
+    # camera lowered or raised takes the world with it at once, while the tracker's slow vertical drift (pitch
+    # errors times the distance walked, the map's scale changing: 0.9 m over the HoloLens walk, worn at 1.58-1.67 m)
+    # is left to the floor measurements, followed slowly (HEIGHT_PULL) because FastDepth's floor distance wanders
+    # by 15 % from frame to frame. Camera height within 10 % on the walk: 0.74 passing all of it with a pull of
+    # 0.2, 0.83 held back with 0.05
+    VERTICAL_HOLD_S = 3.0
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
@@ -226,6 +233,8 @@ class Pipeline:
         self._floor_gain = 1.0
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
+        self._camera_y: float | None = None
+        self._vertical_passed = 0.0
         self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
@@ -429,6 +438,14 @@ class Pipeline:
             start[:3, :3] /= tracked.depth_scale  # map units -> the ground's metres
             self._world_from_map = start @ np.linalg.inv(tracked.camera_to_world)
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
+        if self.VERTICAL_HOLD_S > 0 and self._camera_y is not None and tracked.state is TrackingState.TRACKING:
+            # the tracked rise since the last frame, high-passed: what has been passed so far decays, and the world
+            # is shifted so the camera's height moves by the change of the passed part only
+            step = c2w[1, 3] - self._camera_y
+            passed = high_pass(self._vertical_passed, step, dt, self.VERTICAL_HOLD_S)
+            self._world_from_map[1, 3] += passed - self._vertical_passed - step
+            self._vertical_passed = passed
+            c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         # tracking drifts slowly in pitch and roll; gravity is measured on every frame: pull toward it, turning
         # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
         # still camera keeps a still world
@@ -461,7 +478,9 @@ class Pipeline:
             # would climb): pulled down toward the assumed floor, which lies below everything in view
             fix[1, 3] += height_pull * (ground.decision.plane.d - centre[1])
         self._world_from_map = fix @ self._world_from_map
-        return _rigid(self._world_from_map @ tracked.camera_to_world)
+        c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
+        self._camera_y = float(c2w[1, 3])
+        return c2w
 
     def _height_tracked(self, tracked: TrackedPose) -> bool:
         """Whether the world's camera height is a tracked one: a floor measured in this scene, followed since."""
@@ -564,6 +583,8 @@ class Pipeline:
         self._floor_seen = False
         self._floor_gain = 1.0
         self._tracked_height = None
+        self._camera_y = None
+        self._vertical_passed = 0.0
         self._clock.reset()
 
     def close(self):

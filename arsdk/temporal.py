@@ -1,10 +1,12 @@
 """Time in a stream of frames: edge-preserving temporal smoothing shared by depth and masks (per pixel, a small
 change is averaged with the history, so flicker goes away, and a large one is taken at once, so moving edges stay
 sharp and nothing ghosts), and the shares by which trackers follow new readings, per second rather than per frame
-(`share_over`, with `FrameClock` timing the frames)."""
+(`share_over`, with `FrameClock` timing the frames), and the high-pass that lets a tracked motion through but
+not its slow drift (`high_pass`)."""
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -58,6 +60,18 @@ def share_over(share: float, seconds: float) -> float:
     if seconds < 0.0:
         raise InputError(f"share_over: seconds: expected >= 0, got {seconds}")
     return 1.0 - (1.0 - share) ** (min(seconds, REFERENCE_S) / REFERENCE_S)
+
+
+def high_pass(passed: float, step: float, seconds: float, hold_s: float) -> float:
+    """One frame of a first-order high-pass of a motion: `passed` (the part of the motion let through so far, and
+    not yet decayed) takes this frame's `step` and decays with time constant `hold_s` over `seconds` since the last
+    frame. A quick move passes nearly whole and fades over hold_s; a slow drift is let through only up to its rate
+    times hold_s. The same per second at any frame rate."""
+    if hold_s <= 0.0:
+        raise InputError(f"high_pass: hold_s: expected seconds > 0, got {hold_s}")
+    if seconds < 0.0:
+        raise InputError(f"high_pass: seconds: expected >= 0, got {seconds}")
+    return math.exp(-seconds / hold_s) * (passed + step)
 
 
 class FrameClock:
