@@ -7,7 +7,9 @@ been seen from two places far enough apart, its position is triangulated from th
 depth model's guess (often off by tens of centimetres) with geometry. A frame that cannot be solved coasts on
 the motion model; after `max_coast` such frames the tracker says LOST and starts a new map at the coasted pose,
 so content does not jump. The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
-the floor.
+the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the same way and
+its distance triangulated once the camera has moved enough, so content placed where the depth model was wrong
+settles where the room is.
 
 Conventions as everywhere in arsdk: camera x right, y down, z forward; poses are 4x4 camera-to-world, metres.
 """
@@ -194,6 +196,7 @@ class CameraTracker:
         self._scale = 1.0
         self._size: tuple[int, int] | None = None
         self._work_scale = 1.0
+        self._work_intr: Intrinsics | None = None
         self._history: dict[int, np.ndarray] = {}
         self._size_after_lift = 0  # map size after the last corner search
 
@@ -208,6 +211,7 @@ class CameraTracker:
         s = min(1.0, self.settings.work_width / w)
         ww, wh = max(1, round(w * s)), max(1, round(h * s))
         self._work_scale = ww / w
+        self._work_intr = intr.scaled(ww, wh)
         gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         if (ww, wh) != (w, h):
             gray = cv2.resize(gray, (ww, wh), interpolation=cv2.INTER_AREA)
@@ -445,7 +449,8 @@ class CameraTracker:
 @dataclass
 class Anchor:
     """A point fixed in the room. `position` (world, metres) is where it is believed to be now: placed with the
-    depth model's depth, then corrected as the corners around it are triangulated (`refined` becomes True)."""
+    depth model's depth, then corrected as the corners around it are triangulated, or as its own pixel, followed
+    from frame to frame, is (`refined` becomes True)."""
 
     position: np.ndarray
     refined: bool = False
@@ -457,6 +462,8 @@ class Anchor:
     _distance: float = field(default=0.0, repr=False)         # along the ray, as placed
     _neighbours: np.ndarray = field(default=None, repr=False)  # map corner ids around it
     _ratio: float = field(default=1.0, repr=False)
+    _uv: np.ndarray | None = field(default=None, repr=False)  # where its own pixel was followed to (work image)
+    _triangulated: float = field(default=math.nan, repr=False)  # distance along the ray from its own track
 
 
 class AnchorSet:
@@ -466,11 +473,18 @@ class AnchorSet:
     point picked on the depth the pipeline shows is placed along its ray at the depth the map has there (see
     `update`), so `position` may differ from the point given by the floor's few per cent."""
 
-    def __init__(self, tracker: CameraTracker, radius_px: float = 40.0):
+    def __init__(self, tracker: CameraTracker, radius_px: float = 40.0, follow: bool = True,
+                 parallax_deg: float = 3.0, settle_deg: float = 12.0):
+        if not 0.0 < parallax_deg < 90.0:
+            raise InputError(f"AnchorSet.parallax_deg: expected degrees in (0, 90), got {parallax_deg}")
+        if not parallax_deg <= settle_deg < 90.0:
+            raise InputError(f"AnchorSet.settle_deg: expected degrees in [parallax_deg, 90), got {settle_deg}")
         self._tracker, self.radius_px = tracker, radius_px
+        self.follow, self.parallax_deg, self.settle_deg = follow, parallax_deg, settle_deg
         self._anchors: list[Anchor] = []
         self._world_from_map = np.eye(4)
         self._depths: tuple[np.ndarray, np.ndarray] | None = None  # (at the map's scale, as shown) of this frame
+        self._last_gray: np.ndarray | None = None  # the tracker's work image on the last update
 
     def __len__(self):
         return len(self._anchors)
@@ -492,8 +506,10 @@ class AnchorSet:
         ray /= distance
         distance *= self._map_share(x, y)
         at = self._world_from_map @ np.append(origin + ray * distance, 1.0)
+        f = self._tracker._work_scale
         anchor = Anchor(at[:3], False, p.copy(), _origin=origin, _ray=ray, _distance=distance,
-                        _neighbours=self._tracker.ids_near(x, y, self.radius_px))
+                        _neighbours=self._tracker.ids_near(x, y, self.radius_px),
+                        _uv=np.array([x * f, y * f], np.float32) if self._last_gray is not None else None)
         self._anchors.append(anchor)
         return anchor
 
@@ -529,17 +545,63 @@ class AnchorSet:
         for every metre walked)."""
         self._depths = None if at_map_scale is None or shown is None else (at_map_scale, shown)
         self._world_from_map = np.asarray(world_from_map, np.float64)
+        gray, last = self._tracker._gray, self._last_gray
+        self._last_gray = gray
         if not self._anchors:
             return
+        if self.follow and gray is not None and last is not None and gray is not last and gray.shape == last.shape:
+            self._follow(last, gray)
         ratios = self._tracker.distance_ratios([a._neighbours for a in self._anchors])
         for a, ratio in zip(self._anchors, ratios):
             if not np.isnan(ratio):  # corners that leave the map keep their last word
                 a._ratio, a.refined = float(ratio), True
         origin = np.array([a._origin for a in self._anchors])
         ray = np.array([a._ray for a in self._anchors])
-        reach = np.array([a._distance * a._ratio for a in self._anchors])
+        # its own triangulation where it has one (geometry at the anchor itself), else the depth as placed,
+        # corrected by how far off the depth was at the triangulated corners around it
+        reach = np.array([a._triangulated if math.isfinite(a._triangulated) else a._distance * a._ratio
+                          for a in self._anchors])
         positions = (origin + ray * reach[:, None]) @ self._world_from_map[:3, :3].T + self._world_from_map[:3, 3]
         camera = (self._world_from_map @ self._tracker.pose)[:3, 3]
         shown = camera + (positions - camera) * self.shown_scale  # once a frame, only with anchors to move
         for a, p, q in zip(self._anchors, positions, shown):
             a.position, a.shown = p, q
+
+    def _follow(self, last: np.ndarray, gray: np.ndarray):
+        """Each anchor's own pixel followed into this frame (optical flow, checked forward and backward, as the
+        tracker's corners), and, once its ray is `parallax_deg` from the one it was placed on, its distance
+        triangulated from the two (re-triangulated every frame as the baseline grows; kept within a factor 2 of
+        the placed distance, as corners are). An anchor on a blank wall loses its track at once and keeps the
+        corners' word; one that leaves the picture keeps its last triangulation."""
+        live = [a for a in self._anchors if a._uv is not None]
+        if not live:
+            return
+        s = self._tracker.settings
+        lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
+                  criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        p0 = np.array([a._uv for a in live], np.float32).reshape(-1, 1, 2)
+        p1, st, _ = cv2.calcOpticalFlowPyrLK(last, gray, p0, None, **lk)
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, last, p1, None, **lk)
+        uv = p1.reshape(-1, 2)
+        h, w = gray.shape
+        ok = ((st.ravel() == 1) & (st2.ravel() == 1)
+              & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1) < s.forward_backward_px)
+              & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h))
+        pose = self._tracker.pose
+        rays = _world_rays(uv, self._tracker._work_intr, pose)
+        r0 = np.array([a._ray for a in live])
+        wide = ok & (np.einsum("ij,ij->i", rays, r0) < math.cos(math.radians(self.parallax_deg)))
+        t0 = np.full(len(live), np.nan)
+        if wide.any():
+            o0 = np.array([a._origin for a in live])
+            t0[wide] = triangulate_midpoints(o0[wide], r0[wide], pose[:3, 3], rays[wide])[1]
+        # past settle_deg of parallax the triangulation is as good as it gets (1 px is 1-2 % of the distance):
+        # the anchor is no longer followed, which keeps thousands of anchors cheap
+        settled = np.einsum("ij,ij->i", rays, r0) < math.cos(math.radians(self.settle_deg))
+        for a, follow, p, t, done in zip(live, ok, uv, t0, settled):
+            a._uv = p.copy() if follow else None
+            if math.isfinite(t) and 0.5 * a._distance < t < 2.0 * a._distance:
+                a._triangulated, a.refined = float(t), True
+                if done:
+                    a._uv = None
+
