@@ -549,8 +549,12 @@ class AnchorSet:
         self._last_gray = gray
         if not self._anchors:
             return
-        if self.follow and gray is not None and last is not None and gray is not last and gray.shape == last.shape:
-            self._follow(last, gray)
+        if self.follow and gray is not None and last is not None and gray is not last:
+            if gray.shape == last.shape:
+                self._follow(last, gray)
+            else:  # the frame size changed: the followed pixels are of the old picture
+                for anchor in self._anchors:
+                    anchor._uv = None
         ratios = self._tracker.distance_ratios([a._neighbours for a in self._anchors])
         for a, ratio in zip(self._anchors, ratios):
             if not np.isnan(ratio):  # corners that leave the map keep their last word

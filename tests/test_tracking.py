@@ -154,6 +154,24 @@ def test_an_anchor_placed_at_a_wrong_depth_is_triangulated_from_its_own_track(mo
     assert placed_error(True) < 0.15 and placed_error(False) > 0.25
 
 
+def test_anchors_stop_following_when_the_frame_size_changes(moving_demo):
+    from arsdk.tracking import AnchorSet
+
+    tracker = CameraTracker()
+    anchors = AnchorSet(tracker)
+    for f in moving_demo[:2]:
+        tracker.track(f.image, f.depth, f.intrinsics)
+        anchors.update(np.eye(4))
+    anchor = anchors.add([0.0, 0.5, 3.0], (320.0, 330.0))
+    assert anchor._uv is not None  # followed from here on
+    small = moving_demo[2]
+    # a 160x120 stream: the tracker's work picture (320 wide at most) changes size with it
+    image, depth = small.image[::4, ::4].copy(), small.depth[::4, ::4].copy()
+    tracker.track(image, depth, small.intrinsics.scaled(160, 120))
+    anchors.update(np.eye(4))
+    assert anchor._uv is None and np.all(np.isfinite(anchor.position))
+
+
 needs_data = pytest.mark.skipif(shared_data_dir() is None, reason="../shared/data not present")
 
 
