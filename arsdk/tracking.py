@@ -146,6 +146,46 @@ def triangulate_midpoints(c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np
     return mid, np.where(den > 1e-9, t0, np.nan)
 
 
+def _meet(origin: np.ndarray, ray: np.ndarray, centre: np.ndarray, rays: np.ndarray, guess: np.ndarray,
+          min_parallax_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points seen first along (origin, ray) and now along `rays` from `centre` (Nx3 each, unit rays): where the
+    two rays meet, for those at least min_parallax_deg apart -> (Nx3 midpoints, N distances along the first ray).
+    The distance is NaN where the rays are narrower than that, meet behind the first camera, or meet outside a
+    factor 2 of `guess` (the distance the depth gave): a flow slip far from the guess is more likely than a depth
+    model that wrong."""
+    mid = np.full((len(ray), 3), np.nan)
+    t = np.full(len(ray), np.nan)
+    wide = np.einsum("ij,ij->i", rays, ray) < math.cos(math.radians(min_parallax_deg))
+    if wide.any():
+        mid[wide], t[wide] = triangulate_midpoints(origin[wide], ray[wide], centre, rays[wide])
+    with np.errstate(invalid="ignore"):
+        t[~((t > 0.5 * guess) & (t < 2.0 * guess))] = np.nan
+    return mid, t
+
+
+def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings: TrackerSettings,
+                   guess: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Nx2 float32 pixels of the grey image `last` followed into `gray` by pyramidal optical flow (from `guess`,
+    Nx2, when given) -> (Nx2 positions, N bool: followed both ways within settings.forward_backward_px and still
+    inside the picture)."""
+    s = settings
+    lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
+              criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+    p0 = p0.reshape(-1, 1, 2)
+    if guess is None:
+        p1, st, _ = cv2.calcOpticalFlowPyrLK(last, gray, p0, None, **lk)
+    else:
+        p1, st, _ = cv2.calcOpticalFlowPyrLK(last, gray, p0, guess.reshape(-1, 1, 2).astype(np.float32),
+                                             flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, last, p1, None, **lk)
+    uv = p1.reshape(-1, 2)
+    h, w = gray.shape
+    ok = ((st.ravel() == 1) & (st2.ravel() == 1)
+          & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1) < s.forward_backward_px)
+          & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h))
+    return uv, ok
+
+
 @dataclass
 class _Map:
     """The tracked corners: world positions and where each was last seen; the first sighting for triangulation."""
@@ -257,17 +297,10 @@ class CameraTracker:
         if not len(m):
             return
         rays = _world_rays(m.uv, intr, pose)
-        cos_parallax = np.einsum("ij,ij->i", rays, m.ray)
-        wide = cos_parallax < math.cos(math.radians(self.settings.min_parallax_deg))
-        if not wide.any():
-            return
-        mid, t0 = triangulate_midpoints(m.origin[wide], m.ray[wide], pose[:3, 3], rays[wide])
-        old = np.linalg.norm(m.xyz[wide] - m.origin[wide], axis=1)
-        # accept only a point in front of the first camera and within a factor 2 of the depth guess: a flow
-        # slip far from the guess is more likely than a depth model that wrong
-        good = np.isfinite(t0) & (t0 > 0.5 * old) & (t0 < 2.0 * old)
-        idx = np.flatnonzero(wide)[good]
-        m.xyz[idx] = mid[good]
+        old = np.linalg.norm(m.xyz - m.origin, axis=1)
+        mid, t = _meet(m.origin, m.ray, pose[:3, 3], rays, old, self.settings.min_parallax_deg)
+        idx = np.flatnonzero(np.isfinite(t))
+        m.xyz[idx] = mid[idx]
         m.triangulated[idx] = True
 
     # --- one frame
@@ -383,24 +416,14 @@ class CameraTracker:
         s, m = self.settings, self._map
         if len(m) < s.min_inliers:
             return None
-        p0 = m.uv.reshape(-1, 1, 2)
-        lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
-                  criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
         # the flow starts where the motion model puts each corner: a fast turn stays within the pyramid's reach
         w2c = np.linalg.inv(predicted)
         cam = m.xyz @ w2c[:3, :3].T + w2c[:3, 3]
-        guess = p0.reshape(-1, 2).copy()
+        guess = m.uv.copy()
         front = cam[:, 2] > 0.05
         guess[front] = np.stack([intr.fx * cam[front, 0] / cam[front, 2] + intr.cx,
                                  intr.fy * cam[front, 1] / cam[front, 2] + intr.cy], 1)
-        p1, st, _ = cv2.calcOpticalFlowPyrLK(self._gray, gray, p0, guess.reshape(-1, 1, 2).astype(np.float32),
-                                             flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **lk)
-        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, self._gray, p1, None, **lk)
-        ok = (st.ravel() == 1) & (st2.ravel() == 1) & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1)
-                                                       < s.forward_backward_px)
-        h, w = gray.shape
-        uv = p1.reshape(-1, 2)
-        ok &= (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+        uv, ok = _follow_points(self._gray, gray, m.uv, s, guess)
         m.keep(ok)
         m.uv = uv[ok].astype(np.float32)
         if len(m) < s.min_inliers:
@@ -580,31 +603,20 @@ class AnchorSet:
         live = [a for a in self._anchors if a._uv is not None]
         if not live:
             return
-        s = self._tracker.settings
-        lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
-                  criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
-        p0 = np.array([a._uv for a in live], np.float32).reshape(-1, 1, 2)
-        p1, st, _ = cv2.calcOpticalFlowPyrLK(last, gray, p0, None, **lk)
-        back, st2, _ = cv2.calcOpticalFlowPyrLK(gray, last, p1, None, **lk)
-        uv = p1.reshape(-1, 2)
-        h, w = gray.shape
-        ok = ((st.ravel() == 1) & (st2.ravel() == 1)
-              & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1) < s.forward_backward_px)
-              & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h))
+        p0 = np.array([a._uv for a in live], np.float32)
+        uv, ok = _follow_points(last, gray, p0, self._tracker.settings)
         pose = self._tracker.pose
         rays = _world_rays(uv, self._tracker._work_intr, pose)
         r0 = np.array([a._ray for a in live])
-        wide = ok & (np.einsum("ij,ij->i", rays, r0) < math.cos(math.radians(self.parallax_deg)))
-        t0 = np.full(len(live), np.nan)
-        if wide.any():
-            o0 = np.array([a._origin for a in live])
-            t0[wide] = triangulate_midpoints(o0[wide], r0[wide], pose[:3, 3], rays[wide])[1]
+        t0 = _meet(np.array([a._origin for a in live]), r0, pose[:3, 3], rays,
+                   np.array([a._distance for a in live]), self.parallax_deg)[1]
+        t0[~ok] = np.nan
         # past settle_deg of parallax the triangulation is as good as it gets (1 px is 1-2 % of the distance):
         # the anchor is no longer followed, which keeps thousands of anchors cheap
         settled = np.einsum("ij,ij->i", rays, r0) < math.cos(math.radians(self.settle_deg))
         for a, follow, p, t, done in zip(live, ok, uv, t0, settled):
             a._uv = p.copy() if follow else None
-            if math.isfinite(t) and 0.5 * a._distance < t < 2.0 * a._distance:
+            if math.isfinite(t):
                 a._triangulated, a.refined = float(t), True
                 if done:
                     a._uv = None
