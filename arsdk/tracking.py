@@ -4,9 +4,10 @@ Corners are followed from frame to frame with pyramidal optical flow (checked fo
 3D with the depth the first time they are seen (the map), and the pose is solved with PnP + RANSAC against
 those 3D points, then refined on the inliers. New corners are added where the map thins out. When a corner has
 been seen from two places far enough apart, its position is triangulated from the two rays, which replaces the
-depth model's guess (often off by tens of centimetres) with geometry. A frame that cannot be solved coasts on
-the motion model; after `max_coast` such frames the tracker says LOST and starts a new map at the coasted pose,
-so content does not jump. The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
+depth model's guess (often off by tens of centimetres) with geometry. A step too long for the flow (a fast turn,
+frames far apart) is bridged by finding the map's corners again by appearance (ORB descriptors, PnP). A frame that
+cannot be solved either way coasts on the motion model; after `max_coast` such frames the tracker says LOST and
+starts a new map at the coasted pose, so content does not jump. The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
 the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the same way and
 its distance triangulated once the camera has moved enough, so content placed where the depth model was wrong
 settles where the room is.
@@ -204,6 +205,12 @@ class _Map:
     def __len__(self):
         return len(self.xyz)
 
+    def copy(self) -> "_Map":
+        out = _Map(next_id=self.next_id)
+        for name in self._FIELDS:
+            setattr(out, name, getattr(self, name).copy())
+        return out
+
     def keep(self, sel):
         for name in self._FIELDS:
             setattr(self, name, getattr(self, name)[sel])
@@ -225,11 +232,15 @@ class CameraTracker:
 
     def __init__(self, settings: TrackerSettings | None = None):
         self.settings = settings or TrackerSettings()
+        # upright (no orientation: a hand-held camera barely rolls between frames) and a small patch: the work
+        # image is 320 px wide, and a 31 px patch would leave out the corners near its edges
+        self._orb = cv2.ORB_create(patchSize=19, edgeThreshold=19)
         self.reset()
 
     def reset(self):
         self._map = _Map()
         self._gray: np.ndarray | None = None
+        self._solved: tuple[np.ndarray, _Map] | None = None  # the last solved frame's work image and map, as it saw it
         self._pose = np.eye(4)
         self._velocity = np.eye(4)   # last frame-to-frame motion (camera_to_world delta), for prediction
         self._coast = 0
@@ -339,6 +350,7 @@ class CameraTracker:
         if d is not None:
             self._update_scale(d, pose)
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
+        self._solved = (gray, self._map.copy())
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
                                                  self._scale, keyframe))
 
@@ -408,14 +420,15 @@ class CameraTracker:
         self._map = _Map()
         self._gray, self._pose, self._velocity, self._coast = gray, pose.copy(), np.eye(4), 0
         self._lift(gray, depth, intr, pose, self._scale)
+        self._solved = (gray, self._map.copy())
         if len(self._map) < self.settings.min_inliers:  # nothing to track (a blank wall, a dark frame): try again
             self._gray = None
         return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True)
 
     def _solve(self, gray, intr, predicted):
         s, m = self.settings, self._map
-        if len(m) < s.min_inliers:
-            return None
+        if len(m) < s.min_inliers:  # the flow lost the map on the frame before
+            return self._rematch(gray, intr, predicted)
         # the flow starts where the motion model puts each corner: a fast turn stays within the pyramid's reach
         w2c = np.linalg.inv(predicted)
         cam = m.xyz @ w2c[:3, :3].T + w2c[:3, 3]
@@ -426,37 +439,89 @@ class CameraTracker:
         uv, ok = _follow_points(self._gray, gray, m.uv, s, guess)
         m.keep(ok)
         m.uv = uv[ok].astype(np.float32)
-        if len(m) < s.min_inliers:
-            return None
+        solved = self._pnp(m.xyz, m.uv, intr, predicted) if len(m) >= s.min_inliers else None
+        if solved is None:
+            return self._rematch(gray, intr, predicted)
+        pose, inl = solved
+        keep = np.zeros(len(m), bool)
+        keep[inl] = True
+        m.keep(keep)
+        return pose, len(inl), min(1.0, len(inl) / 60.0) * len(inl) / len(ok)
+
+    def _pnp(self, xyz, uv, intr, predicted):
+        """The camera pose from world points and their pixels -> (pose, inlier indices), or None."""
+        s = self.settings
         K = intr.matrix
         # (threshold in px, corners needed, largest turn off the motion model, whether the turn is always checked).
         # A long step moves near and far corners apart by more than the depth model's errors allow at the usual
         # threshold (15 cm at 1.5 m with depth 20 % off: 5 px here): then a wider one, whose answer needs half the
         # corners and must stay near the motion model (chance agreement on a picture the map is not in is wide too)
         attempts = ((s.reprojection_px, s.min_inliers, 20.0, False),
-                    (s.wide_reprojection * s.reprojection_px, max(s.min_inliers, len(m) // 2), s.wide_max_turn_deg,
+                    (s.wide_reprojection * s.reprojection_px, max(s.min_inliers, len(xyz) // 2), s.wide_max_turn_deg,
                      True))
+        uv = uv.astype(np.float64)
         for threshold, enough, turn, always in attempts:
-            found, rvec, tvec, inl = cv2.solvePnPRansac(m.xyz, m.uv.astype(np.float64), K, None,
-                                                        iterationsCount=100, reprojectionError=threshold,
-                                                        confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
+            found, rvec, tvec, inl = cv2.solvePnPRansac(xyz, uv, K, None, iterationsCount=100,
+                                                        reprojectionError=threshold, confidence=0.99,
+                                                        flags=cv2.SOLVEPNP_EPNP)
             if not found or inl is None or len(inl) < enough:
                 continue
             inl = inl.ravel()
-            rvec, tvec = cv2.solvePnPRefineLM(m.xyz[inl], m.uv[inl].astype(np.float64), K, None, rvec, tvec)
+            rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl], K, None, rvec, tvec)
             pose = rt_to_pose(rvec, tvec)
             # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
             step = np.linalg.inv(predicted) @ pose
             if (always or len(inl) < 2 * s.min_inliers) and rotation_deg(step[:3, :3]) > turn:
                 continue
-            break
-        else:
+            return pose, inl
+        return None
+
+    def _rematch(self, gray, intr, predicted):
+        """When the flow loses the map (a step too long for it: a fast turn, frames far apart), the map's corners
+        are found again by appearance: upright ORB descriptors at their pixels in the last solved frame, matched
+        to corners of this one (nearest with a ratio test), then PnP with the wide threshold. The map keeps its
+        corners, their triangulations and ids (anchors lean on them) instead of starting over."""
+        s = self.settings
+        if self._solved is None:
             return None
-        keep = np.zeros(len(m), bool)
-        keep[inl] = True
-        m.keep(keep)
-        confidence = min(1.0, len(inl) / 60.0) * len(inl) / len(ok)
-        return pose, len(inl), float(confidence)
+        last_gray, before = self._solved
+        orb = self._orb
+        size = float(orb.getPatchSize())
+        last = [cv2.KeyPoint(float(u), float(v), size, 0, 0, 0, i) for i, (u, v) in enumerate(before.uv)]
+        last, last_des = orb.compute(last_gray, last)
+        corners = cv2.goodFeaturesToTrack(gray, 4 * s.max_corners, s.corner_quality / 2, s.corner_spacing_px / 2,
+                                          blockSize=5)
+        if last_des is None or corners is None:
+            return None
+        now = [cv2.KeyPoint(float(u), float(v), size, 0) for u, v in corners.reshape(-1, 2)]
+        now, now_des = orb.compute(gray, now)
+        if now_des is None or len(now) < 2:
+            return None
+        # a loose ratio test: RANSAC sorts out the rest (0.8 lost 2-3 times as many sparse HoloLens frames)
+        pairs = [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(last_des, now_des, k=2)
+                 if len(m) == 2 and m[0].distance < 0.9 * m[1].distance]
+        if len(pairs) < s.min_inliers:
+            return None
+        idx = np.array([last[p.queryIdx].class_id for p in pairs])
+        uv = np.array([now[p.trainIdx].pt for p in pairs], np.float32)
+        xyz = before.xyz[idx]
+        K = intr.matrix
+        found, rvec, tvec, inl = cv2.solvePnPRansac(xyz, uv.astype(np.float64), K, None, iterationsCount=100,
+                                                    reprojectionError=s.wide_reprojection * s.reprojection_px,
+                                                    confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
+        if not found or inl is None or len(inl) < s.min_inliers:
+            return None
+        inl = inl.ravel()
+        rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl].astype(np.float64), K, None, rvec, tvec)
+        pose = rt_to_pose(rvec, tvec)
+        step = np.linalg.inv(predicted) @ pose
+        if len(inl) < 2 * s.min_inliers and rotation_deg(step[:3, :3]) > 20.0:
+            return None
+        kept = before.copy()
+        kept.keep(idx[inl])
+        kept.uv = uv[inl]
+        self._map = kept
+        return pose, len(inl), min(1.0, len(inl) / 60.0) * len(inl) / len(pairs)
 
     def _update_scale(self, depth, pose):
         """How this frame's depth compares with the map at the tracked corners: depth * scale agrees with it."""

@@ -7,8 +7,9 @@ import pytest
 
 import arsdk
 from arsdk.errors import InputError
-from arsdk.evaluation import (PosedFrame, fill_nearest, load_training_sequences, shared_data_dir,
-                              temporal_alignment_error, video_rate_frames, view_from)
+from arsdk.evaluation import (SEVEN_SCENES_COLOUR, PosedFrame, fill_nearest, load_sequences,
+                              load_training_sequences, shared_data_dir, temporal_alignment_error,
+                              video_rate_frames, view_from)
 from arsdk.fusion import DepthFusion
 from arsdk.geometry import project, transform_points, unproject_pixels, warp_depth
 from arsdk.tracking import (CameraTracker, TrackerSettings, TrackingState, rotation_between, rotation_deg,
@@ -89,6 +90,34 @@ def test_a_short_map_is_not_searched_for_corners_on_every_frame(moving_demo, mon
     tracker._map.keep(np.arange(len(tracker._map)) >= settings.refill_step * settings.max_corners)
     tracker.track(soft, frame.depth, frame.intrinsics)
     assert len(calls) == 2
+
+
+def test_a_map_the_flow_loses_is_found_again_by_appearance(moving_demo, monkeypatch):
+    """A step too long for the optical flow (here: every corner's flow made to fail on one frame) is bridged by
+    matching the map's corners by appearance: the frame is solved, the map keeps its corners' ids, nothing is
+    lost. Without the rematch the frame coasts on the motion model (confidence 0)."""
+    from arsdk import tracking
+
+    tracker = CameraTracker()
+    for f in moving_demo[:3]:
+        tracker.track(f.image, f.depth, f.intrinsics)
+    ids_before = set(tracker._map.ids)
+    follow = tracking._follow_points
+    monkeypatch.setattr(tracking, "_follow_points",
+                        lambda last, gray, p0, *a, **k: (follow(last, gray, p0, *a, **k)[0], np.zeros(len(p0), bool)))
+    # two sway steps at once: up to 18 cm and 6 degrees
+    jump = moving_demo[5]
+    result = tracker.track(jump.image, jump.depth, jump.intrinsics)
+    monkeypatch.undo()
+    assert result.state is TrackingState.TRACKING and result.confidence > 0.2 and result.inliers >= 25, result
+    assert len(set(tracker._map.ids) & ids_before) >= 25
+    # the tracker's world is the first frame's camera
+    start = np.linalg.inv(moving_demo[0].camera_to_world)
+    truth = start @ jump.camera_to_world
+    assert np.linalg.norm(result.camera_to_world[:3, 3] - truth[:3, 3]) < 0.02
+    assert rotation_deg(result.camera_to_world[:3, :3].T @ truth[:3, :3]) < 0.5
+    rest = [tracker.track(f.image, f.depth, f.intrinsics) for f in moving_demo[6:9]]
+    assert all(r.state is TrackingState.TRACKING and r.confidence > 0.5 for r in rest)
 
 
 def test_tracker_rejects_bad_input(moving_demo):
@@ -190,6 +219,22 @@ def test_hololens_true_motion_followed_on_predicted_depth():
     assert np.median(err[:, 0]) < 0.7 * np.median(true_step[:, 0]), (np.median(err[:, 0]),
                                                                        np.median(true_step[:, 0]))
     assert sum(s.tracking is TrackingState.LOST for s in states) <= 2
+
+
+@needs_data
+def test_the_kitchen_frames_far_apart_are_tracked_without_losing_the_map():
+    """The 50 7-Scenes frames, 0.67 s (6.4 degrees, 14 cm median) apart: steps the optical flow often cannot
+    follow. Measured: no map lost, 1 frame coasted, per-step rotation error 1.3 degrees median and 2.5 at the 90th
+    percentile. Without finding the map again by appearance: 2 maps lost, 7 frames coasted, 5.5 degrees at the
+    90th percentile."""
+    frames = load_sequences(shared_data_dir())[0]
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        states = [pipe.process(arsdk.Frame(f.image, i * 2 / 3, i, intrinsics=SEVEN_SCENES_COLOUR))
+                  for i, f in enumerate(frames)]
+    assert not any(s.tracking is TrackingState.LOST for s in states)
+    assert sum(s.tracking_confidence == 0.0 for s in states) <= 3
+    err = relative_errors([s.camera_to_world for s in states], [f.camera_to_world for f in frames])
+    assert np.percentile(err[:, 1], 90) < 3.5, np.percentile(err[:, 1], 90)
 
 
 def test_triangulation_and_rotation_helpers():
