@@ -438,7 +438,8 @@ class Pipeline:
             start[:3, :3] /= tracked.depth_scale  # map units -> the ground's metres
             self._world_from_map = start @ np.linalg.inv(tracked.camera_to_world)
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
-        if self.VERTICAL_HOLD_S > 0 and self._camera_y is not None and tracked.state is TrackingState.TRACKING:
+        if (self.VERTICAL_HOLD_S > 0 and self._camera_y is not None and tracked.state is TrackingState.TRACKING
+                and not tracked.relocalised):  # a relocalised camera's jump is a correction, not a move
             # the tracked rise since the last frame, high-passed: what has been passed so far decays, and the world
             # is shifted so the camera's height moves by the change of the passed part only
             step = c2w[1, 3] - self._camera_y
@@ -544,7 +545,7 @@ class Pipeline:
         if pose is None:
             pose = tracked.camera_to_world
         motion = None
-        if self._fused is not None and tracked.state is TrackingState.TRACKING:
+        if self._fused is not None and tracked.state is TrackingState.TRACKING and not tracked.relocalised:
             motion = np.linalg.inv(pose) @ self._fused[2]
         fused = self.fusion.fuse(depth * np.float32(tracked.depth_scale), intr, motion)  # map units
         fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres

@@ -7,7 +7,9 @@ been seen from two places far enough apart, its position is triangulated from th
 depth model's guess (often off by tens of centimetres) with geometry. A step too long for the flow (a fast turn,
 frames far apart) is bridged by finding the map's corners again by appearance (ORB descriptors, PnP). A frame that
 cannot be solved either way coasts on the motion model; after `max_coast` such frames the tracker says LOST and
-starts a new map at the coasted pose, so content does not jump. The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
+starts a new map at the coasted pose, so content does not jump. The lost map is then looked for in the new map's
+views (`relocalise_frames`); found, the new map moves into its frame and content placed before the loss returns to
+its place (`TrackedPose.relocalised`). The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
 the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the same way and
 its distance triangulated once the camera has moved enough, so content placed where the depth model was wrong
 settles where the room is.
@@ -40,6 +42,9 @@ class TrackerSettings:
     search that left the map still short (a scene with little texture), once refill_step more of them are lost.
     forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
     max_coast: frames the motion model carries before the map is declared lost.
+    relocalise_frames: after a loss, the frames on which the lost map is looked for (by appearance) in the view
+    the new map tracks; found, the new map is moved into the old one's frame and content returns to its place.
+    0: not looked for.
     min_parallax_deg: the angle between two rays of a corner at which it is triangulated.
     wide_reprojection: when PnP finds too few corners within reprojection_px, it tries again within this many
     times it; that answer needs half the corners and must stay within wide_max_turn_deg of the motion model."""
@@ -56,6 +61,7 @@ class TrackerSettings:
     reprojection_px: float = 2.0
     min_inliers: int = 20
     max_coast: int = 2
+    relocalise_frames: int = 90
     max_depth_step: float = 1.15   # a corner whose 5x5 depth neighbourhood spans more than this ratio is an edge
     min_parallax_deg: float = 2.0
     wide_reprojection: float = 3.0
@@ -68,6 +74,8 @@ class TrackerSettings:
             raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
         if not 0.0 <= self.refill_step < 1.0:
             raise InputError(f"TrackerSettings.refill_step: expected [0, 1), got {self.refill_step}")
+        if self.relocalise_frames < 0:
+            raise InputError(f"TrackerSettings.relocalise_frames: expected 0 (off) or more, got {self.relocalise_frames}")
         if self.min_inliers < 6:
             raise InputError(f"TrackerSettings.min_inliers: PnP needs at least 6, got {self.min_inliers}")
         if self.wide_reprojection < 1.0:
@@ -86,6 +94,7 @@ class TrackedPose:
     inliers: int
     depth_scale: float = 1.0
     keyframe: bool = False
+    relocalised: bool = False  # the lost map was found again: the pose jumped back into the old map's frame
 
 
 def pose_to_rt(camera_to_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -235,12 +244,21 @@ class CameraTracker:
         # upright (no orientation: a hand-held camera barely rolls between frames) and a small patch: the work
         # image is 320 px wide, and a 31 px patch would leave out the corners near its edges
         self._orb = cv2.ORB_create(patchSize=19, edgeThreshold=19)
+        # the last relocalisation: (how many so far, the lost map's epoch, the 4x4 that moved the maps since into
+        # its frame); kept across reset() so an AnchorSet never mistakes a new one for one it has applied
+        self.moved: tuple[int, int, np.ndarray] | None = None
         self.reset()
 
     def reset(self):
         self._map = _Map()
         self._gray: np.ndarray | None = None
         self._solved: tuple[np.ndarray, _Map] | None = None  # the last solved frame's work image and map, as it saw it
+        self._lost: tuple[np.ndarray, _Map] | None = None    # the same of a lost map, while it is looked for
+        self._lost_frames_left = 0
+        self._lost_index: int | None = None  # the frame the map was lost on: poses from it on are on the new map
+        self._solves = 0  # frames solved on the current map
+        self._epoch = 0  # which map: each new one counts up; a relocalised one takes the lost one's number back
+        self._lost_epoch = 0
         self._pose = np.eye(4)
         self._velocity = np.eye(4)   # last frame-to-frame motion (camera_to_world delta), for prediction
         self._coast = 0
@@ -339,11 +357,17 @@ class CameraTracker:
             self._coast += 1
             self._pose = predicted
             if self._coast > s.max_coast:
+                if self._solves or self._lost is None:  # a map lost before it tracked a frame is not looked for
+                    self._lost, self._lost_index, self._lost_epoch = self._solved, index, self._epoch
+                self._lost_frames_left = s.relocalise_frames
                 return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST))
             return self._remember(index, TrackedPose(predicted.copy(), TrackingState.TRACKING, 0.0, 0, self._scale))
         pose, inliers, confidence = solved
         self._velocity = np.linalg.inv(self._pose) @ pose
         self._pose, self._coast = pose, 0
+        self._solves += 1
+        relocalised = self._lost is not None and self._lost_frames_left > 0 and self._relocalise(gray, wintr)
+        pose = self._pose
         self._triangulate(pose, wintr)
         if depth_index is not None and index is not None and depth_index != index:
             d = self._carried(d, wintr, depth_index, pose)
@@ -352,7 +376,7 @@ class CameraTracker:
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
         self._solved = (gray, self._map.copy())
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
-                                                 self._scale, keyframe))
+                                                 self._scale, keyframe, relocalised))
 
     def _remember(self, index, result: TrackedPose) -> TrackedPose:
         if index is not None:
@@ -422,6 +446,8 @@ class CameraTracker:
     def _start(self, gray, depth, intr, pose, state) -> TrackedPose:
         self._map = _Map()
         self._gray, self._pose, self._velocity, self._coast = gray, pose.copy(), np.eye(4), 0
+        self._solves = 0
+        self._epoch += 1
         self._lift(gray, depth, intr, pose, self._scale)
         self._solved = (gray, self._map.copy())
         if len(self._map) < self.settings.min_inliers:  # nothing to track (a blank wall, a dark frame): try again
@@ -481,13 +507,49 @@ class CameraTracker:
 
     def _rematch(self, gray, intr, predicted):
         """When the flow loses the map (a step too long for it: a fast turn, frames far apart), the map's corners
-        are found again by appearance: upright ORB descriptors at their pixels in the last solved frame, matched
-        to corners of this one (nearest with a ratio test), then PnP with the wide threshold. The map keeps its
-        corners, their triangulations and ids (anchors lean on them) instead of starting over."""
-        s = self.settings
+        are found again by appearance in the last solved frame (`_by_appearance`). The map keeps its corners,
+        their triangulations and ids (anchors lean on them) instead of starting over."""
         if self._solved is None:
             return None
-        last_gray, before = self._solved
+        found = self._by_appearance(*self._solved, gray, intr)
+        if found is None:
+            return None
+        pose, kept, share = found
+        step = np.linalg.inv(predicted) @ pose
+        if len(kept) < 2 * self.settings.min_inliers and rotation_deg(step[:3, :3]) > 20.0:
+            return None
+        self._map = kept
+        return pose, len(kept), min(1.0, len(kept) / 60.0) * share
+
+    def _relocalise(self, gray, intr) -> bool:
+        """After a loss: the lost map looked for in this frame. Found (on 1.5 times the corners a frame needs, and
+        half the matches: a wrong match would move the world), the new map and the poses since the loss move into the lost map's frame,
+        so content placed before the loss returns to its place."""
+        found = self._by_appearance(*self._lost, gray, intr)
+        self._lost_frames_left -= 1
+        if found is None or len(found[1]) < 1.5 * self.settings.min_inliers or found[2] < 0.5:
+            if self._lost_frames_left <= 0:
+                self._lost = None
+            return False
+        fix = found[0] @ np.linalg.inv(self._pose)  # new map -> old map
+        R, t = fix[:3, :3], fix[:3, 3]
+        m = self._map
+        m.xyz, m.origin, m.ray = m.xyz @ R.T + t, m.origin @ R.T + t, m.ray @ R.T
+        if self._lost_index is not None:
+            for i in self._history:
+                if i >= self._lost_index:
+                    self._history[i] = fix @ self._history[i]
+        self._pose, self._lost = found[0], None
+        # whatever was placed on the maps since (anchors) moves with them: epochs after the lost map's
+        self.moved = ((self.moved[0] + 1) if self.moved else 1, self._lost_epoch, fix)
+        self._epoch = self._lost_epoch
+        return True
+
+    def _by_appearance(self, last_gray, before: _Map, gray, intr):
+        """The map `before`, as seen in the work image `last_gray`, found in `gray`: upright ORB descriptors at its
+        corners' pixels matched to corners of this frame (nearest, with a ratio test), then PnP at the wide
+        threshold -> (pose, the map's corners found with their pixels here, share of the matches kept), or None."""
+        s = self.settings
         orb = self._orb
         size = float(orb.getPatchSize())
         last = [cv2.KeyPoint(float(u), float(v), size, 0, 0, 0, i) for i, (u, v) in enumerate(before.uv)]
@@ -500,7 +562,7 @@ class CameraTracker:
         now, now_des = orb.compute(gray, now)
         if now_des is None or len(now) < 2:
             return None
-        # a loose ratio test: RANSAC sorts out the rest (0.8 lost 2-3 times as many sparse HoloLens frames)
+        # a loose ratio test: RANSAC sorts out the rest (0.8 lost 1.5-2 times as many sparse HoloLens frames)
         pairs = [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(last_des, now_des, k=2)
                  if len(m) == 2 and m[0].distance < 0.9 * m[1].distance]
         if len(pairs) < s.min_inliers:
@@ -516,15 +578,10 @@ class CameraTracker:
             return None
         inl = inl.ravel()
         rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl].astype(np.float64), K, None, rvec, tvec)
-        pose = rt_to_pose(rvec, tvec)
-        step = np.linalg.inv(predicted) @ pose
-        if len(inl) < 2 * s.min_inliers and rotation_deg(step[:3, :3]) > 20.0:
-            return None
         kept = before.copy()
         kept.keep(idx[inl])
         kept.uv = uv[inl]
-        self._map = kept
-        return pose, len(inl), min(1.0, len(inl) / 60.0) * len(inl) / len(pairs)
+        return rt_to_pose(rvec, tvec), kept, len(inl) / len(pairs)
 
     def _update_scale(self, depth, pose):
         """How this frame's depth compares with the map at the tracked corners: depth * scale agrees with it."""
@@ -555,6 +612,7 @@ class Anchor:
     _ratio: float = field(default=1.0, repr=False)
     _uv: np.ndarray | None = field(default=None, repr=False)  # where its own pixel was followed to (work image)
     _triangulated: float = field(default=math.nan, repr=False)  # distance along the ray from its own track
+    _epoch: int = field(default=0, repr=False)  # the tracker's map it was placed on
 
 
 class AnchorSet:
@@ -576,6 +634,7 @@ class AnchorSet:
         self._world_from_map = np.eye(4)
         self._depths: tuple[np.ndarray, np.ndarray] | None = None  # (at the map's scale, as shown) of this frame
         self._last_gray: np.ndarray | None = None  # the tracker's work image on the last update
+        self._moved_seen = 0  # the tracker's relocalisations already applied
 
     def __len__(self):
         return len(self._anchors)
@@ -600,7 +659,8 @@ class AnchorSet:
         f = self._tracker._work_scale
         anchor = Anchor(at[:3], False, p.copy(), _origin=origin, _ray=ray, _distance=distance,
                         _neighbours=self._tracker.ids_near(x, y, self.radius_px),
-                        _uv=np.array([x * f, y * f], np.float32) if self._last_gray is not None else None)
+                        _uv=np.array([x * f, y * f], np.float32) if self._last_gray is not None else None,
+                        _epoch=self._tracker._epoch)
         self._anchors.append(anchor)
         return anchor
 
@@ -636,6 +696,16 @@ class AnchorSet:
         for every metre walked)."""
         self._depths = None if at_map_scale is None or shown is None else (at_map_scale, shown)
         self._world_from_map = np.asarray(world_from_map, np.float64)
+        moved = self._tracker.moved
+        if moved is not None and moved[0] != self._moved_seen:
+            # the tracker found a lost map again and moved the maps since into its frame: anchors placed on those
+            # maps move with them
+            self._moved_seen, (_, epoch, fix) = moved[0], moved
+            for a in self._anchors:
+                if a._epoch > epoch:
+                    a._origin = fix[:3, :3] @ a._origin + fix[:3, 3]
+                    a._ray = fix[:3, :3] @ a._ray
+                    a._epoch = epoch
         gray, last = self._tracker._gray, self._last_gray
         self._last_gray = gray
         if not self._anchors:
