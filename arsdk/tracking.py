@@ -9,10 +9,10 @@ frames far apart) is bridged by finding the map's corners again by appearance (O
 cannot be solved either way coasts on the motion model; after `max_coast` such frames the tracker says LOST and
 starts a new map at the coasted pose, so content does not jump. The lost map is then looked for in the new map's
 views (`relocalise_frames`); found, the new map moves into its frame and content placed before the loss returns to
-its place (`TrackedPose.relocalised`). The map's frame is the first camera's; `arsdk.pipeline` aligns it with gravity and
-the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the same way and
-its distance triangulated once the camera has moved enough, so content placed where the depth model was wrong
-settles where the room is.
+its place (`TrackedPose.relocalised`). The map's frame is the first camera's; `arsdk.pipeline` aligns it with
+gravity and the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the
+same way and its distance triangulated once the camera has moved enough, so content placed where the depth model
+was wrong settles where the room is.
 
 Conventions as everywhere in arsdk: camera x right, y down, z forward; poses are 4x4 camera-to-world, metres.
 """
@@ -75,7 +75,8 @@ class TrackerSettings:
         if not 0.0 <= self.refill_step < 1.0:
             raise InputError(f"TrackerSettings.refill_step: expected [0, 1), got {self.refill_step}")
         if self.relocalise_frames < 0:
-            raise InputError(f"TrackerSettings.relocalise_frames: expected 0 (off) or more, got {self.relocalise_frames}")
+            raise InputError(f"TrackerSettings.relocalise_frames: expected 0 (off) or more, got "
+                             f"{self.relocalise_frames}")
         if self.min_inliers < 6:
             raise InputError(f"TrackerSettings.min_inliers: PnP needs at least 6, got {self.min_inliers}")
         if self.wide_reprojection < 1.0:
@@ -194,6 +195,20 @@ def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings:
           & (np.linalg.norm((p0 - back).reshape(-1, 2), axis=1) < s.forward_backward_px)
           & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h))
     return uv, ok
+
+
+def _pose_from(xyz: np.ndarray, uv: np.ndarray, K: np.ndarray, threshold_px: float,
+               enough: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """camera_to_world from Nx3 world points and their Nx2 pixels: EPnP + RANSAC within threshold_px, refined on
+    the inliers -> (pose, inlier indices), or None when fewer than `enough` agree."""
+    uv = uv.astype(np.float64)
+    found, rvec, tvec, inl = cv2.solvePnPRansac(xyz, uv, K, None, iterationsCount=100, reprojectionError=threshold_px,
+                                                confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
+    if not found or inl is None or len(inl) < enough:
+        return None
+    inl = inl.ravel()
+    rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl], K, None, rvec, tvec)
+    return rt_to_pose(rvec, tvec), inl
 
 
 @dataclass
@@ -357,7 +372,8 @@ class CameraTracker:
             self._coast += 1
             self._pose = predicted
             if self._coast > s.max_coast:
-                if self._solves or self._lost is None:  # a map lost before it tracked a frame is not looked for
+                # a map lost before it tracked a frame is not looked for: the one lost before it still is
+                if s.relocalise_frames and (self._solves or self._lost is None):
                     self._lost, self._lost_index, self._lost_epoch = self._solved, index, self._epoch
                 self._lost_frames_left = s.relocalise_frames
                 return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST))
@@ -366,7 +382,7 @@ class CameraTracker:
         self._velocity = np.linalg.inv(self._pose) @ pose
         self._pose, self._coast = pose, 0
         self._solves += 1
-        relocalised = self._lost is not None and self._lost_frames_left > 0 and self._relocalise(gray, wintr)
+        relocalised = self._lost is not None and self._relocalise(gray, wintr)
         pose = self._pose
         self._triangulate(pose, wintr)
         if depth_index is not None and index is not None and depth_index != index:
@@ -488,16 +504,11 @@ class CameraTracker:
         attempts = ((s.reprojection_px, s.min_inliers, 20.0, False),
                     (s.wide_reprojection * s.reprojection_px, max(s.min_inliers, len(xyz) // 2), s.wide_max_turn_deg,
                      True))
-        uv = uv.astype(np.float64)
         for threshold, enough, turn, always in attempts:
-            found, rvec, tvec, inl = cv2.solvePnPRansac(xyz, uv, K, None, iterationsCount=100,
-                                                        reprojectionError=threshold, confidence=0.99,
-                                                        flags=cv2.SOLVEPNP_EPNP)
-            if not found or inl is None or len(inl) < enough:
+            solved = _pose_from(xyz, uv, K, threshold, enough)
+            if solved is None:
                 continue
-            inl = inl.ravel()
-            rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl], K, None, rvec, tvec)
-            pose = rt_to_pose(rvec, tvec)
+            pose, inl = solved
             # a solution far from the motion model on few points is more likely a wrong minimum than a real jerk
             step = np.linalg.inv(predicted) @ pose
             if (always or len(inl) < 2 * s.min_inliers) and rotation_deg(step[:3, :3]) > turn:
@@ -523,8 +534,8 @@ class CameraTracker:
 
     def _relocalise(self, gray, intr) -> bool:
         """After a loss: the lost map looked for in this frame. Found (on 1.5 times the corners a frame needs, and
-        half the matches: a wrong match would move the world), the new map and the poses since the loss move into the lost map's frame,
-        so content placed before the loss returns to its place."""
+        half the matches: a wrong match would move the world), the new map and the poses since the loss move into
+        the lost map's frame, so content placed before the loss returns to its place."""
         found = self._by_appearance(*self._lost, gray, intr)
         self._lost_frames_left -= 1
         if found is None or len(found[1]) < 1.5 * self.settings.min_inliers or found[2] < 0.5:
@@ -569,19 +580,15 @@ class CameraTracker:
             return None
         idx = np.array([last[p.queryIdx].class_id for p in pairs])
         uv = np.array([now[p.trainIdx].pt for p in pairs], np.float32)
-        xyz = before.xyz[idx]
-        K = intr.matrix
-        found, rvec, tvec, inl = cv2.solvePnPRansac(xyz, uv.astype(np.float64), K, None, iterationsCount=100,
-                                                    reprojectionError=s.wide_reprojection * s.reprojection_px,
-                                                    confidence=0.99, flags=cv2.SOLVEPNP_EPNP)
-        if not found or inl is None or len(inl) < s.min_inliers:
+        solved = _pose_from(before.xyz[idx], uv, intr.matrix, s.wide_reprojection * s.reprojection_px,
+                            s.min_inliers)
+        if solved is None:
             return None
-        inl = inl.ravel()
-        rvec, tvec = cv2.solvePnPRefineLM(xyz[inl], uv[inl].astype(np.float64), K, None, rvec, tvec)
+        pose, inl = solved
         kept = before.copy()
         kept.keep(idx[inl])
         kept.uv = uv[inl]
-        return rt_to_pose(rvec, tvec), kept, len(inl) / len(pairs)
+        return pose, kept, len(inl) / len(pairs)
 
     def _update_scale(self, depth, pose):
         """How this frame's depth compares with the map at the tracked corners: depth * scale agrees with it."""

@@ -103,8 +103,8 @@ def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool =
             placed[i] = place_grid(state.depth, state.camera_to_world, intr, state.anchors)
             if bare:
                 bare_placed[i] = place_grid(state.depth_raw, bare_state.camera_to_world, intr)
-        bare_placed.pop(i - max(steps.values()), None)
         done = i - max(steps.values())
+        bare_placed.pop(done, None)
         if done in placed:  # measured at every horizon: let its anchors go
             for a in placed.pop(done)[1]:
                 if state.anchors is not None:
