@@ -197,6 +197,9 @@ def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings:
     return uv, ok
 
 
+_TRUSTED = 0.5  # a frame's tracking confidence from which its map counts as one that tracked
+
+
 def _pose_from(xyz: np.ndarray, uv: np.ndarray, K: np.ndarray, threshold_px: float,
                enough: int) -> tuple[np.ndarray, np.ndarray] | None:
     """camera_to_world from Nx3 world points and their Nx2 pixels: EPnP + RANSAC within threshold_px, refined on
@@ -271,7 +274,7 @@ class CameraTracker:
         self._lost: tuple[np.ndarray, _Map] | None = None    # the same of a lost map, while it is looked for
         self._lost_frames_left = 0
         self._lost_index: int | None = None  # the frame the map was lost on: poses from it on are on the new map
-        self._solves = 0  # frames solved on the current map
+        self._trusted = 0  # frames solved on the current map with confidence of at least _TRUSTED
         self._epoch = 0  # which map: each new one counts up; a relocalised one takes the lost one's number back
         self._lost_epoch = 0
         self._pose = np.eye(4)
@@ -372,8 +375,9 @@ class CameraTracker:
             self._coast += 1
             self._pose = predicted
             if self._coast > s.max_coast:
-                # a map lost before it tracked a frame is not looked for: the one lost before it still is
-                if s.relocalise_frames and (self._solves or self._lost is None):
+                # a map lost before it tracked a frame with confidence is not looked for: the one lost before it
+                # still is (a map started on a cut's noise can be "solved" once by chance agreement, at 0.07)
+                if s.relocalise_frames and (self._trusted or self._lost is None):
                     self._lost, self._lost_index, self._lost_epoch = self._solved, index, self._epoch
                 self._lost_frames_left = s.relocalise_frames
                 return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST))
@@ -381,7 +385,7 @@ class CameraTracker:
         pose, inliers, confidence = solved
         self._velocity = np.linalg.inv(self._pose) @ pose
         self._pose, self._coast = pose, 0
-        self._solves += 1
+        self._trusted += confidence >= _TRUSTED
         relocalised = self._lost is not None and self._relocalise(gray, wintr)
         pose = self._pose
         self._triangulate(pose, wintr)
@@ -462,7 +466,7 @@ class CameraTracker:
     def _start(self, gray, depth, intr, pose, state) -> TrackedPose:
         self._map = _Map()
         self._gray, self._pose, self._velocity, self._coast = gray, pose.copy(), np.eye(4), 0
-        self._solves = 0
+        self._trusted = 0
         self._epoch += 1
         self._lift(gray, depth, intr, pose, self._scale)
         self._solved = (gray, self._map.copy())
