@@ -15,7 +15,7 @@ import numpy as np
 from .errors import InputError
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
                        sample_points)
-from .gravity import GIVEN, Gravity, GravityEstimator, LineReading
+from .gravity import GIVEN, AgreedReadings, Gravity, GravityEstimator, LineReading
 from .temporal import REFERENCE_S, FrameClock, share_over
 
 
@@ -324,7 +324,7 @@ class GroundTracker:
         self.camera_height: float | None = None
         self._log_scale: float | None = None
         self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
-        self._far: list[tuple[float, np.ndarray]] = []  # (age in seconds, up) of recent estimates far from the held up
+        self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2)  # estimates far from the held up
         self._clock.reset()
 
     def _prior_up(self) -> np.ndarray | None:
@@ -343,15 +343,8 @@ class GroundTracker:
             self.up, self.confidence = g.up.copy(), g.confidence
             return g
         if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5:
-            # the camera turned, or one odd frame: taken once agreed on for long enough (frames and seconds, so
-            # a still view's repeats at 30 frame/s count as the one view they are)
-            self._far = [(age + dt, u) for age, u in self._far] + [(0.0, g.up)]
-            while len(self._far) > self.snap_frames and self._far[1][0] + dt > self.snap_s:
-                self._far.pop(0)  # the last snap_frames readings, and any within snap_s
-            # each reading stands for the interval up to the next: the oldest's age plus one frame is the time
-            # they cover
-            if (len(self._far) >= self.snap_frames and self._far[0][0] + dt >= self.snap_s
-                    and all(angle_deg(u, g.up) < self.snap_deg / 2 for _, u in self._far)):
+            # the camera turned, or one odd frame: taken once agreed on for long enough
+            if self._far.add(g.up, dt):
                 self.up, self.confidence = g.up.copy(), g.confidence
                 self._far.clear()
             return Gravity(self.up.copy(), self.confidence, g.source)  # taken, or held against one odd frame

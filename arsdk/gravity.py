@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .geometry import CAMERA_UP, Intrinsics
+from .geometry import CAMERA_UP, Intrinsics, angle_deg
 
 LINES, DEPTH, PRIOR, GIVEN = "lines", "depth", "prior", "given"
 
@@ -253,6 +253,31 @@ def up_from_normals(normals: np.ndarray, prior_up, max_angle_deg: float = 30.0) 
         m = n[sel].mean(axis=0)
         up = m / np.linalg.norm(m)
     return up, share
+
+
+class AgreedReadings:
+    """Up readings that disagree with a held up, kept until they agree among themselves for long enough.
+
+    One reading far from what is held is more likely a bad one (floor edges taken for verticals); the same far
+    reading for `frames` frames and `seconds` seconds, each within `spread_deg` of the latest, says the held up is
+    the wrong one (the camera turned, or the held up was taken from bad readings). Seconds as well as frames, so a
+    still view's repeats at 30 frame/s count as the one view they are."""
+
+    def __init__(self, frames: int, seconds: float, spread_deg: float):
+        self.frames, self.seconds, self.spread_deg = frames, seconds, spread_deg
+        self._readings: list[tuple[float, np.ndarray]] = []  # (age in seconds, up)
+
+    def add(self, up: np.ndarray, dt: float) -> bool:
+        """A far reading, `dt` seconds after the last one: True once the kept readings agree for long enough."""
+        self._readings = [(age + dt, u) for age, u in self._readings] + [(0.0, np.asarray(up, np.float64))]
+        while len(self._readings) > self.frames and self._readings[1][0] + dt > self.seconds:
+            self._readings.pop(0)  # the last `frames` readings, and any within `seconds`
+        # each reading stands for the interval up to the next: the oldest's age plus one frame is the time covered
+        return (len(self._readings) >= self.frames and self._readings[0][0] + dt >= self.seconds
+                and all(angle_deg(u, up) < self.spread_deg for _, u in self._readings))
+
+    def clear(self):
+        self._readings.clear()
 
 
 @dataclass(frozen=True)

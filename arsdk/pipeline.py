@@ -23,7 +23,7 @@ from .floor import (GroundResult, GroundTracker, agreement, floor_gain, lowest_s
                     unblocked_floor_share)
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
-from .gravity import Gravity
+from .gravity import AgreedReadings, Gravity
 from .temporal import FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -57,16 +57,18 @@ def _scale_of(similarity: np.ndarray) -> float:
 
 
 def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence: float, pull: float = 0.3,
-                 trusted: float = 0.5, gate_deg: float = 6.0) -> float:
+                 trusted: float = 0.5, gate_deg: float = 6.0, agreed: bool = False) -> float:
     """The share of the gap (degrees) between the tracked and the measured up that one frame closes.
 
     A tracker sure of itself (confidence from `trusted` up) drifts slowly: the share is `pull`, and a reading far
     from it is more likely a bad one (floor edges taken for verticals) and counts for less (0.6 at gate_deg, 0.14
-    at twice that). A tracker that has lost its corners turns the world with its motion model: the reading is
-    then taken nearly whole. Scaled by the reading's own confidence."""
+    at twice that), unless far readings have `agreed` among themselves for a while: then the tracked world is the
+    one that is off (it took bad readings while tracking was weak) and the gap closes at `pull`. A tracker that
+    has lost its corners turns the world with its motion model: the reading is then taken nearly whole. Scaled
+    by the reading's own confidence."""
     trust = min(1.0, max(0.0, tracking_confidence) / trusted)
     share = pull + (1.0 - pull) * (1.0 - trust)
-    outlier = math.exp(-0.5 * trust * (gap_deg / gate_deg) ** 2)
+    outlier = 1.0 if agreed else math.exp(-0.5 * trust * (gap_deg / gate_deg) ** 2)
     return gravity_confidence * share * outlier
 
 
@@ -184,6 +186,11 @@ class Pipeline:
     GRAVITY_DEADBAND_DEG = 0.5
     TRACKING_TRUSTED = 0.5  # tracking confidence from which the tracked turn is trusted over a gravity reading
     GRAVITY_GATE_DEG = 6.0  # with a trusted tracker, readings this far off count for 0.6 (`gravity_pull`)
+    # ...unless that many frames over that many seconds agree on the same far up, within half the gate: the world
+    # took bad readings while tracking was weak and the gate would hold it there (HoloLens frames 198-206: 15-21
+    # degrees off for 150 frames)
+    GRAVITY_AGREE_FRAMES = 3
+    GRAVITY_AGREE_S = 1.2
     HEIGHT_DEADBAND_M = 0.03
     SCALE_DEADBAND = 0.03  # in log scale: 3 %
     # with a floor seen earlier in the scene and tracked since, it is still in view while this share of the
@@ -235,6 +242,8 @@ class Pipeline:
         self._tracked_height: float | None = None
         self._camera_y: float | None = None
         self._vertical_passed = 0.0
+        # gravity readings far from the tracked world's up (`gravity_pull`'s agreed)
+        self._far_up = AgreedReadings(self.GRAVITY_AGREE_FRAMES, self.GRAVITY_AGREE_S, self.GRAVITY_GATE_DEG / 2)
         self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
@@ -451,17 +460,26 @@ class Pipeline:
         # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
         # still camera keeps a still world
         measured_up = c2w[:3, :3] @ ground.gravity.up
+        measured_in_map = tracked.camera_to_world[:3, :3] @ ground.gravity.up
         then = self.tracker.pose_of(ground_index)
         if ground_index != index and then is not None:  # gravity measured on an older frame (a worker's): its axes
             measured_up = _rigid(self._world_from_map @ then)[:3, :3] @ ground.gravity.up
+            measured_in_map = then[:3, :3] @ ground.gravity.up
         centre = c2w[:3, 3]
         fix = np.eye(4)
         gap = angle_deg(measured_up, (0.0, 1.0, 0.0))
+        agreed = False
+        if (gap > self.GRAVITY_GATE_DEG and ground.gravity.confidence > 0.5 and tracked.state is TrackingState.TRACKING
+                and not tracked.relocalised):
+            # compared in the map's axes: the same up from every view, and not moved by the pull toward it
+            agreed = self._far_up.add(measured_in_map, dt)
+        else:
+            self._far_up.clear()
         if gap > self.GRAVITY_DEADBAND_DEG:
             fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
                                            gravity_pull(gap, ground.gravity.confidence, tracked.confidence,
                                                         share_over(self.GRAVITY_PULL, dt), self.TRACKING_TRUSTED,
-                                                        self.GRAVITY_GATE_DEG))
+                                                        self.GRAVITY_GATE_DEG, agreed))
         # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
         ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
@@ -586,6 +604,7 @@ class Pipeline:
         self._tracked_height = None
         self._camera_y = None
         self._vertical_passed = 0.0
+        self._far_up.clear()
         self._clock.reset()
 
     def close(self):
