@@ -186,9 +186,9 @@ class Pipeline:
     GRAVITY_DEADBAND_DEG = 0.5
     TRACKING_TRUSTED = 0.5  # tracking confidence from which the tracked turn is trusted over a gravity reading
     GRAVITY_GATE_DEG = 6.0  # with a trusted tracker, readings this far off count for 0.6 (`gravity_pull`)
-    # ...unless that many frames over that many seconds agree on the same far up, within half the gate: the world
-    # took bad readings while tracking was weak and the gate would hold it there (HoloLens frames 198-206: 15-21
-    # degrees off for 150 frames)
+    # ...unless that many frames over that many seconds agree on the same far up, within half the gate: then the
+    # world is the one that is off, and the gate would hold it there (the HoloLens walk with the line detector at
+    # 400 px: turned by bad readings at frames 198-206, then 15-21 degrees off for 150 frames)
     GRAVITY_AGREE_FRAMES = 3
     GRAVITY_AGREE_S = 1.2
     HEIGHT_DEADBAND_M = 0.03
