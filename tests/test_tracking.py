@@ -490,11 +490,10 @@ def test_gravity_pull_follows_the_tracker_it_trusts():
 
 def test_a_world_set_from_a_wrong_up_comes_back_to_gravity():
     """A phone's first IMU reading taken while it was shaken, 15 degrees off: later readings all agree on the true
-    up, so the tracked world turns back to it instead of holding the first one as the truth (before, a trusted
-    tracker counted readings that far off as bad ones, 0.03 of the usual pull, and the world was still 9 degrees off
-    after 5 s;
-    on the HoloLens walk with the line detector at 400 px, bad line readings at frames 198-206 left it 15-21
-    degrees off for 150 frames)."""
+    up, so the tracked world turns back to it instead of holding the first one as the truth. Before, a trusted
+    tracker counted readings that far off as bad ones (0.03 of the usual pull): the world was still 9 degrees off
+    after 5 s, and on the HoloLens walk with the line detector at 400 px, bad line readings at frames 198-206 left
+    it 15-21 degrees off for 150 frames."""
     import cv2
 
     from arsdk.pipeline import floor_from_pose
