@@ -259,11 +259,3 @@ class DepthEstimator(ModelHolder):
         filt_full = raw_full if filtered is depth else enlarge_into_margins(filtered, (w, h), padding)
         self._last_good = DepthResult(raw_full, filt_full, scale, output, padding)
         return self._last_good
-
-    def reset(self):
-        """Forget the stream so far (its temporal history and padding window)."""
-        with self._lock:
-            self._window.reset()
-            self._last_good = None
-            if self.temporal is not None:
-                self.temporal.reset()

@@ -156,10 +156,20 @@ class Model:
 
 
 class ModelHolder:
-    """Base of the objects that hold a model (`self.model`, guarded by `self._lock`): `close()` frees its runtime,
-    and `with` closes it at the end of the block; the object cannot be used after."""
+    """Base of the objects that run a model on a stream of frames (`self.model`, guarded by `self._lock`): `close()`
+    frees its runtime, and `with` closes it at the end of the block; the object cannot be used after. The stream's
+    state, which `reset()` forgets: the padding window (`self._window`), the last good result (`self._last_good`)
+    and the temporal filter (`self.temporal`, or None)."""
 
     model: "Model | None"
+
+    def reset(self):
+        """Forget the stream so far (its temporal history and padding window)."""
+        with self._lock:
+            self._window.reset()
+            self._last_good = None
+            if self.temporal is not None:
+                self.temporal.reset()
 
     def close(self):
         with self._lock:

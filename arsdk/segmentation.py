@@ -106,11 +106,3 @@ class PersonSegmenter(ModelHolder):
         mask = enlarge_into_margins(small, (image.shape[1], image.shape[0]), padding, fill=0.0)
         self._last_good = np.clip(mask, 0.0, 1.0, out=mask)
         return self._last_good
-
-    def reset(self):
-        """Forget the stream so far (its temporal history and padding window)."""
-        with self._lock:
-            self._window.reset()
-            self._last_good = None
-            if self.temporal is not None:
-                self.temporal.reset()
