@@ -459,12 +459,11 @@ class Pipeline:
         # tracking drifts slowly in pitch and roll; gravity is measured on every frame: pull toward it, turning
         # the world about the camera so the camera does not jump. Gaps inside the dead bands are left alone: a
         # still camera keeps a still world
-        measured_up = c2w[:3, :3] @ ground.gravity.up
-        measured_in_map = tracked.camera_to_world[:3, :3] @ ground.gravity.up
+        seen_from, seen_in_map = c2w[:3, :3], tracked.camera_to_world[:3, :3]  # the axes gravity was measured in
         then = self.tracker.pose_of(ground_index)
         if ground_index != index and then is not None:  # gravity measured on an older frame (a worker's): its axes
-            measured_up = _rigid(self._world_from_map @ then)[:3, :3] @ ground.gravity.up
-            measured_in_map = then[:3, :3] @ ground.gravity.up
+            seen_from, seen_in_map = _rigid(self._world_from_map @ then)[:3, :3], then[:3, :3]
+        measured_up, measured_in_map = seen_from @ ground.gravity.up, seen_in_map @ ground.gravity.up
         centre = c2w[:3, 3]
         fix = np.eye(4)
         gap = angle_deg(measured_up, (0.0, 1.0, 0.0))
