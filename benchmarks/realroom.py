@@ -12,6 +12,10 @@ below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
   true floor is under the level (true depth known), on frames that show a floor;
 - wrongly flooded: the share of the frame the rendered flood changes at 0.15 m on frames with under 5 % floor;
+- flood IoU on the true depth: the same water computed on the sensor's depth below the pipeline's floor, which
+  splits the IoU's misses between the floor decision and the depth model;
+- stream starts: the first 24 s of the HoloLens sequence started at every 20th frame, as an app started anywhere in
+  the room sees them: floor right and what the misses are;
 - sparse streams: the HoloLens sequence fed every 2nd frame (from frames 0 and 1) and every 3rd: the camera turns
   8-12 degrees between frames there, against 4 in the full stream (frames taken as 0.4 s apart);
 - video rate: the first 100 HoloLens frames with 11 views rendered between each pair from the real pictures and
@@ -54,10 +58,14 @@ def floor_right(plane, truth) -> bool:
 
 def true_water(depth, intr, truth, level) -> tuple[np.ndarray, np.ndarray]:
     """(water, known): pixels whose true height above the true floor is under `level`, where depth is known."""
-    pts = arsdk.unproject(depth, intr)
-    height = pts @ truth.normal.astype(np.float32) + np.float32(truth.d)
+    height = truth.height_of(arsdk.unproject(depth, intr))
     known = np.isfinite(height)
     return known & (height < level), known
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = (a | b).sum()
+    return float((a & b).sum() / union) if union else 1.0
 
 
 class FloodRenderer:
@@ -91,11 +99,14 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
         row["floor_right"] = floor_right(state.floor, truth)
         row["angle_right"] = bool(state.floor is not None and state.floor.angle_to(truth) < 5.0)
         row["height_ratio"] = round(state.floor.d / truth.d, 3) if state.floor is not None else float("nan")
+        # the same water on the true depth, below the pipeline's floor: what the flood would cover if only the
+        # depth were exact, which tells the floor decision's share of the misses from the depth model's
+        on_true_depth = None if state.floor is None else state.floor.height_of(arsdk.unproject(depth, intr))
         for level in LEVELS:
             water, known = true_water(depth, intr, truth, level)
-            wet = flood.changed(state, level) & known
-            union = (wet | water).sum()
-            row[f"iou_{level:.2f}"] = float((wet & water).sum() / union) if union else 1.0
+            row[f"iou_{level:.2f}"] = iou(flood.changed(state, level) & known, water)
+            row[f"iou_true_depth_{level:.2f}"] = 0.0 if on_true_depth is None else iou(
+                known & (on_true_depth < level), water)
     else:
         row["wet_share"] = float(flood.changed(state, LEVELS[0]).mean())
     return row
@@ -116,6 +127,9 @@ def summarise(rows: list[dict]) -> dict:
         out["median_height_ratio"] = round(float(np.nanmedian([r["height_ratio"] for r in shown])), 3)
         for level in LEVELS:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
+        for level in LEVELS:
+            out[f"flood_iou_true_depth_{level:.2f}"] = round(float(np.mean(
+                [r[f"iou_true_depth_{level:.2f}"] for r in shown])), 3)
     grav = [r["gravity_deg"] for r in rows if r["gravity_deg"] is not None]
     if grav:
         out["gravity_median_deg"] = round(float(np.median(grav)), 2)
@@ -193,6 +207,49 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
             out[f"{seq[0].name.split('/')[0]}_every{n}_from{offset}"] = summarise(rows)
     flood.close()
     pipe.close()
+    return out
+
+
+def miss_kind(plane, truth) -> str:
+    """One frame with a floor: right, or why not: not said visible, a wrong angle, the floor too high (the camera
+    height low) or too low."""
+    if floor_right(plane, truth):
+        return "right"
+    if plane is None or not getattr(plane, "visible", True):
+        return "not_visible"
+    if plane.angle_to(truth) >= 5.0:
+        return "wrong_angle"
+    return "height_low" if plane.d < truth.d else "height_high"
+
+
+def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20) -> dict:
+    """The first `seconds` of a stream started at every `every`-th HoloLens frame, as an app started anywhere in
+    that room would see them: floor right over those frames and what the misses are (shares of the frames with a
+    floor). The full walk's figure is mostly frames long after the start; this one is the start."""
+    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    length = round(seconds / HOLOLENS_SPACING_S)
+    kinds: list[str] = []
+    per_start = {}
+    for seq in load_training_sequences(root, 1):
+        truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
+        for start in range(0, len(seq) - length + 1, every):
+            print(f"\r  streams started at frame {start}", end="", flush=True)
+            pipe.reset()
+            mine = []
+            for i in range(length):
+                f = seq[start + i]
+                state = pipe.process(arsdk.Frame(f.image, i * HOLOLENS_SPACING_S, i, intrinsics=f.intrinsics))
+                truth, share = truths[start + i]
+                if share >= FLOOR_SHARE:
+                    mine.append(miss_kind(state.floor, truth))
+            kinds += mine
+            per_start[f"{seq[0].name.split('/')[0]}_{start}"] = round(mine.count("right") / max(1, len(mine)), 3)
+    print()
+    pipe.close()
+    out = {"seconds": seconds, "starts": len(per_start), "frames_with_floor": len(kinds)}
+    for kind in ("right", "not_visible", "wrong_angle", "height_low", "height_high"):
+        out[f"floor_{kind}"] = round(kinds.count(kind) / max(1, len(kinds)), 3)
+    out["floor_right_per_start"] = per_start
     return out
 
 
@@ -293,12 +350,16 @@ def main():
     for k, v in sparse.items():
         print(f"  {k:24s} floor right {v['floor_right']}, gravity within 5 deg {v['gravity_within_5deg']}, "
               f"IoU {v['flood_iou_0.15']} / {v['flood_iou_0.40']}")
+    starts = stream_starts(name, root)
+    print(f"  first {starts['seconds']:.0f} s of {starts['starts']} streams: floor right {starts['floor_right']}, "
+          f"not visible {starts['floor_not_visible']}, wrong angle {starts['floor_wrong_angle']}, "
+          f"height low {starts['floor_height_low']}, high {starts['floor_height_high']}")
     still = still_flicker(name, root)
     print(f"  still camera {still}")
     timing = cost(name, root)
     print(f"  cost {timing}")
     write_result("realroom", {"depth_model": name, "sets": sets, "video_rate": video, "sparse_streams": sparse,
-                              "still_camera": still,
+                              "stream_starts": starts, "still_camera": still,
                               "cost": timing})
 
 
