@@ -56,11 +56,16 @@ def floor_right(plane, truth) -> bool:
             and abs(plane.d - truth.d) <= max(0.10, 0.10 * truth.d))
 
 
-def true_water(depth, intr, truth, level) -> tuple[np.ndarray, np.ndarray]:
-    """(water, known): pixels whose true height above the true floor is under `level`, where depth is known."""
-    height = truth.height_of(arsdk.unproject(depth, intr))
-    known = np.isfinite(height)
-    return known & (height < level), known
+def miss_kind(plane, truth) -> str:
+    """One frame with a floor: right, or why not: not said visible, a wrong angle, the floor too high (the camera
+    height low) or too low."""
+    if floor_right(plane, truth):
+        return "right"
+    if plane is None or not getattr(plane, "visible", True):
+        return "not_visible"
+    if plane.angle_to(truth) >= 5.0:
+        return "wrong_angle"
+    return "height_low" if plane.d < truth.d else "height_high"
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,14 +101,16 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
     if truth is not None and getattr(state, "gravity", None) is not None:
         row["gravity_deg"] = round(math.degrees(math.acos(min(1.0, float(state.gravity.up @ truth.normal)))), 2)
     if row["floor_shown"]:
-        row["floor_right"] = floor_right(state.floor, truth)
-        row["angle_right"] = bool(state.floor is not None and state.floor.angle_to(truth) < 5.0)
+        row["kind"] = miss_kind(state.floor, truth)
         row["height_ratio"] = round(state.floor.d / truth.d, 3) if state.floor is not None else float("nan")
+        points = arsdk.unproject(depth, intr)
+        true_height = truth.height_of(points)  # above the true floor; the true water lies under the level
+        known = np.isfinite(true_height)
         # the same water on the true depth, below the pipeline's floor: what the flood would cover if only the
         # depth were exact, which tells the floor decision's share of the misses from the depth model's
-        on_true_depth = None if state.floor is None else state.floor.height_of(arsdk.unproject(depth, intr))
+        on_true_depth = None if state.floor is None else state.floor.height_of(points)
         for level in LEVELS:
-            water, known = true_water(depth, intr, truth, level)
+            water = known & (true_height < level)
             row[f"iou_{level:.2f}"] = iou(flood.changed(state, level) & known, water)
             row[f"iou_true_depth_{level:.2f}"] = 0.0 if on_true_depth is None else iou(
                 known & (on_true_depth < level), water)
@@ -117,17 +124,15 @@ def summarise(rows: list[dict]) -> dict:
     bare = [r for r in rows if not r["floor_shown"]]
     out = {"frames": len(rows), "frames_with_floor": len(shown), "frames_without_floor": len(bare)}
     if shown:
-        out["floor_right"] = round(float(np.mean([r["floor_right"] for r in shown])), 3)
+        kinds = [r["kind"] for r in shown]
+        out["floor_right"] = round(kinds.count("right") / len(shown), 3)
         out["floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in shown])), 3)
         # where the misses come from: not said visible, said visible at a wrong angle, or at a wrong height
-        seen = [r for r in shown if r["said_visible"]]
-        out["floor_wrong_angle"] = round(sum(not r["angle_right"] for r in seen) / len(shown), 3)
-        out["floor_wrong_height"] = round(sum(r["angle_right"] and not r["floor_right"] for r in seen) / len(shown),
-                                          3)
+        out["floor_wrong_angle"] = round(kinds.count("wrong_angle") / len(shown), 3)
+        out["floor_wrong_height"] = round((kinds.count("height_low") + kinds.count("height_high")) / len(shown), 3)
         out["median_height_ratio"] = round(float(np.nanmedian([r["height_ratio"] for r in shown])), 3)
         for level in LEVELS:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
-        for level in LEVELS:
             out[f"flood_iou_true_depth_{level:.2f}"] = round(float(np.mean(
                 [r[f"iou_true_depth_{level:.2f}"] for r in shown])), 3)
     grav = [r["gravity_deg"] for r in rows if r["gravity_deg"] is not None]
@@ -208,18 +213,6 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     flood.close()
     pipe.close()
     return out
-
-
-def miss_kind(plane, truth) -> str:
-    """One frame with a floor: right, or why not: not said visible, a wrong angle, the floor too high (the camera
-    height low) or too low."""
-    if floor_right(plane, truth):
-        return "right"
-    if plane is None or not getattr(plane, "visible", True):
-        return "not_visible"
-    if plane.angle_to(truth) >= 5.0:
-        return "wrong_angle"
-    return "height_low" if plane.d < truth.d else "height_high"
 
 
 def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20) -> dict:
