@@ -2,6 +2,7 @@
 and what the geometry costs, through the public API with the default models on ../shared/data.
 
     python benchmarks/realroom.py [--depth-model NAME] [--step N]
+    python benchmarks/realroom.py --depth-model fastdepth=training/runs/sequence_ft.onnx  # other FastDepth weights
 
 Frames: the NYU, TUM and SUN pairs and the 50 7-Scenes frames (each alone: the pipeline is reset between them),
 and the HoloLens sequence as one stream (its poses are gravity-aligned: they give the true up of every frame).
@@ -39,7 +40,7 @@ from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at
 
 import arsdk
 from arsdk import effects
-from arsdk.depth import DepthEstimator, default_depth_model
+from arsdk.depth import BUILTIN_SPECS, DepthEstimator, default_depth_model
 from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs,
                               true_floor)
 from arsdk.floor import GroundTracker
@@ -49,6 +50,18 @@ from arsdk.segmentation import PersonSegmenter
 
 LEVELS = (0.15, 0.40)
 FLOOR_SHARE = 0.05
+
+
+def make_depth(depth_name: str) -> DepthEstimator:
+    """A built-in model by name, or `SPEC=PATH`: the weights at PATH run as the built-in SPEC runs its own (a
+    fine-tuned FastDepth written by training/sequence_finetune.py: `fastdepth=training/runs/sequence_ft.onnx`)."""
+    spec, sep, path = depth_name.partition("=")
+    if not sep:
+        return DepthEstimator(depth_name)
+    if spec not in BUILTIN_SPECS:
+        raise SystemExit(f"--depth-model {depth_name}: expected NAME or SPEC=PATH with SPEC one of "
+                         f"{', '.join(BUILTIN_SPECS)}")
+    return DepthEstimator(path, BUILTIN_SPECS[spec])
 
 
 def floor_right(plane, truth) -> bool:
@@ -162,7 +175,7 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
 
 
 def run_sets(depth_name: str, root, step: int) -> dict:
-    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     groups: dict[str, list[dict]] = {}
     singles = load_pairs(root) + seven_scenes_pairs(root)
@@ -188,7 +201,7 @@ def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> dict:
     """The first `steps` HoloLens frames with 11 views rendered between each pair from the real pictures and depth
     (`common.hololens_at_30fps`), fed at 30 frame/s: what the live app sees. The gains that follow gravity, the
     height and the scale are per second, so they must hold at this rate as at the sparse one."""
-    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     frames = hololens_at_30fps(root, steps)
     rows = score_stream(pipe, frames, flood, "HoloLens at 30 frame/s", HOLOLENS_SPACING_S / VIDEO_PER_STEP)
@@ -202,7 +215,7 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     """The training sequences fed every n-th frame from an offset (0.8-1.2 s and 8-12 degrees between HoloLens
     frames): how the tracked floor and gravity hold up when the camera turns further between frames than the
     stream at full rate does. Summaries keyed "every{n}_from{offset}"."""
-    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     out = {}
     for n, offset in spacings:
@@ -219,7 +232,7 @@ def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20)
     """The first `seconds` of a stream started at every `every`-th HoloLens frame, as an app started anywhere in
     that room would see them: floor right over those frames and what the misses are (shares of the frames with a
     floor). The full walk's figure is mostly frames long after the start; this one is the start."""
-    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
     length = round(seconds / HOLOLENS_SPACING_S)
     kinds: list[str] = []
     per_start = {}
@@ -257,7 +270,7 @@ def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) 
         frames += [(f.image, f.intrinsics, *true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)))
                    for f in seq]
     frames = [(image, intr) for image, intr, _, share in frames if share >= FLOOR_SHARE]
-    pipe = arsdk.Pipeline(DepthEstimator(depth_name), None)
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     changed: dict[float, list[float]] = {level: [] for level in LEVELS}
     for k, (image, intr) in enumerate(frames):
@@ -289,9 +302,9 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
     images = [(p.image, p.intrinsics) for p in load_pairs(root)]
     # issue 28's measure is depth, segmentation and geometry: the pipeline without tracking. The tracked frame
     # is timed too, for reference (here every frame is a new picture: the tracker starts a new map each time)
-    pipe = arsdk.Pipeline.default(depth_model=depth_name, tracking=False)
-    tracked_pipe = arsdk.Pipeline.default(depth_model=depth_name)
-    depth, segmenter = DepthEstimator(depth_name), PersonSegmenter(num_threads=2)  # as Pipeline.default builds them
+    pipe = arsdk.Pipeline(make_depth(depth_name), PersonSegmenter(num_threads=2), tracking=False)
+    tracked_pipe = arsdk.Pipeline(make_depth(depth_name), PersonSegmenter(num_threads=2))
+    depth, segmenter = make_depth(depth_name), PersonSegmenter(num_threads=2)  # as Pipeline.default builds them
     ground = GroundTracker()  # its own, so the pipeline's is updated once a frame
     helper = ThreadPoolExecutor(max_workers=1)
     old_geo, new_geo, old_frame, new_frame, tracked_frame = [], [], [], [], []
@@ -328,7 +341,8 @@ def cost(depth_name: str, root, frames: int = 60) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
+    ap.add_argument("--depth-model", default=None,
+                    help="a built-in name, or SPEC=PATH (other weights run with a built-in's spec); default: the SDK's")
     ap.add_argument("--step", type=int, default=1, help="score every N-th frame of the sequences")
     args = ap.parse_args()
     root = shared_data_or_exit("realroom")

@@ -1,0 +1,56 @@
+"""training/sequence_finetune.py: the views' targets are in FastDepth's reference camera, and the fine-tuned
+weights written into FastDepth's ONNX graph run in ONNX Runtime as they do in PyTorch."""
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from arsdk import models  # noqa: E402
+from arsdk.camera import Intrinsics  # noqa: E402
+from arsdk.depth import FASTDEPTH, DepthEstimator, focal_over_width  # noqa: E402
+from arsdk.evaluation import PosedFrame  # noqa: E402
+from training.sequence_finetune import SIZE, SequenceViews, finetune, write_onnx  # noqa: E402
+
+needs_fastdepth = pytest.mark.skipif(not models.is_available("fastdepth"), reason="FastDepth not fetched")
+
+
+def _frame(depth_m: float = 2.0) -> PosedFrame:
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    depth = np.full((120, 160), depth_m, np.float32)
+    depth[:, 70:90] = 0.0  # a sensor gap (inside every crop) stays a gap
+    intr = Intrinsics(fx=150.0, fy=150.0, cx=80.0, cy=60.0, width=160, height=120)
+    return PosedFrame("f", image, depth, intr, np.eye(4))
+
+
+def test_views_carry_the_depth_into_the_reference_camera_as_the_sdk_undoes_it():
+    views = SequenceViews([_frame()], [], seed=0)
+    for _ in range(10):
+        image, target = views.frame_view()
+        assert image.shape == (*SIZE[::-1], 3) and target.shape == SIZE[::-1]
+        assert 0.0 <= image.min() and image.max() <= 1.0
+        assert 0 < np.count_nonzero(target) < target.size  # the sensor's gap stays a gap, not a depth
+    # the whole frame as the crop: the SDK multiplies the model's output by the camera's focal ratios over the
+    # reference camera's (DepthEstimator.to_depth), so the target is the true depth divided by that
+    views._crop = lambda h, w: (0, 0, h, w)
+    views.rng = np.random.default_rng(1)
+    _, target = views.frame_view()
+    sdk_scale = math.sqrt((150 / 160) / focal_over_width(FASTDEPTH.reference_hfov_deg)
+                          * (150 / 120) / focal_over_width(FASTDEPTH.reference_vfov_deg))
+    assert np.allclose(target[target > 0] * sdk_scale, 2.0, rtol=1e-5)
+    assert abs(sdk_scale - 1.0) > 0.05  # the check above tells a scaled target from an unscaled one
+
+
+@needs_fastdepth
+def test_finetuned_weights_run_in_onnxruntime_as_in_pytorch_and_differ_from_fastdepth(tmp_path):
+    net = finetune([_frame()], [], steps=2, lr=1e-3, photo_weight=0.0, batch=2, progress=False)
+    out = tmp_path / "ft.onnx"
+    assert write_onnx(net, out) < 1e-4
+    frame = _frame()
+    tuned = DepthEstimator(str(out), FASTDEPTH).estimate(frame.image, frame.intrinsics).raw
+    original = DepthEstimator("fastdepth").estimate(frame.image, frame.intrinsics).raw
+    assert tuned.shape == original.shape == frame.image.shape[:2]
+    assert float(np.mean(np.abs(tuned - original))) > 1e-4  # the new weights are the ones that run

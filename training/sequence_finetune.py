@@ -1,0 +1,182 @@
+"""Fine-tune FastDepth on a real RGB-D training sequence (the HoloLens one in ../shared/data) and write the result
+as an ONNX file with FastDepth's graph, which the SDK runs like FastDepth itself.
+
+FastDepth's weights at its own 224x224 input, BatchNorm statistics frozen (one room's small batches would
+rewrite them); each step sees random crops of the sequence's frames (4:3 shape, 60-100 % of the frame, mirrored
+half the time, a colour cast) with their sensor depth as the target, carried into FastDepth's reference camera (a
+crop's focal ratio, as arsdk.depth rescales the output), and a loss on log depth over the sensor's valid pixels:
+scale-invariant (`--scale-term` 1: the scale is left to the SDK's floor and height prior; less: taught as well)
+plus gradient matching. Beside them, FastDepth's own depth on real photographs (training/photos.py) holds the
+network near what it was, weighted by `--photo-weight`. The first `--frames` frames are trained on, so the rest of
+the sequence stays unseen.
+
+    python -m training.sequence_finetune --frames 250 --out training/runs/sequence_ft.onnx
+    python benchmarks/realroom.py --depth-model training/runs/sequence_ft.onnx --spec fastdepth
+
+What it gave, and why it is not shipped: arsdk/models/README.md ("Known limits") and docs/depth_model_story.md.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from arsdk.depth import FASTDEPTH_HFOV_DEG, FASTDEPTH_VFOV_DEG, focal_over_width
+from arsdk.evaluation import PosedFrame, load_training_sequences
+from arsdk.imaging import downscale
+from training.fastdepth_torch import FastDepthStudent, max_difference_to_onnxruntime
+from training.losses import gradient_matching_loss, si_log_loss
+from training.train import RUNS, set_cosine_lr
+
+SIZE = (224, 224)  # FastDepth's input
+MIN_DEPTH_M = 0.1  # sensor readings nearer than this are treated as missing
+
+
+class SequenceViews:
+    """Random training views of posed RGB-D frames: (image HxWx3 float in [0, 1], depth HxW in the reference
+    camera's metres, 0 where the sensor gave none), both at FastDepth's input size."""
+
+    def __init__(self, frames: list[PosedFrame], photos: list[np.ndarray], seed: int):
+        if not frames:
+            raise ValueError("sequence_finetune: no training frames")
+        self.frames, self.photos = frames, photos
+        self.rng = np.random.default_rng(seed)
+        self.ref = focal_over_width(FASTDEPTH_HFOV_DEG), focal_over_width(FASTDEPTH_VFOV_DEG)
+
+    def _crop(self, h: int, w: int) -> tuple[int, int, int, int]:
+        rng = self.rng
+        aspect = 4 / 3 * math.exp(rng.uniform(-0.15, 0.15))
+        ch = int(min(h, w / aspect) * rng.uniform(0.6, 1.0))
+        cw = min(w, int(round(ch * aspect)))
+        return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+
+    def _picture(self, crop: np.ndarray) -> np.ndarray:
+        cast = self.rng.uniform(0.75, 1.25) * self.rng.uniform(0.9, 1.1, 3)
+        return np.clip(downscale(np.ascontiguousarray(crop), SIZE) * cast, 0, 255).astype(np.float32) / 255
+
+    def frame_view(self) -> tuple[np.ndarray, np.ndarray]:
+        f = self.frames[int(self.rng.integers(len(self.frames)))]
+        h, w = f.image.shape[:2]
+        y0, x0, ch, cw = self._crop(h, w)
+        image, depth = f.image[y0:y0 + ch, x0:x0 + cw], f.depth[y0:y0 + ch, x0:x0 + cw]
+        if self.rng.random() < 0.5:
+            image, depth = image[:, ::-1], depth[:, ::-1]
+        # the SDK multiplies the model's output by this for a camera of the crop's focal ratios (arsdk.depth)
+        scale = math.sqrt((f.intrinsics.fx / cw) / self.ref[0] * (f.intrinsics.fy / ch) / self.ref[1])
+        target = cv2.resize(np.ascontiguousarray(depth, np.float32), SIZE, interpolation=cv2.INTER_NEAREST) / scale
+        return self._picture(image), target.astype(np.float32)
+
+    def photo_view(self) -> np.ndarray:
+        img = self.photos[int(self.rng.integers(len(self.photos)))]
+        y0, x0, ch, cw = self._crop(*img.shape[:2])
+        crop = img[y0:y0 + ch, x0:x0 + cw]
+        return self._picture(crop[:, ::-1] if self.rng.random() < 0.5 else crop)
+
+
+def _nchw(images) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+
+
+def finetune(frames: list[PosedFrame], photos: list[np.ndarray], steps: int, lr: float = 3e-5,
+             photo_weight: float = 2.0, scale_term: float = 1.0, batch: int = 8, seed: int = 0,
+             progress: bool = True) -> FastDepthStudent:
+    """FastDepth fine-tuned on `frames` for `steps` steps (AdamW, cosine); returns the network in eval mode."""
+    torch.manual_seed(seed)
+    views = SequenceViews(frames, photos, seed)
+    net = FastDepthStudent()
+    teacher = copy.deepcopy(net).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    net.eval()  # BatchNorm keeps FastDepth's statistics; its scale and shift still learn
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
+    from tqdm import tqdm
+
+    bar = tqdm(range(steps), desc="fine-tune", disable=not progress)
+    for step in bar:
+        set_cosine_lr(opt, lr, step, steps)
+        images, targets = zip(*(views.frame_view() for _ in range(batch)))
+        target = torch.from_numpy(np.stack(targets))[:, None]
+        valid = (target > MIN_DEPTH_M).float()
+        log_pred, log_true = torch.log(net(_nchw(images))), torch.log(target.clamp_min(MIN_DEPTH_M))
+        loss = si_log_loss(log_pred, log_true, valid, scale_term) + 0.5 * gradient_matching_loss(
+            log_pred, log_true, valid)
+        if photo_weight > 0 and photos:
+            x = _nchw([views.photo_view() for _ in range(max(1, batch // 2))])
+            with torch.no_grad():
+                held = torch.log(teacher(x))
+            loss = loss + photo_weight * (torch.log(net(x)) - held).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+    return net
+
+
+def write_onnx(net: FastDepthStudent, out: Path, source: Path | None = None) -> float:
+    """Write `net`'s weights into FastDepth's ONNX graph (the same nodes, in the order OnnxConvNet built its
+    layers from) at `out`; returns the largest |PyTorch - onnxruntime| on a random input."""
+    import onnx
+    from onnx import numpy_helper
+
+    from arsdk import models
+
+    source = Path(source or models.model_path("fastdepth"))
+    model = onnx.load(str(source))
+    inits = {t.name: t for t in model.graph.initializer}
+
+    def put(name: str, value: torch.Tensor):
+        inits[name].CopyFrom(numpy_helper.from_array(value.detach().numpy().astype(np.float32), name))
+
+    layers = iter(net.net.layers)
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            conv = next(layers)
+            put(node.input[1], conv.weight)
+            if len(node.input) > 2:
+                put(node.input[2], conv.bias)
+        elif node.op_type == "BatchNormalization":
+            bn = next(layers)
+            for name, value in zip(node.input[1:5], (bn.weight, bn.bias, bn.running_mean, bn.running_var)):
+                put(name, value)
+        elif node.op_type == "Clip":
+            next(layers)  # ReLU6 holds no weights, but is one of the layers
+    if next(layers, None) is not None:
+        raise ValueError(f"{source}: the graph has fewer weighted nodes than the network's layers")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    return max_difference_to_onnxruntime(net.net, out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
+                    help="the folder with manifest.json and its training_sequences")
+    ap.add_argument("--frames", type=int, default=250, help="train on the first N frames of each sequence")
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--photo-weight", type=float, default=2.0)
+    ap.add_argument("--scale-term", type=float, default=1.0, help="1: scale-invariant; less: teach the scale too")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=RUNS / "sequence_ft.onnx")
+    args = ap.parse_args(argv)
+    if not (args.data / "manifest.json").exists():
+        ap.error(f"--data {args.data}: no manifest.json there (expected ../shared/data with training_sequences)")
+    if args.frames < 1 or args.steps < 1:
+        ap.error(f"--frames and --steps: expected at least 1, got {args.frames} and {args.steps}")
+    frames = [f for seq in load_training_sequences(args.data) for f in seq[:args.frames]]
+    from training.photos import collect_photos
+
+    photos = collect_photos() if args.photo_weight > 0 else []
+    print(f"{len(frames)} training frames, {len(photos)} photos held to FastDepth's depth")
+    net = finetune(frames, photos, args.steps, args.lr, args.photo_weight, args.scale_term, seed=args.seed)
+    worst = write_onnx(net, args.out)
+    print(f"wrote {args.out} (max |ONNX Runtime - PyTorch| {worst:.1e} m)")
+
+
+if __name__ == "__main__":
+    main()
