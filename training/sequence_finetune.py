@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from arsdk.depth import FASTDEPTH_HFOV_DEG, FASTDEPTH_VFOV_DEG, focal_over_width
-from arsdk.evaluation import PosedFrame, load_training_sequences
+from arsdk.evaluation import PosedFrame, load_training_sequences, shared_data_dir
 from arsdk.imaging import downscale
 from training.fastdepth_torch import FastDepthStudent, max_difference_to_onnxruntime
 from training.losses import gradient_matching_loss, si_log_loss
@@ -154,8 +154,9 @@ def write_onnx(net: FastDepthStudent, out: Path, source: Path | None = None) -> 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
-                    help="the folder with manifest.json and its training_sequences")
+    ap.add_argument("--data", type=Path, default=shared_data_dir(),
+                    help="the folder with manifest.json and its training_sequences (default: $ARSDK_SHARED_DATA, "
+                         "else ../shared/data)")
     ap.add_argument("--frames", type=int, default=250, help="train on the first N frames of each sequence")
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--lr", type=float, default=3e-5)
@@ -164,11 +165,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RUNS / "sequence_ft.onnx")
     args = ap.parse_args(argv)
-    if not (args.data / "manifest.json").exists():
+    if args.data is None or not (args.data / "manifest.json").exists():
         ap.error(f"--data {args.data}: no manifest.json there (expected ../shared/data with training_sequences)")
     if args.frames < 1 or args.steps < 1:
         ap.error(f"--frames and --steps: expected at least 1, got {args.frames} and {args.steps}")
     frames = [f for seq in load_training_sequences(args.data) for f in seq[:args.frames]]
+    if not frames:
+        ap.error(f"--data {args.data}: its manifest.json lists no training_sequences")
     from training.photos import collect_photos
 
     photos = collect_photos() if args.photo_weight > 0 else []
