@@ -4,16 +4,17 @@ as an ONNX file with FastDepth's graph, which the SDK runs like FastDepth itself
 FastDepth's weights at its own 224x224 input, BatchNorm statistics frozen (one room's small batches would
 rewrite them); each step sees random crops of the sequence's frames (4:3 shape, 60-100 % of the frame, mirrored
 half the time, a colour cast) with their sensor depth as the target, carried into FastDepth's reference camera (a
-crop's focal ratio, as arsdk.depth rescales the output), and a loss on log depth over the sensor's valid pixels:
+crop's focal ratio, as arsdk.depth rescales the output), and a loss on log depth over the sensor's valid pixels
+(`--floor-only`: over the floor's, with FastDepth's own depth held on the rest of the frame):
 scale-invariant (`--scale-term` 1: the scale is left to the SDK's floor and height prior; less: taught as well)
 plus gradient matching. Beside them, FastDepth's own depth on real photographs (training/photos.py) holds the
 network near what it was, weighted by `--photo-weight`. The first `--frames` frames are trained on, so the rest of
 the sequence stays unseen.
 
     python -m training.sequence_finetune --frames 250 --out training/runs/sequence_ft.onnx
-    python benchmarks/realroom.py --depth-model training/runs/sequence_ft.onnx --spec fastdepth
+    python benchmarks/realroom.py --depth-model fastdepth=training/runs/sequence_ft.onnx
 
-What it gave, and why it is not shipped: arsdk/models/README.md ("Known limits") and docs/depth_model_story.md.
+What it gave, and why it is not shipped: BENCHMARKS.md ("Real rooms") and docs/depth_model_story.md.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ import numpy as np
 import torch
 
 from arsdk.depth import FASTDEPTH_HFOV_DEG, FASTDEPTH_VFOV_DEG, focal_over_width
-from arsdk.evaluation import PosedFrame, load_training_sequences, shared_data_dir
+from arsdk.evaluation import PosedFrame, load_training_sequences, pose_up, shared_data_dir, true_floor
+from arsdk.geometry import unproject
 from arsdk.imaging import downscale
 from training.fastdepth_torch import FastDepthStudent, max_difference_to_onnxruntime
 from training.losses import gradient_matching_loss, si_log_loss
@@ -37,14 +39,32 @@ SIZE = (224, 224)  # FastDepth's input
 MIN_DEPTH_M = 0.1  # sensor readings nearer than this are treated as missing
 
 
+def floor_masks(frames: list[PosedFrame], tolerance_m: float = 0.05) -> list[np.ndarray]:
+    """Each frame's floor pixels in its sensor depth: within tolerance_m of the floor found with the pose's up
+    (`evaluation.true_floor`; gravity-aligned poses); all False on a frame with no floor."""
+    out = []
+    for f in frames:
+        floor, _ = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
+        if floor is None:
+            out.append(np.zeros(f.depth.shape, bool))
+            continue
+        height = floor.height_of(unproject(f.depth, f.intrinsics))
+        out.append(np.isfinite(height) & (np.abs(height) < tolerance_m))
+    return out
+
+
 class SequenceViews:
     """Random training views of posed RGB-D frames: (image HxWx3 float in [0, 1], depth HxW in the reference
-    camera's metres, 0 where the sensor gave none), both at FastDepth's input size."""
+    camera's metres, 0 where the sensor gave none, and a HxW float mask of the pixels the depth is taught on:
+    `masks`' crop, or ones), all at FastDepth's input size."""
 
-    def __init__(self, frames: list[PosedFrame], photos: list[np.ndarray], seed: int):
+    def __init__(self, frames: list[PosedFrame], photos: list[np.ndarray], seed: int,
+                 masks: list[np.ndarray] | None = None):
         if not frames:
             raise ValueError("sequence_finetune: no training frames")
-        self.frames, self.photos = frames, photos
+        if masks is not None and [m.shape for m in masks] != [f.depth.shape for f in frames]:
+            raise ValueError("sequence_finetune: one mask per frame, of its depth's shape")
+        self.frames, self.photos, self.masks = frames, photos, masks
         self.rng = np.random.default_rng(seed)
         self.ref = focal_over_width(FASTDEPTH_HFOV_DEG), focal_over_width(FASTDEPTH_VFOV_DEG)
 
@@ -59,17 +79,21 @@ class SequenceViews:
         cast = self.rng.uniform(0.75, 1.25) * self.rng.uniform(0.9, 1.1, 3)
         return np.clip(downscale(np.ascontiguousarray(crop), SIZE) * cast, 0, 255).astype(np.float32) / 255
 
-    def frame_view(self) -> tuple[np.ndarray, np.ndarray]:
-        f = self.frames[int(self.rng.integers(len(self.frames)))]
+    def frame_view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = int(self.rng.integers(len(self.frames)))
+        f = self.frames[k]
         h, w = f.image.shape[:2]
         y0, x0, ch, cw = self._crop(h, w)
-        image, depth = f.image[y0:y0 + ch, x0:x0 + cw], f.depth[y0:y0 + ch, x0:x0 + cw]
+        window = (slice(y0, y0 + ch), slice(x0, x0 + cw))
+        mask = np.ones((h, w), np.float32) if self.masks is None else self.masks[k].astype(np.float32)
+        image, depth, mask = f.image[window], f.depth[window], mask[window]
         if self.rng.random() < 0.5:
-            image, depth = image[:, ::-1], depth[:, ::-1]
+            image, depth, mask = image[:, ::-1], depth[:, ::-1], mask[:, ::-1]
         # the SDK multiplies the model's output by this for a camera of the crop's focal ratios (arsdk.depth)
         scale = math.sqrt((f.intrinsics.fx / cw) / self.ref[0] * (f.intrinsics.fy / ch) / self.ref[1])
         target = cv2.resize(np.ascontiguousarray(depth, np.float32), SIZE, interpolation=cv2.INTER_NEAREST) / scale
-        return self._picture(image), target.astype(np.float32)
+        mask = cv2.resize(np.ascontiguousarray(mask), SIZE, interpolation=cv2.INTER_NEAREST)
+        return self._picture(image), target.astype(np.float32), mask
 
     def photo_view(self) -> np.ndarray:
         img = self.photos[int(self.rng.integers(len(self.photos)))]
@@ -84,10 +108,12 @@ def _nchw(images) -> torch.Tensor:
 
 def finetune(frames: list[PosedFrame], photos: list[np.ndarray], steps: int, lr: float = 3e-5,
              photo_weight: float = 2.0, scale_term: float = 1.0, batch: int = 8, seed: int = 0,
-             progress: bool = True) -> FastDepthStudent:
-    """FastDepth fine-tuned on `frames` for `steps` steps (AdamW, cosine); returns the network in eval mode."""
+             floor_only: bool = False, progress: bool = True) -> FastDepthStudent:
+    """FastDepth fine-tuned on `frames` for `steps` steps (AdamW, cosine); returns the network in eval mode.
+    floor_only: the sensor's depth is taught on the floor's pixels only (`floor_masks`), and FastDepth's own
+    depth is held on the rest of each frame (weight 1)."""
     torch.manual_seed(seed)
-    views = SequenceViews(frames, photos, seed)
+    views = SequenceViews(frames, photos, seed, floor_masks(frames) if floor_only else None)
     net = FastDepthStudent()
     teacher = copy.deepcopy(net).eval()
     for p in teacher.parameters():
@@ -99,12 +125,19 @@ def finetune(frames: list[PosedFrame], photos: list[np.ndarray], steps: int, lr:
     bar = tqdm(range(steps), desc="fine-tune", disable=not progress)
     for step in bar:
         set_cosine_lr(opt, lr, step, steps)
-        images, targets = zip(*(views.frame_view() for _ in range(batch)))
+        images, targets, masks = zip(*(views.frame_view() for _ in range(batch)))
         target = torch.from_numpy(np.stack(targets))[:, None]
-        valid = (target > MIN_DEPTH_M).float()
-        log_pred, log_true = torch.log(net(_nchw(images))), torch.log(target.clamp_min(MIN_DEPTH_M))
+        taught = torch.from_numpy(np.stack(masks))[:, None]
+        valid = (target > MIN_DEPTH_M).float() * taught
+        x = _nchw(images)
+        log_pred, log_true = torch.log(net(x)), torch.log(target.clamp_min(MIN_DEPTH_M))
         loss = si_log_loss(log_pred, log_true, valid, scale_term) + 0.5 * gradient_matching_loss(
             log_pred, log_true, valid)
+        if floor_only:
+            with torch.no_grad():
+                held = torch.log(teacher(x))
+            rest = 1.0 - taught
+            loss = loss + ((log_pred - held).abs() * rest).sum() / rest.sum().clamp_min(1.0)
         if photo_weight > 0 and photos:
             x = _nchw([views.photo_view() for _ in range(max(1, batch // 2))])
             with torch.no_grad():
@@ -163,6 +196,9 @@ def main(argv=None):
     ap.add_argument("--photo-weight", type=float, default=2.0)
     ap.add_argument("--scale-term", type=float, default=1.0, help="1: scale-invariant; less: teach the scale too")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--floor-only", action="store_true",
+                    help="teach the sensor's depth on the floor's pixels only (poses must be gravity-aligned), "
+                         "hold FastDepth's own elsewhere")
     ap.add_argument("--out", type=Path, default=RUNS / "sequence_ft.onnx")
     args = ap.parse_args(argv)
     if args.data is None or not (args.data / "manifest.json").exists():
@@ -176,7 +212,8 @@ def main(argv=None):
 
     photos = collect_photos() if args.photo_weight > 0 else []
     print(f"{len(frames)} training frames, {len(photos)} photos held to FastDepth's depth")
-    net = finetune(frames, photos, args.steps, args.lr, args.photo_weight, args.scale_term, seed=args.seed)
+    net = finetune(frames, photos, args.steps, args.lr, args.photo_weight, args.scale_term, seed=args.seed,
+                   floor_only=args.floor_only)
     worst = write_onnx(net, args.out)
     print(f"wrote {args.out} (max |ONNX Runtime - PyTorch| {worst:.1e} m)")
 
