@@ -49,6 +49,9 @@ class OnnxConvNet(nn.Module):
         self.output_name = graph.output[0].name
         self.layers = nn.ModuleList()
         self.steps: list[tuple[str, int | None, tuple[str, ...], str]] = []
+        # each ONNX initializer a layer was built from -> (layer index, its parameter or buffer), so weights learnt
+        # here can be written back into the graph (training/sequence_finetune.write_onnx)
+        self.sources: dict[str, tuple[int, str]] = {}
         for node in graph.node:
             if node.op_type not in SUPPORTED:
                 raise ValueError(f"{onnx_path}: node {node.name or node.output[0]} is {node.op_type}; "
@@ -87,6 +90,9 @@ class OnnxConvNet(nn.Module):
             if module is not None:
                 index = len(self.layers)
                 self.layers.append(module)
+                fields = {"Conv": ("weight", "bias"), "BatchNormalization": ("weight", "bias", "running_mean",
+                                                                            "running_var")}.get(node.op_type, ())
+                self.sources.update({name: (index, f) for name, f in zip(node.input[1:], fields)})
             data_inputs = tuple(n for n in node.input if n not in weights and n)
             self.steps.append((node.op_type, index, data_inputs, node.output[0]))
 

@@ -31,6 +31,21 @@ from training.train import RUNS, check_same_network, end_run, input_size, set_co
 TEACHER_INPUT = (224, 224)
 
 
+def random_window(rng: np.random.Generator, h: int, w: int, aspect_jitter: float, smallest: float
+                  ) -> tuple[int, int, int, int]:
+    """A random crop (y0, x0, height, width) of an h x w picture: 4:3 shape with its log aspect jittered by up to
+    aspect_jitter, between `smallest` and all of the largest such window's size."""
+    aspect = 4 / 3 * math.exp(rng.uniform(-aspect_jitter, aspect_jitter))
+    ch = int(min(h, w / aspect) * rng.uniform(smallest, 1.0))
+    cw = min(w, int(round(ch * aspect)))
+    return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+
+
+def colour_cast(rng: np.random.Generator) -> np.ndarray:
+    """Per-channel gains: a brightness of 0.75-1.25 times a colour tint of 0.9-1.1."""
+    return rng.uniform(0.75, 1.25) * rng.uniform(0.9, 1.1, 3)
+
+
 class PictureSource:
     """Random views of the source pictures: a crop of 4:3 shape (aspect jittered), 35-100 % of the picture's size,
     mirrored half the time, with a brightness and colour cast; returned at the student's and the teacher's input
@@ -46,16 +61,12 @@ class PictureSource:
         rng = self.rng
         pool = self.pools[int(rng.choice(len(self.pools), p=self.shares))]
         img = pool[int(rng.integers(len(pool)))]
-        h, w = img.shape[:2]
-        aspect = 4 / 3 * math.exp(rng.uniform(-0.1, 0.1))
-        ch = int(min(h, w / aspect) * rng.uniform(0.35, 1.0))
-        cw = min(w, int(round(ch * aspect)))
-        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        y0, x0, ch, cw = random_window(rng, *img.shape[:2], aspect_jitter=0.1, smallest=0.35)
         crop = img[y0:y0 + ch, x0:x0 + cw]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
         crop = np.ascontiguousarray(crop)
-        cast = rng.uniform(0.75, 1.25) * rng.uniform(0.9, 1.1, 3)
+        cast = colour_cast(rng)
         small = np.clip(downscale(crop, self.student_size) * cast, 0, 255).astype(np.float32) / 255
         big = np.clip(downscale(crop, TEACHER_INPUT) * cast, 0, 255).astype(np.float32) / 255
         return small, big

@@ -33,6 +33,7 @@ from arsdk.geometry import unproject
 from arsdk.imaging import downscale
 from training.fastdepth_torch import FastDepthStudent, max_difference_to_onnxruntime
 from training.losses import gradient_matching_loss, si_log_loss
+from training.scale_distill import colour_cast, random_window
 from training.train import RUNS, set_cosine_lr
 
 SIZE = (224, 224)  # FastDepth's input
@@ -69,14 +70,10 @@ class SequenceViews:
         self.ref = focal_over_width(FASTDEPTH_HFOV_DEG), focal_over_width(FASTDEPTH_VFOV_DEG)
 
     def _crop(self, h: int, w: int) -> tuple[int, int, int, int]:
-        rng = self.rng
-        aspect = 4 / 3 * math.exp(rng.uniform(-0.15, 0.15))
-        ch = int(min(h, w / aspect) * rng.uniform(0.6, 1.0))
-        cw = min(w, int(round(ch * aspect)))
-        return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+        return random_window(self.rng, h, w, aspect_jitter=0.15, smallest=0.6)
 
     def _picture(self, crop: np.ndarray) -> np.ndarray:
-        cast = self.rng.uniform(0.75, 1.25) * self.rng.uniform(0.9, 1.1, 3)
+        cast = colour_cast(self.rng)
         return np.clip(downscale(np.ascontiguousarray(crop), SIZE) * cast, 0, 255).astype(np.float32) / 255
 
     def frame_view(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,10 +136,10 @@ def finetune(frames: list[PosedFrame], photos: list[np.ndarray], steps: int, lr:
             rest = 1.0 - taught
             loss = loss + ((log_pred - held).abs() * rest).sum() / rest.sum().clamp_min(1.0)
         if photo_weight > 0 and photos:
-            x = _nchw([views.photo_view() for _ in range(max(1, batch // 2))])
+            shown = _nchw([views.photo_view() for _ in range(max(1, batch // 2))])
             with torch.no_grad():
-                held = torch.log(teacher(x))
-            loss = loss + photo_weight * (torch.log(net(x)) - held).abs().mean()
+                held = torch.log(teacher(shown))
+            loss = loss + photo_weight * (torch.log(net(shown)) - held).abs().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -151,8 +148,9 @@ def finetune(frames: list[PosedFrame], photos: list[np.ndarray], steps: int, lr:
 
 
 def write_onnx(net: FastDepthStudent, out: Path, source: Path | None = None) -> float:
-    """Write `net`'s weights into FastDepth's ONNX graph (the same nodes, in the order OnnxConvNet built its
-    layers from) at `out`; returns the largest |PyTorch - onnxruntime| on a random input."""
+    """Write `net`'s weights (in eval mode, as `finetune` returns it) into the ONNX graph it was built from
+    (FastDepth's unless `source`), each into the initializer its layer was read from (`OnnxConvNet.sources`), at
+    `out`; returns the largest |PyTorch - onnxruntime| on a random input."""
     import onnx
     from onnx import numpy_helper
 
@@ -161,25 +159,12 @@ def write_onnx(net: FastDepthStudent, out: Path, source: Path | None = None) -> 
     source = Path(source or models.model_path("fastdepth"))
     model = onnx.load(str(source))
     inits = {t.name: t for t in model.graph.initializer}
-
-    def put(name: str, value: torch.Tensor):
-        inits[name].CopyFrom(numpy_helper.from_array(value.detach().numpy().astype(np.float32), name))
-
-    layers = iter(net.net.layers)
-    for node in model.graph.node:
-        if node.op_type == "Conv":
-            conv = next(layers)
-            put(node.input[1], conv.weight)
-            if len(node.input) > 2:
-                put(node.input[2], conv.bias)
-        elif node.op_type == "BatchNormalization":
-            bn = next(layers)
-            for name, value in zip(node.input[1:5], (bn.weight, bn.bias, bn.running_mean, bn.running_var)):
-                put(name, value)
-        elif node.op_type == "Clip":
-            next(layers)  # ReLU6 holds no weights, but is one of the layers
-    if next(layers, None) is not None:
-        raise ValueError(f"{source}: the graph has fewer weighted nodes than the network's layers")
+    missing = sorted(set(net.net.sources) - set(inits))
+    if missing:
+        raise ValueError(f"{source}: no initializers {', '.join(missing[:3])}: not the graph the network came from")
+    for name, (index, field_name) in net.net.sources.items():
+        value = getattr(net.net.layers[index], field_name).detach().numpy().astype(np.float32)
+        inits[name].CopyFrom(numpy_helper.from_array(value, name))
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
     return max_difference_to_onnxruntime(net.net, out)
