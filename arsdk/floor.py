@@ -302,7 +302,15 @@ class GroundTracker:
     (`temporal.share_over`), so they hold at any frame rate. The camera height is remembered from frames that
     see the floor and kept for those that do not; the depth of every frame is scaled by one scene scale, updated
     slowly, so the room neither breathes nor jumps when the floor comes into view or leaves it.
+
+    stride: the depth is sampled every stride-th pixel of a camera whose focal length is GRID_REFERENCE_FX pixels
+    (a 640-pixel-wide frame with a 63 degree field of view, as NYU's Kinect), and at the same angle between samples
+    for other cameras (`stride_for`): every 16th pixel of that view taken at 1280x960. A fixed pixel stride gave
+    the floor search a different grid per camera resolution (normals from neighbours half as far apart, four times
+    the points) and so a different decision on the same view.
     """
+
+    GRID_REFERENCE_FX = 520.0
 
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
@@ -316,6 +324,11 @@ class GroundTracker:
         self.snap_deg, self.snap_frames, self.snap_s = snap_deg, snap_frames, snap_s
         self._clock = FrameClock("GroundTracker")
         self.reset()
+
+    def stride_for(self, intr: Intrinsics) -> int:
+        """The pixel stride that puts the samples of a camera `intr` as far apart in angle as `stride` pixels at a
+        focal length of GRID_REFERENCE_FX."""
+        return max(1, round(self.stride * intr.fx / self.GRID_REFERENCE_FX))
 
     def reset(self):
         """Forget the scene (a cut, or a new video)."""
@@ -385,7 +398,7 @@ class GroundTracker:
         readings at the same pace per second at any frame rate (`temporal.share_over`); None: each call counts as
         frames REFERENCE_S apart."""
         dt = REFERENCE_S if timestamp is None else self._clock.tick(timestamp)
-        points = sample_points(depth, intr, self.stride)
+        points = sample_points(depth, intr, self.stride_for(intr))
         normals = normals_from_points(points)  # for gravity and the floor alike
         if given_up is not None:
             g = Gravity.given(given_up)

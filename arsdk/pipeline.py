@@ -416,7 +416,7 @@ class Pipeline:
                 motion = np.linalg.inv(tracked.camera_to_world) @ then
                 motion[:3, 3] *= _scale_of(self._world_from_map)  # map units -> metres
                 depth = follow_depth(depth, intr, motion)
-            grid = sample_points(depth, intr, self.ground.stride)
+            grid = sample_points(depth, intr, self.ground.stride_for(intr))
             visible = self._floor_in_view(ground, grid, cam_to_world)
             at_map_scale = depth
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt)
@@ -428,8 +428,8 @@ class Pipeline:
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
-            depth = self._on_the_floor(ground.depth, sample_points(ground.depth, intr, self.ground.stride),
-                                       ground.normals, cam_to_world, floor.visible, intr, dt)
+            grid = sample_points(ground.depth, intr, self.ground.stride_for(intr))
+            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, intr, dt)
             up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,

@@ -19,6 +19,8 @@ below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
   the room sees them: floor right and what the misses are;
 - sparse streams: the HoloLens sequence fed every 2nd frame (from frames 0 and 1) and every 3rd: the camera turns
   8-12 degrees between frames there, against 4 in the full stream (frames taken as 0.4 s apart);
+- other resolutions: the single frames resized to 0.75x and 2x (intrinsics with them): floor right, and how often
+  the decision is the one made at the native size;
 - video rate: the first 100 HoloLens frames with 11 views rendered between each pair from the real pictures and
   depth (`evaluation.video_rate_frames`), fed at 30 frame/s as a live camera would be;
 - still camera: frames with a floor fed 20 times with fresh sensor noise; the share of the water area that
@@ -34,6 +36,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at_30fps, shared_data_or_exit,
                     stats_ms, write_result)
@@ -197,6 +200,42 @@ def run_sets(depth_name: str, root, step: int) -> dict:
     return result
 
 
+def other_resolutions(depth_name: str, root, zooms=(0.75, 2.0)) -> dict:
+    """The single frames again at other camera resolutions (each picture resized by `zoom`, its intrinsics with
+    it): floor right, "floor" said on frames without one, and the share of frames whose decision agrees with the
+    one at the native size (floor said or not alike, camera height within 5 %). A camera's resolution says
+    nothing about the room; the decision should not move with it."""
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
+    singles = load_pairs(root) + seven_scenes_pairs(root)
+    truths = [true_floor(p.depth, p.intrinsics) for p in singles]
+
+    def decide(zoom: float) -> list:
+        out = []
+        for p in singles:
+            resample = cv2.INTER_AREA if zoom < 1 else cv2.INTER_LINEAR
+            image = p.image if zoom == 1.0 else cv2.resize(p.image, None, fx=zoom, fy=zoom, interpolation=resample)
+            pipe.reset()
+            intr = p.intrinsics.scaled(image.shape[1], image.shape[0])
+            out.append(pipe.process(arsdk.Frame(image, 0.0, 0, intrinsics=intr)).floor)
+        return out
+
+    native = decide(1.0)
+    result = {}
+    for zoom in zooms:
+        print(f"\r  single frames at {zoom}x", end="", flush=True)
+        floors = decide(zoom)
+        shown = [share >= FLOOR_SHARE for _, share in truths]
+        right = [miss_kind(f, t) == "right" for f, (t, _), s in zip(floors, truths, shown) if s]
+        said = [f.visible for f, s in zip(floors, shown) if not s]
+        agrees = [a.visible == b.visible and abs(b.d / a.d - 1.0) < 0.05 for a, b in zip(native, floors)]
+        result[f"{zoom}x"] = {"floor_right": round(float(np.mean(right)), 3),
+                              "no_floor_said_visible": round(float(np.mean(said)), 3),
+                              "decision_as_native": round(float(np.mean(agrees)), 3)}
+    print()
+    pipe.close()
+    return result
+
+
 def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> dict:
     """The first `steps` HoloLens frames with 11 views rendered between each pair from the real pictures and depth
     (`common.hololens_at_30fps`), fed at 30 frame/s: what the live app sees. The gains that follow gravity, the
@@ -351,6 +390,9 @@ def main():
     sets = run_sets(name, root, args.step)
     for k, v in sets.items():
         print(f"  {k:12s} {v}")
+    zoomed = other_resolutions(name, root)
+    for k, v in zoomed.items():
+        print(f"  single frames at {k:5s} {v}")
     video = video_rate_stream(name, root)
     print(f"  HoloLens at 30 frame/s {video}")
     sparse = sparse_streams(name, root)
@@ -365,7 +407,8 @@ def main():
     print(f"  still camera {still}")
     timing = cost(name, root)
     print(f"  cost {timing}")
-    write_result("realroom", {"depth_model": name, "sets": sets, "video_rate": video, "sparse_streams": sparse,
+    write_result("realroom", {"depth_model": name, "sets": sets, "other_resolutions": zoomed,
+                              "video_rate": video, "sparse_streams": sparse,
                               "stream_starts": starts, "still_camera": still,
                               "cost": timing})
 
