@@ -310,6 +310,10 @@ class GravityEstimator:
     # parallel segments this close (image widths) and this parallel (degrees) are one pattern (`thin_bundles`)
     bundle_radius: float = 0.1
     bundle_angle_deg: float = 3.0
+    # the line search samples pairs of segments at random, from this seed on every frame (so a frame's reading is
+    # reproducible); another seed is another fair draw, which benchmarks/realroom.py uses to show how much a
+    # figure owes to the one draw
+    seed: int = 0
 
     def segments(self, image: np.ndarray) -> np.ndarray:
         """The line segments (Nx4 pixels) of an HxWx3 uint8 RGB or HxW grey image, for `estimate`: the costly
@@ -326,7 +330,8 @@ class GravityEstimator:
             # take support from true verticals that come in rows (a radiator, a bookshelf)
             seg = thin_bundles(seg, self.bundle_radius, self.bundle_angle_deg, intr.fx / intr.width)
         cone = None if prior_up is None else self.prior_cone_deg
-        up, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg)
+        up, support = vertical_from_lines(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg,
+                                          rng=np.random.default_rng(self.seed))
         return LineReading(up, support)
 
     def estimate(self, segments: np.ndarray | LineReading, intr: Intrinsics, normals: np.ndarray | None = None,

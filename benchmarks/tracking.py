@@ -21,6 +21,8 @@ times larger between frames than the tracker sees live.
   depth model's own TAE beside the pipeline's; the views share their real frames' exposure and noise, so they
   may flatter the depth model (its own TAE there, 3.6, is what it was measured at on real consecutive frames
   of a sequence kept back from us);
+- line draws: the anchor drift on both sequences again with gravity's line search drawing its random segment
+  pairs from seeds 1-4 (the SDK's is 0), and the mean over them: how much a figure owes to the one draw;
 - TAE on consecutive 30 frame/s frames of the demo room rendered along its camera sway with its exact poses,
   the depth model's own output against the pipeline's.
 Writes benchmarks/results/tracking.json (tracking_off.json with --no-tracking, tracking_async.json with
@@ -43,6 +45,7 @@ from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR,
                               load_training_sequences, reproject_depth,
                               temporal_alignment_error)
 from arsdk.geometry import project, transform_points, unproject_pixels
+from arsdk.gravity import GravityEstimator
 from arsdk.tracking import CameraTracker, rotation_deg
 
 SECONDS = (1, 3, 8)
@@ -70,12 +73,15 @@ def grid_pixels(intr) -> np.ndarray:
 
 
 def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool = False,
-                 model_tae: bool = False) -> dict:
-    """Scores one sequence; model_tae: also the TAE of the depth model's own output (state.depth_raw)."""
+                 model_tae: bool = False, line_seed: int = 0) -> dict:
+    """Scores one sequence; model_tae: also the TAE of the depth model's own output (state.depth_raw);
+    line_seed: the seed of gravity's line search (`GravityEstimator.seed`; the SDK's is 0)."""
     spacing = SPACING_S[name]
     steps = {s: max(1, math.ceil(s / spacing)) for s in SECONDS}
     pipe = arsdk.Pipeline.default(depth_model=depth_model, segmentation=False, tracking=tracking,
                                   asynchronous=asynchronous)
+    if line_seed:
+        pipe.ground.gravity_estimator = GravityEstimator(seed=line_seed)
     lag = []
     placed = {}   # start frame -> (pixels, anchors or world points)
     errors = {s: [] for s in SECONDS}
@@ -274,6 +280,23 @@ def bare_loop_cost(frames) -> list[float]:
     return times
 
 
+def line_draws(seqs, depth_model, tracking: bool, asynchronous: bool, seeds=(1, 2, 3, 4)) -> dict:
+    """Anchor drift on each sequence again with gravity's line search drawing its random segment pairs from other
+    seeds: the stream carries each frame's gravity, floor and scale into the world the anchors live in, so one fair
+    draw can land on either side of a target where another does not. Per seed, and the mean over them."""
+    out = {}
+    for seq_name, frames in seqs:
+        per_seed = {}
+        for seed in seeds:
+            print(f"\r  {seq_name}: line draw {seed}", end="", flush=True)
+            r = run_sequence(seq_name, frames, depth_model, tracking, asynchronous, line_seed=seed)
+            per_seed[f"seed_{seed}"] = r["anchor_drift_px"]
+        out[seq_name] = {"per_seed": per_seed, "mean": {
+            f"{s}s": round(float(np.mean([d[f"{s}s"] for d in per_seed.values()])), 1) for s in SECONDS}}
+    print()
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--depth-model", default=None, help="default: the SDK's default model")
@@ -291,6 +314,9 @@ def main():
         t0 = time.perf_counter()
         results[seq_name] = run_sequence(seq_name, frames, name, not args.no_tracking, args.asynchronous)
         print(f"  {seq_name:12s} {results[seq_name]}  ({time.perf_counter() - t0:.0f} s)")
+    draws = line_draws(seqs, name, not args.no_tracking, args.asynchronous)
+    for seq_name, d in draws.items():
+        print(f"  {seq_name:12s} other line draws: anchor drift, mean over seeds 1-4: {d['mean']}")
     if not args.no_video:
         t0 = time.perf_counter()
         frames = [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in hololens_at_30fps(root)]
@@ -300,7 +326,7 @@ def main():
         del frames
         print(f"  {'hololens_30fps':12s} {results['hololens_30fps']}  ({time.perf_counter() - t0:.0f} s)")
     out = {"depth_model": name, "tracking": not args.no_tracking, "asynchronous": args.asynchronous,
-           "sequences": results}
+           "sequences": results, "line_draws": draws}
     if not args.no_tracking:
         out["demo_room_30fps_tae"] = demo_room_tae(name)
         print(f"  TAE on the demo room at 30 frame/s: {out['demo_room_30fps_tae']}")
