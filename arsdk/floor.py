@@ -304,13 +304,14 @@ class GroundTracker:
     slowly, so the room neither breathes nor jumps when the floor comes into view or leaves it.
 
     stride: the depth is sampled every stride-th pixel of a camera whose focal length is GRID_REFERENCE_FX pixels
-    (a 640-pixel-wide frame with a 63 degree field of view, as NYU's Kinect), and at the same angle between samples
-    for other cameras (`stride_for`): every 16th pixel of that view taken at 1280x960. A fixed pixel stride gave
+    (a 640-pixel-wide frame with a 63 degree field of view, a Kinect's), and at the same angle between samples for
+    other cameras (`stride_for`): every 16th pixel of that view taken at 1280x960. Cameras of 57-62 degrees at 540-640
+    pixels (the webcam default's 60 at 640, NYU's, 7-Scenes', the HoloLens's) keep 8. A fixed pixel stride gave
     the floor search a different grid per camera resolution (normals from neighbours half as far apart, four times
     the points) and so a different decision on the same view.
     """
 
-    GRID_REFERENCE_FX = 520.0
+    GRID_REFERENCE_FX = 525.0
 
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
