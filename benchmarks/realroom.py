@@ -50,8 +50,8 @@ from arsdk.depth import BUILTIN_SPECS, DepthEstimator, default_depth_model
 from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs,
                               true_floor)
 from arsdk.floor import GroundTracker
-from arsdk.gravity import GravityEstimator
 from arsdk.geometry import fit_floor_plane, sample_points
+from arsdk.gravity import GravityEstimator
 from arsdk.render import Renderer
 from arsdk.segmentation import PersonSegmenter
 
@@ -86,6 +86,29 @@ def miss_kind(plane, truth) -> str:
     if plane.angle_to(truth) >= 5.0:
         return "wrong_angle"
     return "height_low" if plane.d < truth.d else "height_high"
+
+
+MISS_KINDS = ("right", "not_visible", "wrong_angle", "height_low", "height_high")
+
+
+def miss_shares(kinds: list[str]) -> dict:
+    """Each kind of `miss_kind`'s share of the frames with a floor, keyed "floor_<kind>"."""
+    return {f"floor_{kind}": round(kinds.count(kind) / max(1, len(kinds)), 3) for kind in MISS_KINDS}
+
+
+def floor_stream(pipe, frames, truths) -> tuple[list[str], list[bool]]:
+    """Posed frames fed through `pipe` as one stream (reset first), HOLOLENS_SPACING_S apart, scored for the floor
+    only (no flood rendered): the `miss_kind` of each frame with a floor, and whether a floor was said on each
+    frame without one. truths: `true_floor` of each frame."""
+    pipe.reset()
+    kinds, said = [], []
+    for i, (f, (truth, share)) in enumerate(zip(frames, truths)):
+        state = pipe.process(arsdk.Frame(f.image, i * HOLOLENS_SPACING_S, i, intrinsics=f.intrinsics))
+        if share >= FLOOR_SHARE:
+            kinds.append(miss_kind(state.floor, truth))
+        else:
+            said.append(bool(state.floor.visible))
+    return kinds, said
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -212,6 +235,7 @@ def other_resolutions(depth_name: str, root, zooms=(0.75, 2.0)) -> dict:
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     singles = load_pairs(root) + seven_scenes_pairs(root)
     truths = [true_floor(p.depth, p.intrinsics) for p in singles]
+    shown = [share >= FLOOR_SHARE for _, share in truths]
 
     def decide(zoom: float) -> list:
         out = []
@@ -228,7 +252,6 @@ def other_resolutions(depth_name: str, root, zooms=(0.75, 2.0)) -> dict:
     for zoom in zooms:
         print(f"\r  single frames at {zoom}x", end="", flush=True)
         floors = decide(zoom)
-        shown = [share >= FLOOR_SHARE for _, share in truths]
         right = [miss_kind(f, t) == "right" for f, (t, _), s in zip(floors, truths, shown) if s]
         said = [f.visible for f, s in zip(floors, shown) if not s]
         agrees = [a.visible == b.visible and abs(b.d / a.d - 1.0) < 0.05 for a, b in zip(native, floors)]
@@ -246,30 +269,21 @@ def line_draws(depth_name: str, root, seeds=(1, 2, 3, 4)) -> dict:
     stream feeds each frame's gravity, floor and scale into the next, so one fair draw of the line search can
     send the scene's height astray for tens of frames where another does not; the spread over draws says how
     much of a figure is that one draw, and the mean is the fairer figure for rooms not seen here."""
+    sequences = load_training_sequences(root, 1)
+    if not sequences:  # no training sequence in this data folder
+        return {}
+    seq = sequences[0]  # the HoloLens walk
+    truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
     per_seed = {}
-    for seq in load_training_sequences(root, 1):
-        truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
-        for seed in seeds:
-            pipe = arsdk.Pipeline(make_depth(depth_name), None,
-                                  ground=GroundTracker(gravity=GravityEstimator(seed=seed)))
-            kinds, said = [], []
-            for i, f in enumerate(seq):
-                print(f"\r  line draw {seed}: {i + 1}/{len(seq)}", end="", flush=True)
-                state = pipe.process(arsdk.Frame(f.image, i * HOLOLENS_SPACING_S, i, intrinsics=f.intrinsics))
-                truth, share = truths[i]
-                if share >= FLOOR_SHARE:
-                    kinds.append(miss_kind(state.floor, truth))
-                else:
-                    said.append(bool(state.floor.visible))
-            pipe.close()
-            row = {f"floor_{k}": round(kinds.count(k) / max(1, len(kinds)), 3)
-                   for k in ("right", "not_visible", "wrong_angle", "height_low", "height_high")}
-            row["no_floor_said_visible"] = round(float(np.mean(said)), 3) if said else None
-            per_seed[f"seed_{seed}"] = row
+    for seed in seeds:
+        print(f"\r  line draw {seed} of {len(seeds)}", end="", flush=True)
+        pipe = arsdk.Pipeline(make_depth(depth_name), None, ground=GroundTracker(gravity=GravityEstimator(seed=seed)))
+        kinds, said = floor_stream(pipe, seq, truths)
+        pipe.close()
+        per_seed[f"seed_{seed}"] = {**miss_shares(kinds),
+                                    "no_floor_said_visible": round(float(np.mean(said)), 3) if said else None}
     print()
     right = [r["floor_right"] for r in per_seed.values()]
-    if not right:  # no training sequence in this data folder
-        return {}
     return {"per_seed": per_seed, "floor_right_mean": round(float(np.mean(right)), 3),
             "floor_right_worst": round(float(np.min(right)), 3)}
 
@@ -317,21 +331,12 @@ def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20)
         truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
         for start in range(0, len(seq) - length + 1, every):
             print(f"\r  streams started at frame {start}", end="", flush=True)
-            pipe.reset()
-            mine = []
-            for i in range(length):
-                f = seq[start + i]
-                state = pipe.process(arsdk.Frame(f.image, i * HOLOLENS_SPACING_S, i, intrinsics=f.intrinsics))
-                truth, share = truths[start + i]
-                if share >= FLOOR_SHARE:
-                    mine.append(miss_kind(state.floor, truth))
+            mine = floor_stream(pipe, seq[start:start + length], truths[start:start + length])[0]
             kinds += mine
             per_start[f"{seq[0].name.split('/')[0]}_{start}"] = round(mine.count("right") / max(1, len(mine)), 3)
     print()
     pipe.close()
-    out = {"seconds": seconds, "starts": len(per_start), "frames_with_floor": len(kinds)}
-    for kind in ("right", "not_visible", "wrong_angle", "height_low", "height_high"):
-        out[f"floor_{kind}"] = round(kinds.count(kind) / max(1, len(kinds)), 3)
+    out = {"seconds": seconds, "starts": len(per_start), "frames_with_floor": len(kinds), **miss_shares(kinds)}
     out["floor_right_per_start"] = per_start
     return out
 

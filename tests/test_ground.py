@@ -379,8 +379,8 @@ def test_a_carpet_seen_steeply_stays_in_view_on_a_tracked_stream(shared_data):
 @pytest.mark.parametrize("name", ["image_4", "image_6"])  # NYU corridor and office views with a stretch of floor
 @pytest.mark.parametrize("zoom", [1.0, 2.0, 0.75])
 def test_floor_found_on_nyu_floor_views(shared_data, pipe, name, zoom):
-    """Also at other camera resolutions: the floor search samples the same share of the view at any width (it
-    sampled every 8th pixel, and at 1280x960 found neither floor)."""
+    """Also at other camera resolutions: the floor search samples the view at the same angles at any resolution
+    (it sampled every 8th pixel, and at 1280x960 found neither floor)."""
     pair = {p.name: p for p in load_pairs(shared_data, {"nyu"})}[name]
     truth, share = true_floor(pair.depth, pair.intrinsics)
     assert share > 0.05
