@@ -298,7 +298,8 @@ class GroundTracker:
 
     Gravity is estimated per frame (or given, e.g. by an IMU) and smoothed: a new estimate moves the held one by
     a share that grows with its confidence, and a change agreed on for `snap_frames` frames and `snap_s` seconds
-    is taken at once (the camera turned). The smoothing shares are per temporal.REFERENCE_S of frame time
+    is taken at once (the camera turned; the readings agree within snap_deg / 2 plus snap_turn_deg_per_s for each
+    second between them, as the held up is in the camera's axes and a turning camera turns it). The smoothing shares are per temporal.REFERENCE_S of frame time
     (`temporal.share_over`), so they hold at any frame rate. The camera height is remembered from frames that
     see the floor and kept for those that do not; the depth of every frame is scaled by one scene scale, updated
     slowly, so the room neither breathes nor jumps when the floor comes into view or leaves it.
@@ -316,13 +317,14 @@ class GroundTracker:
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
                  scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3,
-                 tilt_smoothing: float = 0.8, snap_s: float = 0.8):
+                 tilt_smoothing: float = 0.8, snap_s: float = 0.8, snap_turn_deg_per_s: float = 12.0):
         self.settings = settings or FloorSettings()
         self.gravity_estimator = gravity or GravityEstimator()
         self.stride, self.threshold = stride, threshold
         self.gravity_smoothing, self.scale_smoothing = gravity_smoothing, scale_smoothing
         self.tilt_smoothing = tilt_smoothing
         self.snap_deg, self.snap_frames, self.snap_s = snap_deg, snap_frames, snap_s
+        self.snap_turn_deg_per_s = snap_turn_deg_per_s
         self._clock = FrameClock("GroundTracker")
         self.reset()
 
@@ -338,7 +340,8 @@ class GroundTracker:
         self.camera_height: float | None = None
         self._log_scale: float | None = None
         self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
-        self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2)  # estimates far from the held up
+        # estimates far from the held up; held in the camera's axes, which turn (`AgreedReadings`)
+        self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2, self.snap_turn_deg_per_s)
         self._clock.reset()
 
     def _prior_up(self) -> np.ndarray | None:

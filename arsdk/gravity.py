@@ -196,7 +196,7 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     if roll_prior_deg is not None:
         roll = np.degrees(np.arctan2(cand[top, 0], -cand[top, 1]))
         total = total * np.exp(-0.5 * (roll / roll_prior_deg) ** 2)
-    up = cand[top[int(np.argmax(total))]]
+    up = chosen = cand[top[int(np.argmax(total))]]
     for _ in range(3):  # refine: the direction closest to perpendicular to every inlier plane
         w = lengths * (seg.misalignment(up[None])[:, 0] < tol * 2)
         if w.sum() == 0:
@@ -204,6 +204,10 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
         m = (planes * w[:, None]).T @ planes
         up_new = np.linalg.eigh(m)[1][:, 0]
         up = up_new if up_new @ up > 0 else -up_new
+    if not plausible_up(up[None], max_roll_deg, pitch_range_deg)[0]:
+        # inliers along two directions can pull the least-squares answer far off (a HoloLens frame's vertical
+        # went to 79 degrees up with 55 of roll, and was taken): what the search chose stands
+        up = chosen
     inl = seg.misalignment(up[None])[:, 0] < tol
     # the inliers must not all be one line (or lines through one image point): their planes must fan out
     return up, float(lengths[inl].sum()) * _plane_spread(planes[inl], lengths[inl])
@@ -261,10 +265,17 @@ class AgreedReadings:
     One reading far from what is held is more likely a bad one (floor edges taken for verticals); the same far
     reading for `frames` frames and `seconds` seconds, each within `spread_deg` of the latest, says the held up is
     the wrong one (the camera turned, or the held up was taken from bad readings). Seconds as well as frames, so a
-    still view's repeats at 30 frame/s count as the one view they are."""
+    still view's repeats at 30 frame/s count as the one view they are.
 
-    def __init__(self, frames: int, seconds: float, spread_deg: float):
+    turn_deg_per_s: for readings taken in the axes of a camera that may turn between them, each reading may lie
+    that much further from the latest per second of its age. A camera pitching 8-10 degrees between frames 1.2 s
+    apart moves its up as far: its readings, all right, never agreed within spread_deg, and the held up they
+    disagreed with grew staler with every frame (HoloLens walk fed every 3rd frame: held 12-34 degrees off for
+    8 s while every reading was within 2 degrees)."""
+
+    def __init__(self, frames: int, seconds: float, spread_deg: float, turn_deg_per_s: float = 0.0):
         self.frames, self.seconds, self.spread_deg = frames, seconds, spread_deg
+        self.turn_deg_per_s = turn_deg_per_s
         self._readings: list[tuple[float, np.ndarray]] = []  # (age in seconds, up)
 
     def add(self, up: np.ndarray, dt: float) -> bool:
@@ -274,7 +285,8 @@ class AgreedReadings:
             self._readings.pop(0)  # the last `frames` readings, and any within `seconds`
         # each reading stands for the interval up to the next: the oldest's age plus one frame is the time covered
         return (len(self._readings) >= self.frames and self._readings[0][0] + dt >= self.seconds
-                and all(angle_deg(u, up) < self.spread_deg for _, u in self._readings))
+                and all(angle_deg(u, up) < max(self.spread_deg, self.turn_deg_per_s * age)
+                        for age, u in self._readings))
 
     def clear(self):
         self._readings.clear()

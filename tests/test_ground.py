@@ -539,6 +539,43 @@ def test_gravity_snaps_after_the_same_time_at_any_frame_rate():
     assert 24 <= frames_to_snap(1 / 30) <= 25  # 0.8 s of agreeing readings
 
 
+def test_a_turning_camera_s_readings_replace_a_stale_held_up_and_odd_ones_do_not():
+    """The held up is in the camera's axes, so a camera that keeps turning leaves it behind. Readings 1.2 s apart
+    from a camera pitching 8 degrees a step never agreed within snap_deg / 2 of the latest, and the held up stayed
+    where it was; each may now lie snap_turn_deg_per_s further off per second of its age. Readings that jump
+    between two directions on a still camera 0.4 s apart are still held off."""
+    def pitched(deg):
+        return np.array([0.0, -np.cos(np.radians(deg)), -np.sin(np.radians(deg))])
+
+    g = GroundTracker()
+    g._smooth_gravity(Gravity(pitched(20), 1.0, "lines"), 1.2)
+    for deg in (34, 42, 50):
+        out = g._smooth_gravity(Gravity(pitched(deg), 1.0, "lines"), 1.2).up
+    assert angle_deg(out, pitched(50)) < 0.1
+    assert GroundTracker(snap_turn_deg_per_s=0.0).snap_turn_deg_per_s == 0.0
+
+    g = GroundTracker()
+    g._smooth_gravity(Gravity(pitched(20), 1.0, "lines"), 0.4)
+    for deg in (36, 50) * 5:
+        out = g._smooth_gravity(Gravity(pitched(deg), 1.0, "lines"), 0.4).up
+    assert angle_deg(out, pitched(20)) < 0.1
+
+
+def test_a_stream_fed_every_third_frame_follows_a_pitching_camera(shared_data):
+    """HoloLens frames 150-189 fed every 3rd (1.2 s apart): from frame 171 the camera pitches 7-9 degrees a step
+    while every line reading is within 2 degrees of the truth. The held up (the floor decision's gravity) stayed
+    12-34 degrees off on all of frames 171-189; it now takes the readings from the third of them."""
+    frames = load_training_sequences(shared_data)[0][150:190:3]
+    off = []
+    with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+        for i, f in enumerate(frames):
+            p.process(arsdk.Frame(f.image, i * 1.2, i, intrinsics=f.intrinsics))
+            if i >= 7:
+                off.append(angle_deg(p.ground.up, pose_up(f.camera_to_world)))
+    assert len(off) == 7
+    assert sum(o < 5.0 for o in off) >= 4, np.round(off, 1)
+
+
 def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
     """The first 40 HoloLens frames with the views between them rendered from the real pictures
     (`video_rate_frames`), fed at 30 frame/s as a live camera feeds them. With the pulls per frame (tuned on frames
