@@ -197,6 +197,13 @@ def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings:
     return uv, ok
 
 
+def _ratio_matches(des0: np.ndarray, des1: np.ndarray, ratio: float) -> list:
+    """Binary descriptors des0 matched to their nearest in des1, kept where the nearest is closer than `ratio`
+    times the second nearest (Lowe's test)."""
+    return [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(des0, des1, k=2)
+            if len(m) == 2 and m[0].distance < ratio * m[1].distance]
+
+
 _TRUSTED = 0.5  # a frame's tracking confidence from which its map counts as one that tracked
 
 
@@ -559,8 +566,7 @@ class CameraTracker:
         kp1, d1 = self._orb_free.detectAndCompute(gray, None)
         if d0 is None or d1 is None or len(kp0) < 2 or len(kp1) < 2:
             return None
-        pairs = [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(d0, d1, k=2)
-                 if len(m) == 2 and m[0].distance < 0.8 * m[1].distance]
+        pairs = _ratio_matches(d0, d1, 0.8)
         if len(pairs) < s.min_inliers:
             return None
         uv0 = np.float32([kp0[m.queryIdx].pt for m in pairs])
@@ -641,8 +647,7 @@ class CameraTracker:
         if now_des is None or len(now) < 2:
             return None
         # a loose ratio test: RANSAC sorts out the rest (0.8 lost 1.5-2 times as many sparse HoloLens frames)
-        pairs = [m[0] for m in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(last_des, now_des, k=2)
-                 if len(m) == 2 and m[0].distance < 0.9 * m[1].distance]
+        pairs = _ratio_matches(last_des, now_des, 0.9)
         if len(pairs) < s.min_inliers:
             return None
         idx = np.array([last[p.queryIdx].class_id for p in pairs])
