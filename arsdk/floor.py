@@ -300,9 +300,10 @@ class GroundTracker:
     a share that grows with its confidence, and a change agreed on for `snap_frames` frames and `snap_s` seconds
     is taken at once (the camera turned; the readings agree within snap_deg / 2 plus snap_turn_deg_per_s for each
     second between them, as the held up is in the camera's axes and a turning camera turns it). The smoothing
-    shares are per temporal.REFERENCE_S of frame time (`temporal.share_over`), so they hold at any frame rate. The camera height is remembered from frames that
-    see the floor and kept for those that do not; the depth of every frame is scaled by one scene scale, updated
-    slowly, so the room neither breathes nor jumps when the floor comes into view or leaves it.
+    shares are per temporal.REFERENCE_S of frame time (`temporal.share_over`), so they hold at any frame rate. The
+    camera height is remembered from frames that see the floor and kept for those that do not; the depth of every
+    frame is scaled by one scene scale, updated slowly, so the room neither breathes nor jumps when the floor comes
+    into view or leaves it.
 
     stride: the depth is sampled every stride-th pixel of a camera whose focal length is GRID_REFERENCE_FX pixels
     (a 640-pixel-wide frame with a 63 degree field of view, a Kinect's), and at the same angle between samples for

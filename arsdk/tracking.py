@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, check_depth, check_image
-from .geometry import Intrinsics, unproject_pixels, warp_depth
+from .geometry import Intrinsics, project, unproject_pixels, warp_depth
 
 
 class TrackingState(str, enum.Enum):
@@ -197,6 +197,18 @@ def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings:
     return uv, ok
 
 
+def _seen_from(xyz: np.ndarray, pose: np.ndarray, intr: Intrinsics,
+               fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where world points xyz (Nx3) appear to a camera at `pose` (camera_to_world) -> (Nx2 pixels, `fallback`'s
+    for the points not in front of it; which are in front, 5 cm or more)."""
+    w2c = np.linalg.inv(pose)
+    cam = xyz @ w2c[:3, :3].T + w2c[:3, 3]
+    front = cam[:, 2] > 0.05
+    uv = fallback.copy()
+    uv[front] = project(cam[front], intr)
+    return uv, front
+
+
 def _ratio_matches(des0: np.ndarray, des1: np.ndarray, ratio: float) -> list:
     """Binary descriptors des0 matched to their nearest in des1, kept where the nearest is closer than `ratio`
     times the second nearest (Lowe's test)."""
@@ -280,6 +292,7 @@ class CameraTracker:
         self._gray: np.ndarray | None = None
         self._solved: tuple[np.ndarray, _Map] | None = None  # the last solved frame's work image and map, as it saw it
         self._solved_view: tuple[np.ndarray, np.ndarray] | None = None  # its depth (map units) and pose
+        self._solved_keypoints: tuple | None = None  # its own ORB keypoints and descriptors, once looked for
         self._lost: tuple[np.ndarray, _Map] | None = None    # the same of a lost map, while it is looked for
         self._lost_frames_left = 0
         self._lost_index: int | None = None  # the frame the map was lost on: poses from it on are on the new map
@@ -403,8 +416,7 @@ class CameraTracker:
         if d is not None:
             self._update_scale(d, pose)
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
-        self._solved = (gray, self._map.copy())
-        self._solved_view = None if d is None else (d * np.float32(self._scale), pose.copy())
+        self._keep_solved(gray, d, pose)
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
                                                  self._scale, keyframe, relocalised))
 
@@ -479,8 +491,7 @@ class CameraTracker:
         self._trusted = 0
         self._epoch += 1
         self._lift(gray, depth, intr, pose, self._scale)
-        self._solved = (gray, self._map.copy())
-        self._solved_view = (depth * np.float32(self._scale), pose.copy())
+        self._keep_solved(gray, depth, pose)
         if len(self._map) < self.settings.min_inliers:  # nothing to track (a blank wall, a dark frame): try again
             self._gray = None
         return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True)
@@ -490,12 +501,7 @@ class CameraTracker:
         if len(m) < s.min_inliers:  # the flow lost the map on the frame before
             return self._rematch(gray, intr, predicted)
         # the flow starts where the motion model puts each corner: a fast turn stays within the pyramid's reach
-        w2c = np.linalg.inv(predicted)
-        cam = m.xyz @ w2c[:3, :3].T + w2c[:3, 3]
-        guess = m.uv.copy()
-        front = cam[:, 2] > 0.05
-        guess[front] = np.stack([intr.fx * cam[front, 0] / cam[front, 2] + intr.cx,
-                                 intr.fy * cam[front, 1] / cam[front, 2] + intr.cy], 1)
+        guess = _seen_from(m.xyz, predicted, intr, m.uv)[0]
         uv, ok = _follow_points(self._gray, gray, m.uv, s, guess)
         m.keep(ok)
         m.uv = uv[ok].astype(np.float32)
@@ -549,6 +555,13 @@ class CameraTracker:
         self._map = kept
         return pose, len(kept), min(1.0, len(kept) / 60.0) * share
 
+    def _keep_solved(self, gray, depth, pose):
+        """This frame as the last solved view, for finding the map again: its work image, the map as it saw it,
+        and its depth (None: none of this frame; else in map units) and pose."""
+        self._solved = (gray, self._map.copy())
+        self._solved_view = None if depth is None else (depth * np.float32(self._scale), pose.copy())
+        self._solved_keypoints = None
+
     def _by_features(self, gray, intr):
         """The last solved frame found in `gray` by ORB's own oriented, multi-scale keypoints, lifted with that
         frame's depth: PnP gives the pose, and the map's corners are followed into this frame from where it puts
@@ -562,7 +575,9 @@ class CameraTracker:
             return None
         last_gray, before = self._solved
         depth, then = self._solved_view
-        kp0, d0 = self._orb_free.detectAndCompute(last_gray, None)
+        if self._solved_keypoints is None:  # the same view serves every frame coasted after it
+            self._solved_keypoints = self._orb_free.detectAndCompute(last_gray, None)
+        kp0, d0 = self._solved_keypoints
         kp1, d1 = self._orb_free.detectAndCompute(gray, None)
         if d0 is None or d1 is None or len(kp0) < 2 or len(kp1) < 2:
             return None
@@ -579,13 +594,7 @@ class CameraTracker:
         solved = _pose_from(xyz, uv1[ok], intr.matrix, s.wide_reprojection * s.reprojection_px, s.min_inliers)
         if solved is None:
             return None
-        pose = solved[0]
-        w2c = np.linalg.inv(pose)
-        cam = before.xyz @ w2c[:3, :3].T + w2c[:3, 3]
-        front = cam[:, 2] > 0.05
-        guess = before.uv.copy()
-        guess[front] = np.stack([intr.fx * cam[front, 0] / cam[front, 2] + intr.cx,
-                                 intr.fy * cam[front, 1] / cam[front, 2] + intr.cy], 1)
+        guess, front = _seen_from(before.xyz, solved[0], intr, before.uv)
         uv, followed = _follow_points(last_gray, gray, before.uv, s, guess)
         h, w = gray.shape
         inside = front & (guess[:, 0] >= 0) & (guess[:, 0] < w) & (guess[:, 1] >= 0) & (guess[:, 1] < h)
