@@ -407,6 +407,8 @@ class Pipeline:
         elif self.tracker is not None:
             t0 = time.perf_counter()
             tracked = self.tracker.track(image, ground.depth, intr, frame.index, depth_index)
+            if tracked.corrected is not None:
+                self._follow_correction(tracked.corrected)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index, dt)
             depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
             then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
@@ -499,6 +501,15 @@ class Pipeline:
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         self._camera_y = float(c2w[1, 3])
         return c2w
+
+    def _follow_correction(self, fix: np.ndarray):
+        """The tracker corrected its drift by moving its map by `fix`: the world moves with the map, so the camera,
+        the floor and the fog stay where they are, and anchors placed before the drift grew return to their place.
+        The fused depth's pose moves with the map too (its depth is of the same picture)."""
+        if self._world_from_map is not None:
+            self._world_from_map = self._world_from_map @ np.linalg.inv(fix)
+        if self._fused is not None:
+            self._fused = (self._fused[0], self._fused[1], fix @ self._fused[2])
 
     def _height_tracked(self, tracked: TrackedPose) -> bool:
         """Whether the world's camera height is a tracked one: a floor measured in this scene, followed since."""
