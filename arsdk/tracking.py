@@ -48,13 +48,14 @@ class TrackerSettings:
     min_parallax_deg: the angle between two rays of a corner at which it is triangulated.
     wide_reprojection: when PnP finds too few corners within reprojection_px, it tries again within this many
     times it; that answer needs half the corners and must stay within wide_max_turn_deg of the motion model.
-    past_views: views kept for correcting drift (0: none). A confidently solved frame that has turned view_deg
-    from the last kept view, or moved view_move of its distance to the room, is kept; before that, the kept
-    view nearest to it, of those before the last skip_views, is found in it by keypoints, and, on
-    past_view_inliers agreeing matches spread over min_spread_deg (standard deviation, across or down the picture)
-    and within max_fix_deg and max_fix_move of the tracked pose, the map is moved so the two agree
-    (`TrackedPose.corrected`). Only where the frames since that view were tracked with a mean confidence of at
-    most max_chain_confidence: a map the flow follows confidently drifts less than such a check measures."""
+    past_views: views kept for correcting drift (0: none). A solved frame that has turned view_deg from the last
+    kept view, or moved view_move of its distance to the room, is kept; before that, the views_tried kept views
+    nearest to it, of those before the last skip_views, are found in it by keypoints, and, on past_view_inliers
+    agreeing matches spread over min_spread_deg (standard deviation, across or down the picture) and within
+    max_fix_deg and max_fix_move of the tracked pose, the map is moved so the two agree (`TrackedPose.corrected`;
+    the answer with the most such matches). Only where the frames since that view were tracked with a mean
+    confidence of at most max_chain_confidence: a map the flow follows confidently drifts less than such a check
+    measures."""
 
     work_width: int = 320
     max_corners: int = 250
@@ -81,6 +82,7 @@ class TrackerSettings:
     max_fix_deg: float = 10.0
     max_fix_move: float = 0.3
     min_spread_deg: float = 8.0
+    views_tried: int = 2
     max_chain_confidence: float = 0.7
 
     def __post_init__(self):
@@ -103,6 +105,8 @@ class TrackerSettings:
                              f"{self.view_move}")
         if not 0.0 <= self.max_chain_confidence <= 1.0:
             raise InputError(f"TrackerSettings.max_chain_confidence: expected [0, 1], got {self.max_chain_confidence}")
+        if self.views_tried < 1:
+            raise InputError(f"TrackerSettings.views_tried: expected 1 or more, got {self.views_tried}")
         if self.past_view_inliers < 6:
             raise InputError(f"TrackerSettings.past_view_inliers: PnP needs at least 6, got {self.past_view_inliers}")
         if self.wide_reprojection < 1.0:
@@ -695,22 +699,48 @@ class CameraTracker:
         s = self.settings
         return rotation_deg(step[:3, :3]) >= s.view_deg or np.linalg.norm(step[:3, 3]) >= s.view_move * last.reach
 
-    def _nearest_view(self, pose) -> _View | None:
-        """Of the views before the last skip_views, the one seeing most like `pose` (its viewing direction within
-        30 degrees and its camera within its distance to the room), or None."""
+    def _nearest_views(self, pose, count: int) -> list[_View]:
+        """Of the views before the last skip_views, the `count` seeing most like `pose` (viewing direction within
+        30 degrees, camera within its distance to the room), nearest first."""
         s = self.settings
-        best, best_cost = None, math.inf
+        near = []
         for view in self._views[: max(0, len(self._views) - s.skip_views)]:
             turn = math.degrees(math.acos(float(np.clip(view.pose[:3, 2] @ pose[:3, 2], -1.0, 1.0))))
             move = float(np.linalg.norm(view.pose[:3, 3] - pose[:3, 3])) / view.reach
-            cost = turn + 30.0 * move  # a move of a tenth of the distance to the room weighs as 3 degrees
-            if turn < 30.0 and move < 1.0 and cost < best_cost:
-                best, best_cost = view, cost
-        return best
+            if turn < 30.0 and move < 1.0:
+                near.append((turn + 30.0 * move, view))  # a move of a tenth of the distance weighs as 3 degrees
+        near.sort(key=lambda c: c[0])
+        return [view for _, view in near[:count]]
+
+    def _fix_from(self, old: _View, uv, des, intr) -> tuple[np.ndarray, int] | None:
+        """The past view `old` found in this frame's keypoints (uv in the work image, descriptors): the fix that
+        moves this pose onto the answer, and its inlier count; None where the answer fails a check."""
+        s = self.settings
+        # a map the flow followed confidently since that view drifted less than PnP on the depth model's points
+        # measures (at 30 frame/s such corrections moved poses 2-5 degrees off the truth, from 2-4)
+        if (self.confidence_sum - old.confidence_sum) / max(1, self.tick - old.tick) > s.max_chain_confidence:
+            return None
+        pairs = _ratio_matches(old.descriptors, des, 0.8)
+        if len(pairs) < s.past_view_inliers:
+            return None
+        seen = uv[[p.trainIdx for p in pairs]]
+        solved = _pose_from(old.xyz[[p.queryIdx for p in pairs]], seen, intr.matrix,
+                            s.wide_reprojection * s.reprojection_px, s.past_view_inliers)
+        if solved is None:
+            return None
+        fix = solved[0] @ np.linalg.inv(self._pose)
+        moved = np.linalg.norm(solved[0][:3, 3] - self._pose[:3, 3])
+        # matches bunched in a small part of the picture let a turn pass for a slide: on 7-Scenes such answers
+        # were 8-14 degrees off
+        spread = math.degrees(float(np.max(seen[solved[1]].std(axis=0) / np.array([intr.fx, intr.fy]))))
+        if (rotation_deg(fix[:3, :3]) > s.max_fix_deg or moved > s.max_fix_move * old.reach
+                or spread < s.min_spread_deg):
+            return None
+        return fix, len(solved[1])
 
     def _past_view(self, full, depth, intr) -> np.ndarray | None:
-        """This frame kept as a view, after the nearest past view has been looked for in it: found, the map
-        (corners, this pose, the recent poses) moves to agree with that view, and the views kept since it move by
+        """This frame kept as a view, after the nearest past views have been looked for in it: found, the map
+        (corners, this pose, the recent poses) moves to agree with the best answer, and the views kept since it move by
         their share of the same fix (the drift grew between the two) -> the fix, or None.
 
         A map tracked frame to frame gathers each frame's small error (on 7-Scenes, frames 0.67 s apart, 1.2
@@ -721,28 +751,13 @@ class CameraTracker:
         if des is None or len(kp) < s.min_inliers:
             return None
         uv = np.float32([k.pt for k in kp]) * np.float32(self._work_scale)  # in the work image, as the map
-        fix = None
-        old = self._nearest_view(self._pose)
-        # a map the flow followed confidently since that view drifted less than PnP on the depth model's points
-        # measures (at 30 frame/s such corrections moved poses 2-5 degrees off the truth, from 2-4)
-        if old is not None and ((self.confidence_sum - old.confidence_sum) / max(1, self.tick - old.tick)
-                                > s.max_chain_confidence):
-            old = None
-        if old is not None:
-            pairs = _ratio_matches(old.descriptors, des, 0.8)
-            if len(pairs) >= s.past_view_inliers:
-                seen = uv[[p.trainIdx for p in pairs]]
-                solved = _pose_from(old.xyz[[p.queryIdx for p in pairs]], seen, intr.matrix,
-                                    s.wide_reprojection * s.reprojection_px, s.past_view_inliers)
-                if solved is not None:
-                    fix = solved[0] @ np.linalg.inv(self._pose)
-                    moved = np.linalg.norm(solved[0][:3, 3] - self._pose[:3, 3])
-                    # matches bunched in a small part of the picture let a turn pass for a slide: on 7-Scenes such
-                    # answers were 8-14 degrees off
-                    spread = math.degrees(float(np.max(seen[solved[1]].std(axis=0) / np.array([intr.fx, intr.fy]))))
-                    if (rotation_deg(fix[:3, :3]) > s.max_fix_deg or moved > s.max_fix_move * old.reach
-                            or spread < s.min_spread_deg):
-                        fix = None
+        fix, old, most = None, None, 0
+        # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
+        # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
+        for view in self._nearest_views(self._pose, s.views_tried):
+            found = self._fix_from(view, uv, des, intr)
+            if found is not None and found[1] > most:
+                (fix, most), old = found, view
         if fix is not None:
             self._correct(fix, old.tick)
         z = _at(depth, uv) * np.float32(self._scale)
