@@ -12,8 +12,8 @@ views (`relocalise_frames`); found, the new map moves into its frame and content
 its place (`TrackedPose.relocalised`). Past views, kept every few degrees of turn, are found again by keypoints
 when the camera comes back to them, and the map is moved to agree with them where the frames since were tracked
 weakly (`TrackerSettings.past_views`, `TrackedPose.corrected`): the drift a chain of long steps gathers is taken
-out, and anchors placed before it grew return to their place. The map's frame is the first camera's; `arsdk.pipeline` aligns it with
-gravity and the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the
+out, and anchors placed before it grew return to their place. The map's frame is the first camera's;
+`arsdk.pipeline` aligns it with gravity and the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the
 same way and its distance triangulated once the camera has moved enough, so content placed where the depth model
 was wrong settles where the room is.
 
