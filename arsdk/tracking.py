@@ -13,9 +13,9 @@ its place (`TrackedPose.relocalised`). Past views, kept every few degrees of tur
 when the camera comes back to them, and the map is moved to agree with them where the frames since were tracked
 weakly (`TrackerSettings.past_views`, `TrackedPose.corrected`): the drift a chain of long steps gathers is taken
 out, and anchors placed before it grew return to their place. The map's frame is the first camera's;
-`arsdk.pipeline` aligns it with gravity and the floor. Anchors (`AnchorSet`) are points picked in the room: each one's own pixel is followed the
-same way and its distance triangulated once the camera has moved enough, so content placed where the depth model
-was wrong settles where the room is.
+`arsdk.pipeline` aligns it with gravity and the floor. Anchors (`AnchorSet`) are points picked in the room: each
+one's own pixel is followed the same way and its distance triangulated once the camera has moved enough, so content
+placed where the depth model was wrong settles where the room is.
 
 Conventions as everywhere in arsdk: camera x right, y down, z forward; poses are 4x4 camera-to-world, metres.
 """
@@ -173,6 +173,13 @@ def partial_transform(T: np.ndarray, share: float) -> np.ndarray:
     return out
 
 
+def drift_share(fix: np.ndarray, tick: int, since: int, now: int) -> np.ndarray:
+    """The part of a drift correction `fix` (measured at frame count `now` against a view seen at `since`) that
+    something placed at frame count `tick` carries: none before the view, all of it from `now` on, in between by
+    its share of the time (the drift grew along the way)."""
+    return partial_transform(fix, min(1.0, max(0.0, (tick - since) / max(1, now - since))))
+
+
 def _at(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """The values of an HxW image at Nx2 pixel positions (nearest pixel, clamped to the image)."""
     iu = np.clip(np.round(uv[:, 0]).astype(int), 0, image.shape[1] - 1)
@@ -300,6 +307,11 @@ class _Map:
         for name in self._FIELDS:
             setattr(out, name, getattr(self, name).copy())
         return out
+
+    def move(self, fix: np.ndarray):
+        """The corners moved by the rigid 4x4 `fix` (the map found again in another map's frame, or corrected)."""
+        R, t = fix[:3, :3], fix[:3, 3]
+        self.xyz, self.origin, self.ray = self.xyz @ R.T + t, self.origin @ R.T + t, self.ray @ R.T
 
     def keep(self, sel):
         for name in self._FIELDS:
@@ -775,16 +787,13 @@ class CameraTracker:
     def _correct(self, fix: np.ndarray, since: int):
         """The map moved by `fix` (its corners, this pose and the recent ones, all seen on it), and the views kept
         after frame count `since` by their share of the time since."""
-        m = self._map
-        R, t = fix[:3, :3], fix[:3, 3]
-        m.xyz, m.origin, m.ray = m.xyz @ R.T + t, m.origin @ R.T + t, m.ray @ R.T
+        self._map.move(fix)
         self._pose = fix @ self._pose
         for i in self._history:
             self._history[i] = fix @ self._history[i]
-        span = max(1, self.tick - since)
         for view in self._views:
             if view.tick > since:
-                view.move(partial_transform(fix, min(1.0, (view.tick - since) / span)))
+                view.move(drift_share(fix, view.tick, since, self.tick))
         self.corrected = ((self.corrected[0] + 1) if self.corrected else 1, since, self.tick, fix)
 
     def _relocalise(self, gray, intr) -> bool:
@@ -798,9 +807,7 @@ class CameraTracker:
                 self._lost = None
             return False
         fix = found[0] @ np.linalg.inv(self._pose)  # new map -> old map
-        R, t = fix[:3, :3], fix[:3, 3]
-        m = self._map
-        m.xyz, m.origin, m.ray = m.xyz @ R.T + t, m.origin @ R.T + t, m.ray @ R.T
+        self._map.move(fix)
         if self._lost_index is not None:
             for i in self._history:
                 if i >= self._lost_index:
@@ -877,6 +884,11 @@ class Anchor:
     _triangulated: float = field(default=math.nan, repr=False)  # distance along the ray from its own track
     _epoch: int = field(default=0, repr=False)  # the tracker's map it was placed on
     _tick: int = field(default=0, repr=False)   # the tracker's frame count when it was placed
+
+    def _move(self, fix: np.ndarray):
+        """Its ray (map frame) moved by the rigid 4x4 `fix`, as the map it was placed on moved."""
+        self._origin = fix[:3, :3] @ self._origin + fix[:3, 3]
+        self._ray = fix[:3, :3] @ self._ray
 
 
 class AnchorSet:
@@ -968,8 +980,7 @@ class AnchorSet:
             self._moved_seen, (_, epoch, fix) = moved[0], moved
             for a in self._anchors:
                 if a._epoch > epoch:
-                    a._origin = fix[:3, :3] @ a._origin + fix[:3, 3]
-                    a._ray = fix[:3, :3] @ a._ray
+                    a._move(fix)
                     a._epoch = epoch
         corrected = self._tracker.corrected
         if corrected is not None and corrected[0] != self._corrected_seen:
@@ -978,9 +989,7 @@ class AnchorSet:
             self._corrected_seen, (_, since, now, fix) = corrected[0], corrected
             for a in self._anchors:
                 if a._epoch == self._tracker._epoch and a._tick > since:
-                    part = partial_transform(fix, min(1.0, (a._tick - since) / max(1, now - since)))
-                    a._origin = part[:3, :3] @ a._origin + part[:3, 3]
-                    a._ray = part[:3, :3] @ a._ray
+                    a._move(drift_share(fix, a._tick, since, now))
         gray, last = self._tracker._gray, self._last_gray
         self._last_gray = gray
         if not self._anchors:
