@@ -127,10 +127,12 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     """
     up = np.asarray(up, np.float64) / np.linalg.norm(up)
     assumed = FloorDecision(_plane(up, camera_height or settings.default_camera_height, False), np.zeros(3))
+    # 256 hypotheses: a floor holding 8 % of the view (an NYU corridor) was missed by 1 draw in 10-20 with 128,
+    # by none of 60 with 256 (0.2 ms more)
     measured = fit_floor_plane(points, up_hint=up, max_tilt_deg=settings.max_tilt_correction_deg,
-                               threshold=threshold, min_inlier_ratio=settings.min_share, relative_support=0.2,
-                               normal_tolerance_deg=settings.normal_tolerance_deg, normals=normals,
-                               rng=rng or np.random.default_rng(0))
+                               threshold=threshold, iterations=256, min_inlier_ratio=settings.min_share,
+                               relative_support=0.2, normal_tolerance_deg=settings.normal_tolerance_deg,
+                               normals=normals, rng=rng or np.random.default_rng(0))
     if measured is None:
         return assumed
     # level the floor in inverse depth: 1/z = m . r on a plane n . p + d = 0 (m = -n / d); the nearest level

@@ -9,11 +9,12 @@ import pytest
 import arsdk
 from arsdk import effects
 from arsdk.depth import DepthEstimator
-from arsdk.evaluation import load_pairs, load_training_sequences, pose_up, seven_scenes_pairs, true_floor
+from arsdk.evaluation import (load_pairs, load_sequences, load_training_sequences, pose_up, seven_scenes_pairs,
+                              true_floor)
 from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
                          pull_onto_floor, unblocked_floor_share)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
-from arsdk.gravity import (Gravity, GravityEstimator, segments_in_camera, thin_bundles, up_from_walls,
+from arsdk.gravity import (Gravity, GravityEstimator, manhattan_up, segments_in_camera, up_from_walls,
                            vertical_from_lines)
 
 INTR = Intrinsics.from_fov(640, 480, 60.0)
@@ -60,6 +61,53 @@ def test_gravity_from_vertical_lines(pitch, roll):
     assert angle_deg(g.up, up_true) < 1.5, (g.up, up_true)
     assert g.pitch_deg == pytest.approx(pitch, abs=1.5)
     assert g.confidence > 0.5
+
+
+@pytest.mark.parametrize("pitch,roll", [(0.0, 0.0), (30.0, 5.0), (50.0, -8.0)])
+def test_the_room_s_square_directions_give_up(pitch, roll):
+    """The Manhattan search on a room of vertical and horizontal edges: its up axis is the true up, with no
+    prior and within the cone of a prior 10 degrees off; within the cone of a prior that holds none of the room's
+    axes, only frames that few segments agree with are left."""
+    R = rotation(pitch, roll)
+    up_true = R @ np.array([0.0, 1.0, 0.0])
+    seg = segments_in_camera(GravityEstimator().segments(draw_room_edges(R, np.random.default_rng(5))), INTR)
+    up, support = manhattan_up(seg)
+    assert angle_deg(up, up_true) < 1.5 and support > 1.0, (up, up_true, support)
+    off = R @ np.array([math.sin(math.radians(10.0)), math.cos(math.radians(10.0)), 0.0])
+    assert angle_deg(manhattan_up(seg, off, 20.0)[0], up_true) < 1.5
+    between = R @ np.array([1.0, 1.0, 0.0]) / math.sqrt(2.0)  # 45 degrees from up and from a horizontal axis
+    assert manhattan_up(seg, between, 20.0)[1] < 0.3 * support
+
+
+def kitchen_with_true_up(shared_data) -> list[tuple]:
+    """The 7-Scenes kitchen frames as (image, intrinsics, true up in the camera): the up is the floor's normal in
+    the true depth of the frames that see the floor, carried through the true poses (their 16 floors agree
+    within 2 degrees)."""
+    pairs, frames = seven_scenes_pairs(shared_data), load_sequences(shared_data)[0]
+    ups = []
+    for pair, frame in zip(pairs, frames):
+        floor, share = true_floor(pair.depth, pair.intrinsics)
+        if floor is not None and share > 0.05:
+            ups.append(frame.camera_to_world[:3, :3] @ floor.normal)
+    up = np.mean(ups, axis=0)
+    up /= np.linalg.norm(up)
+    return [(p.image, p.intrinsics, f.camera_to_world[:3, :3].T @ up) for p, f in zip(pairs, frames)]
+
+
+def test_the_kitchen_s_table_edges_are_not_taken_for_verticals(shared_data):
+    """7-Scenes frames look down at a table in a kitchen whose red cabinets show few vertical edges: a search for
+    the vertical alone took the table's receding edges for verticals (15 of 50 frames within 5 degrees); the
+    room's square directions put those edges on the horizontal axes (41 of 50)."""
+    est = GravityEstimator()
+    right = {"lines": 0, "vertical only": 0}
+    kitchen = kitchen_with_true_up(shared_data)
+    for image, intr, up in kitchen:
+        segments = est.segments(image)
+        right["lines"] += angle_deg(est.read_lines(segments, intr).up, up) < 5.0
+        found, _ = vertical_from_lines(segments_in_camera(segments, intr), rng=np.random.default_rng(est.seed))
+        right["vertical only"] += found is not None and angle_deg(found, up) < 5.0
+    assert right["lines"] >= 0.75 * len(kitchen), right
+    assert right["lines"] >= right["vertical only"] + 15, right
 
 
 def test_the_line_search_is_a_reproducible_draw_and_another_seed_agrees_on_clear_lines():
@@ -110,23 +158,11 @@ def test_walls_give_up_and_one_wall_only_a_plane_of_it():
     assert up_from_walls(normals[600:], guess) == (None, 0.0)  # a floor alone is no wall
 
 
-def test_parallel_segments_side_by_side_count_as_one_pattern():
-    """Each of a bundle's N parallel neighbours votes 1 / sqrt(N) of its length; one standing alone, or parallel
-    to segments far away or close by at another angle, keeps its whole vote."""
-    stripes = [(100 + 6 * i, 300, 110 + 6 * i, 420) for i in range(9)]   # a carpet's stripes, 6 px apart
-    lone = [(500, 100, 500, 300)]                                        # a door frame
-    far = [(100, 20, 110, 140)]                                          # parallel to the stripes, far above
-    across = [(120, 350, 240, 360)]                                      # among the stripes, at another angle
-    seg = segments_in_camera(np.array(stripes + lone + far + across, np.float32), INTR)
-    share = thin_bundles(seg, 0.1, 3.0, INTR.fx / INTR.width).length / seg.length
-    np.testing.assert_allclose(share[:9], 1 / 3)
-    np.testing.assert_allclose(share[9:], 1.0)
-
-
 def test_a_striped_carpet_does_not_outvote_the_verticals(shared_data):
-    """The 7-Scenes kitchen seen from above: a striped carpet, cabinets, few vertical edges. From the lines alone,
-    counting each of the carpet's stripes as a vote (bundle_radius=0) finds gravity within 10 degrees on 65 % of
-    the frames; counting each pattern as one, on over 85 % (within 5 degrees: 39 % and 65 %)."""
+    """The 7-Scenes kitchen seen from above: a striped carpet, cabinets, few vertical edges. The carpet's stripes
+    meet where a leaning vertical would be seen; as one of the room's square directions they point along the
+    floor instead. Gravity from the lines (and the depth's level surfaces) within 5 and 10 degrees, frames with
+    a floor: measured 0.96 and 1.0 (a search for the vertical alone, each pattern counted as one: 0.65, 0.85)."""
     est = GravityEstimator()
     errors = []
     for p in seven_scenes_pairs(shared_data):
@@ -135,7 +171,7 @@ def test_a_striped_carpet_does_not_outvote_the_verticals(shared_data):
             errors.append(angle_deg(est.estimate(est.segments(p.image), p.intrinsics).up, truth.normal))
     errors = np.array(errors)
     assert len(errors) >= 20
-    assert np.mean(errors < 10.0) > 0.85 and np.mean(errors < 5.0) > 0.55
+    assert np.mean(errors < 10.0) > 0.9 and np.mean(errors < 5.0) > 0.8
 
 
 def test_gravity_without_lines_is_the_upright_prior_with_no_confidence():
