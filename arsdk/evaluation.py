@@ -161,13 +161,15 @@ def pose_up(camera_to_world: np.ndarray) -> np.ndarray:
 
 
 def true_floor(depth: np.ndarray, intr: Intrinsics, up=None, min_camera_height: float = 0.9,
-               tolerance: float = 0.05) -> tuple[FloorPlane | None, float]:
+               tolerance: float = 0.05, below: float | None = None) -> tuple[FloorPlane | None, float]:
     """The floor in sensor depth, as the benchmarks' truth: (plane, share of the frame on it).
 
     up: the true up in the camera frame (from a gravity-aligned pose), or None to take the mean normal of the
     depth's up-facing surfaces. The floor is the lowest level facing up at least min_camera_height below the
     camera (a surface nearer than that is a table or counter) holding 2 % of the known points; the share counts
     the frame's pixels within `tolerance` (m, or 4 % of the height) of it. (None, 0) when there is none.
+    below: the floor's known distance below the camera (m; a posed sequence, `sequence_floors`): the level is
+    that, not searched for, so a sofa seat or a table top is never taken for the floor.
     """
     from .floor import lowest_level
     from .gravity import up_from_normals
@@ -184,14 +186,31 @@ def true_floor(depth: np.ndarray, intr: Intrinsics, up=None, min_camera_height: 
         if up is None:
             return None, 0.0
     up = np.asarray(up, np.float64) / np.linalg.norm(up)
-    below = -(p[n @ up > np.cos(np.radians(20.0))] @ up)
-    level = lowest_level(below[below > min_camera_height], len(p), 0.02, 0.04)
-    if level is None:
-        return None, 0.0
+    if below is None:
+        heights = -(p[n @ up > np.cos(np.radians(20.0))] @ up)
+        level = lowest_level(heights[heights > min_camera_height], len(p), 0.02, 0.04)
+        if level is None:
+            return None, 0.0
+    else:
+        level = float(below)
     height = unproject(d, intr).reshape(-1, 3) @ up + level
     known = np.isfinite(height)
     share = float(np.mean(np.abs(height[known]) < max(tolerance, 0.04 * level))) * float(known.mean())
     return FloorPlane(up, float(level), share, share > 0), share
+
+
+def sequence_floors(frames: list[PosedFrame]) -> list[tuple[FloorPlane | None, float]]:
+    """`true_floor` of every frame of a sequence whose poses are gravity-aligned (world y up), with the room's one
+    floor: at the world height where most frames' own lowest up-facing level lies. A frame whose own lowest level
+    lies elsewhere sees a sofa seat or a table top, not the floor (the HoloLens walk: 10 of its 373 frames, 0.4-0.8
+    m above the floor); its truth is the floor's plane, with the share of the frame on it (under 5 % there)."""
+    own = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in frames]
+    levels = [f.camera_to_world[1, 3] - plane.d for f, (plane, share) in zip(frames, own) if plane is not None]
+    if not levels:
+        return own
+    floor_y = float(np.median(levels))
+    return [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world), below=f.camera_to_world[1, 3] - floor_y)
+            for f in frames]
 
 
 def load_sequences(root: Path) -> list[list[PosedFrame]]:

@@ -7,7 +7,9 @@ and what the geometry costs, through the public API with the default models on .
 Frames: the NYU, TUM and SUN pairs and the 50 7-Scenes frames (each alone: the pipeline is reset between them),
 and the HoloLens sequence as one stream (its poses are gravity-aligned: they give the true up of every frame).
 Truth: the floor in the sensor depth (`arsdk.evaluation.true_floor`): the lowest up-facing level at least 0.9 m
-below the camera; a frame "shows a floor" when 5 % of it lies on that floor.
+below the camera; a frame "shows a floor" when 5 % of it lies on that floor. In the HoloLens sequence (gravity-aligned
+poses) the room's floor lies at one world height (`evaluation.sequence_floors`): a frame whose lowest level is a
+sofa seat or a table top 0.4-0.8 m above it shows no floor.
 - floor right: within 5 degrees, camera height within 10 cm or 10 % (the larger), on frames that show a floor;
   the misses split into not said visible, said visible at a wrong angle, and at a right angle but a wrong height;
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
@@ -47,8 +49,7 @@ from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at
 import arsdk
 from arsdk import effects
 from arsdk.depth import BUILTIN_SPECS, DepthEstimator, default_depth_model
-from arsdk.evaluation import (load_pairs, load_training_sequences, pose_up, seven_scenes_pairs,
-                              true_floor)
+from arsdk.evaluation import load_pairs, load_training_sequences, sequence_floors, seven_scenes_pairs, true_floor
 from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
 from arsdk.gravity import GravityEstimator
@@ -195,9 +196,8 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
     against the floor of its true depth and true up."""
     pipe.reset()
     rows = []
-    for i, f in enumerate(frames):
+    for i, (f, (truth, share)) in enumerate(zip(frames, sequence_floors(frames))):
         print(f"\r  {label} {i + 1}/{len(frames)}", end="", flush=True)
-        truth, share = true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world))
         state = pipe.process(arsdk.Frame(f.image, i * spacing_s, i, intrinsics=f.intrinsics))
         rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
     print()
@@ -273,7 +273,7 @@ def line_draws(depth_name: str, root, seeds=(1, 2, 3, 4)) -> dict:
     if not sequences:  # no training sequence in this data folder
         return {}
     seq = sequences[0]  # the HoloLens walk
-    truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
+    truths = sequence_floors(seq)
     per_seed = {}
     for seed in seeds:
         print(f"\r  line draw {seed} of {len(seeds)}", end="", flush=True)
@@ -328,7 +328,7 @@ def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20)
     kinds: list[str] = []
     per_start = {}
     for seq in load_training_sequences(root, 1):
-        truths = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in seq]
+        truths = sequence_floors(seq)
         for start in range(0, len(seq) - length + 1, every):
             print(f"\r  streams started at frame {start}", end="", flush=True)
             mine = floor_stream(pipe, seq[start:start + length], truths[start:start + length])[0]
@@ -349,8 +349,7 @@ def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) 
     rng = np.random.default_rng(0)
     frames = [(p.image, p.intrinsics, *true_floor(p.depth, p.intrinsics)) for p in load_pairs(root)]
     for seq in load_training_sequences(root, 25):
-        frames += [(f.image, f.intrinsics, *true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)))
-                   for f in seq]
+        frames += [(f.image, f.intrinsics, *truth) for f, truth in zip(seq, sequence_floors(seq))]
     frames = [(image, intr) for image, intr, _, share in frames if share >= FLOOR_SHARE]
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
