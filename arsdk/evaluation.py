@@ -199,18 +199,57 @@ def true_floor(depth: np.ndarray, intr: Intrinsics, up=None, min_camera_height: 
     return FloorPlane(up, float(level), share, share > 0), share
 
 
-def sequence_floors(frames: list[PosedFrame]) -> list[tuple[FloorPlane | None, float]]:
-    """`true_floor` of every frame of a sequence whose poses are gravity-aligned (world y up), with the room's one
-    floor: at the world height where most frames' own lowest up-facing level lies. A frame whose own lowest level
-    lies elsewhere sees a sofa seat or a table top, not the floor (the HoloLens walk: 10 of its 373 frames, 0.4-0.8
-    m above the floor); its truth is the floor's plane, with the share of the frame on it (under 5 % there)."""
-    own = [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world)) for f in frames]
-    levels = [f.camera_to_world[1, 3] - plane.d for f, (plane, share) in zip(frames, own) if plane is not None]
+def room_floors(depths: list[np.ndarray], intrinsics: list[Intrinsics], camera_to_world: list[np.ndarray],
+                world_up=(0.0, 1.0, 0.0), same_floor: float = 0.15) -> list[tuple[FloorPlane | None, float]]:
+    """`true_floor` of every view of one room with known poses, with the room's one floor: at the height along
+    `world_up` (world axes) where most views' own lowest up-facing level lies. A view whose own lowest level lies
+    more than `same_floor` (m) from it sees a sofa seat or a table top, not the floor (the HoloLens walk: 10 of its
+    373 frames, 0.4-0.8 m above its floor; the 7-Scenes kitchen: 1 of 50); its truth is the floor's plane at the
+    room's level, with the share of the view on it (under 5 % there)."""
+    up_w = np.asarray(world_up, np.float64) / np.linalg.norm(world_up)
+    poses = [np.asarray(c2w, np.float64) for c2w in camera_to_world]
+    ups = [c2w[:3, :3].T @ up_w for c2w in poses]
+    heights = [float(c2w[:3, 3] @ up_w) for c2w in poses]  # each camera's height along up, world origin 0
+    own = [true_floor(d, i, u) for d, i, u in zip(depths, intrinsics, ups)]
+    levels = [h - plane.d for h, (plane, _) in zip(heights, own) if plane is not None]
     if not levels:
         return own
-    floor_y = float(np.median(levels))
-    return [true_floor(f.depth, f.intrinsics, pose_up(f.camera_to_world), below=f.camera_to_world[1, 3] - floor_y)
-            for f in frames]
+    floor = float(np.median(levels))
+    # a view's own floor is kept where it is the room's (its level is measured in that view's depth); the others
+    # are measured at the room's
+    return [(plane, share) if plane is not None and abs(h - plane.d - floor) < same_floor
+            else true_floor(d, i, u, below=h - floor)
+            for d, i, u, h, (plane, share) in zip(depths, intrinsics, ups, heights, own)]
+
+
+def sequence_floors(frames: list[PosedFrame]) -> list[tuple[FloorPlane | None, float]]:
+    """`room_floors` of a sequence whose poses are gravity-aligned (world y up), at its frames' own depth."""
+    return room_floors([f.depth for f in frames], [f.intrinsics for f in frames],
+                       [f.camera_to_world for f in frames])
+
+
+def floors_up(depths: list[np.ndarray], intrinsics: list[Intrinsics],
+              camera_to_world: list[np.ndarray]) -> np.ndarray | None:
+    """The world's up for poses that are not gravity-aligned (7-Scenes): the mean, in world axes, of the normals
+    of the floors the views' true depth shows (`true_floor`, 5 % of the view or more). None when none shows one."""
+    ups = []
+    for d, intr, c2w in zip(depths, intrinsics, camera_to_world):
+        floor, share = true_floor(d, intr)
+        if floor is not None and share > 0.05:
+            ups.append(np.asarray(c2w, np.float64)[:3, :3] @ floor.normal)
+    if not ups:
+        return None
+    up = np.mean(ups, axis=0)
+    return up / np.linalg.norm(up)
+
+
+def seven_scenes_floors(root: Path) -> list[tuple[FloorPlane | None, float]]:
+    """`room_floors` of the 7-Scenes frames as `seven_scenes_pairs` gives them (the depth in the colour camera),
+    with the up of their floors (`floors_up`; the 16 that show one agree within 2 degrees)."""
+    pairs, frames = seven_scenes_pairs(root), [f for seq in load_sequences(root) for f in seq]
+    depths, intrs, poses = [p.depth for p in pairs], [p.intrinsics for p in pairs], [f.camera_to_world for f in frames]
+    up = floors_up(depths, intrs, poses)
+    return [true_floor(d, i) for d, i in zip(depths, intrs)] if up is None else room_floors(depths, intrs, poses, up)
 
 
 def load_sequences(root: Path) -> list[list[PosedFrame]]:

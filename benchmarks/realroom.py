@@ -7,9 +7,10 @@ and what the geometry costs, through the public API with the default models on .
 Frames: the NYU, TUM and SUN pairs and the 50 7-Scenes frames (each alone: the pipeline is reset between them),
 and the HoloLens sequence as one stream (its poses are gravity-aligned: they give the true up of every frame).
 Truth: the floor in the sensor depth (`arsdk.evaluation.true_floor`): the lowest up-facing level at least 0.9 m
-below the camera; a frame "shows a floor" when 5 % of it lies on that floor. In the HoloLens sequence (gravity-aligned
-poses) the room's floor lies at one world height (`evaluation.sequence_floors`): a frame whose lowest level is a
-sofa seat or a table top 0.4-0.8 m above it shows no floor.
+below the camera; a frame "shows a floor" when 5 % of it lies on that floor. Where poses show one room (the HoloLens
+sequence, gravity-aligned; the 7-Scenes kitchen, with the up of its floors) the floor lies at one height in the
+room (`evaluation.room_floors`): a frame whose lowest level is a sofa seat or a table top 0.4-0.8 m above it shows
+no floor, and every frame has a true up.
 - floor right: within 5 degrees, camera height within 10 cm or 10 % (the larger), on frames that show a floor;
   the misses split into not said visible, said visible at a wrong angle, and at a right angle but a wrong height;
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
@@ -49,7 +50,8 @@ from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at
 import arsdk
 from arsdk import effects
 from arsdk.depth import BUILTIN_SPECS, DepthEstimator, default_depth_model
-from arsdk.evaluation import load_pairs, load_training_sequences, sequence_floors, seven_scenes_pairs, true_floor
+from arsdk.evaluation import (load_pairs, load_training_sequences, sequence_floors, seven_scenes_floors,
+                              seven_scenes_pairs, true_floor)
 from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
 from arsdk.gravity import GravityEstimator
@@ -204,14 +206,20 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
     return rows
 
 
+def single_frames(root) -> tuple[list, list]:
+    """The NYU, TUM and SUN pairs and the 7-Scenes frames, and the truth of each: `true_floor`, and for 7-Scenes,
+    whose poses show one room, its floor (`evaluation.seven_scenes_floors`)."""
+    pairs = load_pairs(root)
+    return pairs + seven_scenes_pairs(root), [true_floor(p.depth, p.intrinsics) for p in pairs] + seven_scenes_floors(root)
+
+
 def run_sets(depth_name: str, root, step: int) -> dict:
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     groups: dict[str, list[dict]] = {}
-    singles = load_pairs(root) + seven_scenes_pairs(root)
-    for i, p in enumerate(singles):
+    singles, truths = single_frames(root)
+    for i, (p, (truth, share)) in enumerate(zip(singles, truths)):
         print(f"\r  single frames {i + 1}/{len(singles)}", end="", flush=True)
-        truth, share = true_floor(p.depth, p.intrinsics)
         pipe.reset()
         state = pipe.process(arsdk.Frame(p.image, 0.0, 0, intrinsics=p.intrinsics))
         groups.setdefault(p.set, []).append(score_frame(state, p.depth, p.intrinsics, truth, share, flood))
@@ -233,8 +241,7 @@ def other_resolutions(depth_name: str, root, zooms=(0.75, 2.0)) -> dict:
     one at the native size (floor said or not alike, camera height within 5 %). A camera's resolution says
     nothing about the room; the decision should not move with it."""
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
-    singles = load_pairs(root) + seven_scenes_pairs(root)
-    truths = [true_floor(p.depth, p.intrinsics) for p in singles]
+    singles, truths = single_frames(root)
     shown = [share >= FLOOR_SHARE for _, share in truths]
 
     def decide(zoom: float) -> list:
