@@ -197,6 +197,7 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
     """Posed frames fed in order through `pipe` as one stream (reset first), `spacing_s` seconds apart, each scored
     against the floor of its true depth and true up."""
     pipe.reset()
+    print(f"  {label}: the room's floor in {len(frames)} frames' true depth", flush=True)
     rows = []
     for i, (f, (truth, share)) in enumerate(zip(frames, sequence_floors(frames))):
         print(f"\r  {label} {i + 1}/{len(frames)}", end="", flush=True)
@@ -210,7 +211,8 @@ def single_frames(root) -> tuple[list, list]:
     """The NYU, TUM and SUN pairs and the 7-Scenes frames, and the truth of each: `true_floor`, and for 7-Scenes,
     whose poses show one room, its floor (`evaluation.seven_scenes_floors`)."""
     pairs = load_pairs(root)
-    return pairs + seven_scenes_pairs(root), [true_floor(p.depth, p.intrinsics) for p in pairs] + seven_scenes_floors(root)
+    truths = [true_floor(p.depth, p.intrinsics) for p in pairs] + seven_scenes_floors(root)
+    return pairs + seven_scenes_pairs(root), truths
 
 
 def run_sets(depth_name: str, root, step: int) -> dict:
