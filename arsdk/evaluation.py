@@ -245,11 +245,16 @@ def floors_up(depths: list[np.ndarray], intrinsics: list[Intrinsics],
 
 def seven_scenes_floors(root: Path) -> list[tuple[FloorPlane | None, float]]:
     """`room_floors` of the 7-Scenes frames as `seven_scenes_pairs` gives them (the depth in the colour camera),
-    with the up of their floors (`floors_up`; the 16 that show one agree within 2 degrees)."""
-    pairs, frames = seven_scenes_pairs(root), [f for seq in load_sequences(root) for f in seq]
-    depths, intrs, poses = [p.depth for p in pairs], [p.intrinsics for p in pairs], [f.camera_to_world for f in frames]
-    up = floors_up(depths, intrs, poses)
-    return [true_floor(d, i) for d, i in zip(depths, intrs)] if up is None else room_floors(depths, intrs, poses, up)
+    each sequence a room, with the up of its floors (`floors_up`; in the kitchen the 16 that show one agree within
+    2 degrees)."""
+    out = []
+    for seq in load_sequences(root):
+        pairs = [_seven_scenes_pair(f) for f in seq]
+        depths, intrs, poses = [p.depth for p in pairs], [p.intrinsics for p in pairs], [f.camera_to_world for f in seq]
+        up = floors_up(depths, intrs, poses)
+        out += ([true_floor(d, i) for d, i in zip(depths, intrs)] if up is None
+                else room_floors(depths, intrs, poses, up))
+    return out
 
 
 def load_sequences(root: Path) -> list[list[PosedFrame]]:
@@ -319,13 +324,13 @@ def seven_scenes_pairs(root: Path) -> list[RGBDPair]:
     """The posed 7-Scenes frames of a manifest as RGB-D pairs for scoring depth from colour: depth moved into
     the colour camera (SEVEN_SCENES_COLOUR), scored away from depth edges, where the residual misregistration of
     a pixel or two does not matter."""
-    pairs = []
-    for seq in load_sequences(root):
-        for f in seq:
-            depth = reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR)
-            intr = SEVEN_SCENES_COLOUR.matching(f.image.shape[1], f.image.shape[0])
-            pairs.append(RGBDPair(f.name, "sevenscenes", f.image, depth, intr, away_from_depth_edges(depth)))
-    return pairs
+    return [_seven_scenes_pair(f) for seq in load_sequences(root) for f in seq]
+
+
+def _seven_scenes_pair(f: PosedFrame) -> RGBDPair:
+    depth = reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR)
+    intr = SEVEN_SCENES_COLOUR.matching(f.image.shape[1], f.image.shape[0])
+    return RGBDPair(f.name, "sevenscenes", f.image, depth, intr, away_from_depth_edges(depth))
 
 
 def scoring_pairs(root: Path) -> list[RGBDPair]:
