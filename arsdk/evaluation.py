@@ -243,18 +243,19 @@ def floors_up(depths: list[np.ndarray], intrinsics: list[Intrinsics],
     return up / np.linalg.norm(up)
 
 
-def seven_scenes_floors(root: Path) -> list[tuple[FloorPlane | None, float]]:
-    """`room_floors` of the 7-Scenes frames as `seven_scenes_pairs` gives them (the depth in the colour camera),
-    each sequence a room, with the up of its floors (`floors_up`; in the kitchen the 16 that show one agree within
-    2 degrees)."""
-    out = []
+def seven_scenes_floors(root: Path) -> tuple[list[RGBDPair], list[tuple[FloorPlane | None, float]]]:
+    """The 7-Scenes frames as `seven_scenes_pairs` gives them (the depth in the colour camera), and the
+    `room_floors` of each: each sequence a room, with the up of its floors (`floors_up`; in the kitchen the 16 that
+    show one agree within 2 degrees)."""
+    pairs, truths = [], []
     for seq in load_sequences(root):
-        pairs = [_seven_scenes_pair(f) for f in seq]
-        depths, intrs, poses = [p.depth for p in pairs], [p.intrinsics for p in pairs], [f.camera_to_world for f in seq]
+        mine = [_seven_scenes_pair(f) for f in seq]
+        depths, intrs, poses = [p.depth for p in mine], [p.intrinsics for p in mine], [f.camera_to_world for f in seq]
         up = floors_up(depths, intrs, poses)
-        out += ([true_floor(d, i) for d, i in zip(depths, intrs)] if up is None
-                else room_floors(depths, intrs, poses, up))
-    return out
+        truths += ([true_floor(d, i) for d, i in zip(depths, intrs)] if up is None
+                   else room_floors(depths, intrs, poses, up))
+        pairs += mine
+    return pairs, truths
 
 
 def load_sequences(root: Path) -> list[list[PosedFrame]]:

@@ -50,8 +50,7 @@ from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at
 import arsdk
 from arsdk import effects
 from arsdk.depth import BUILTIN_SPECS, DepthEstimator, default_depth_model
-from arsdk.evaluation import (load_pairs, load_training_sequences, sequence_floors, seven_scenes_floors,
-                              seven_scenes_pairs, true_floor)
+from arsdk.evaluation import load_pairs, load_training_sequences, sequence_floors, seven_scenes_floors, true_floor
 from arsdk.floor import GroundTracker
 from arsdk.geometry import fit_floor_plane, sample_points
 from arsdk.gravity import GravityEstimator
@@ -211,8 +210,8 @@ def single_frames(root) -> tuple[list, list]:
     """The NYU, TUM and SUN pairs and the 7-Scenes frames, and the truth of each: `true_floor`, and for 7-Scenes,
     whose poses show one room, its floor (`evaluation.seven_scenes_floors`)."""
     pairs = load_pairs(root)
-    truths = [true_floor(p.depth, p.intrinsics) for p in pairs] + seven_scenes_floors(root)
-    return pairs + seven_scenes_pairs(root), truths
+    seven, seven_truths = seven_scenes_floors(root)
+    return pairs + seven, [true_floor(p.depth, p.intrinsics) for p in pairs] + seven_truths
 
 
 def run_sets(depth_name: str, root, step: int) -> dict:
