@@ -49,10 +49,16 @@ class FloorSettings:
     camera_height_sigma: float = 0.12
     depth_scale_sigma: float = 0.2
     # With the camera's height known from tracking, a floor measured far from it counts for little (its weight,
-    # `agreement`, falls off as a Gaussian of the log ratio with this spread): FastDepth draws a table 0.6-0.8
+    # `agreement`, falls off as a Gaussian of the log ratio with a spread): FastDepth draws a table 0.6-0.8
     # of the floor's distance below the camera, and a table filling the view would otherwise carry the scene's
     # scale and the tracked floor up with it. A tracked camera that truly moves down is followed by the tracker.
+    # The spread is tracked_height_spread while the scene's height rests on few floors (a first reading 20 % off
+    # must still be corrected), narrowing to settled_height_spread over height_settle_s seconds of frames with a
+    # floor in view (`GroundTracker.height_spread`). Held at 0.3, the HoloLens table seen at 30 frame/s (frames
+    # 83-102) pulled the height prior's scale up by 30 %, until the table top lay on the floor under the water.
     tracked_height_spread: float = 0.3
+    settled_height_spread: float = 0.15
+    height_settle_s: float = 5.0
 
     def __post_init__(self):
         low, high = self.camera_height_range
@@ -67,6 +73,8 @@ class FloorSettings:
             ("camera_height_sigma", self.camera_height_sigma > 0.0, "a log spread > 0"),
             ("depth_scale_sigma", self.depth_scale_sigma > 0.0, "a log spread > 0"),
             ("tracked_height_spread", self.tracked_height_spread > 0.0, "a log spread > 0"),
+            ("settled_height_spread", self.settled_height_spread > 0.0, "a log spread > 0"),
+            ("height_settle_s", self.height_settle_s >= 0.0, "seconds >= 0"),
         ]
         for name, ok, expected in checks:
             if not ok:
@@ -345,7 +353,18 @@ class GroundTracker:
         self._tilt: np.ndarray | None = None  # the depth model's tilt, held (inverse depth at scale 1)
         # estimates far from the held up; held in the camera's axes, which turn (`AgreedReadings`)
         self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2, self.snap_turn_deg_per_s)
+        self._floor_seconds = 0.0  # frame time with a floor in view since the scene began
         self._clock.reset()
+
+    def height_spread(self) -> float:
+        """The log spread by which a measured camera height is weighed against a tracked one (`agreement`):
+        settings.tracked_height_spread while the scene's floor is new, narrowing to settled_height_spread as frames
+        with a floor in view add up (over height_settle_s seconds of them)."""
+        s = self.settings
+        if s.height_settle_s <= 0.0:
+            return s.settled_height_spread
+        settled = 1.0 - math.exp(-self._floor_seconds / s.height_settle_s)
+        return s.tracked_height_spread + settled * (s.settled_height_spread - s.tracked_height_spread)
 
     def _prior_up(self) -> np.ndarray | None:
         return self.up if self.confidence > 0.5 else None
@@ -428,12 +447,14 @@ class GroundTracker:
             if self._tilt is not None:
                 decision = self._level_floor(grid, g.up, tilt, decision)
         if decision.visible:
+            self._floor_seconds += dt
+            # a floor far from the tracked camera height counts little (`height_spread`)
+            agreed = agreement(decision.plane.d, expected_height, self.height_spread())
             # this frame's own scale: its floor distance (in the unscaled depth) fused with the height prior;
             # the scene's scale follows it slowly, so the model's frame-to-frame wander does not show
             own = decision.candidate_height / scale
             log_s = math.log(fuse_height(own, self.settings) / own)
-            share = share_over(1 - self.scale_smoothing, dt) * agreement(
-                decision.plane.d, expected_height, self.settings.tracked_height_spread)
+            share = share_over(1 - self.scale_smoothing, dt) * agreed
             self._log_scale = log_s if self._log_scale is None else (
                 (1 - share) * self._log_scale + share * log_s)
             new_scale = math.exp(self._log_scale)

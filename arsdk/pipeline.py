@@ -492,7 +492,7 @@ class Pipeline:
             if abs(gap) > self.HEIGHT_DEADBAND_M:
                 trusted = centre[1] if self._height_tracked(tracked) else None
                 fix[1, 3] += height_pull * gap * agreement(ground.decision.plane.d, trusted,
-                                                           self.ground.settings.tracked_height_spread)
+                                                           self.ground.height_spread())
         elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
             # no floor in view, and the tracked floor lies above something this frame sees (a table the water
             # would climb): pulled down toward the assumed floor, which lies below everything in view

@@ -299,7 +299,8 @@ def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
 
 @pytest.mark.parametrize("field,value", [("min_share", 0.0), ("camera_height_range", (2.0, 1.0)),
                                          ("default_camera_height", -1.2), ("tracked_height_spread", 0.0),
-                                         ("camera_height_sigma", 0.0), ("normal_tolerance_deg", 90.0)])
+                                         ("camera_height_sigma", 0.0), ("normal_tolerance_deg", 90.0),
+                                         ("settled_height_spread", 0.0), ("height_settle_s", -1.0)])
 def test_floor_settings_are_checked(field, value):
     with pytest.raises(arsdk.InputError, match=f"FloorSettings.{field}"):
         FloorSettings(**{field: value})
@@ -330,6 +331,26 @@ def test_a_table_filling_a_tracked_view_moves_the_scene_scale_less_than_a_floor(
         scales[expected] = math.log(after.scale / first.scale)
     assert scales[None] > 0.02
     assert scales["tracked"] < 0.75 * scales[None]
+
+
+def test_the_tracked_height_is_held_more_firmly_as_floors_add_up():
+    """A new scene weighs a measured camera height loosely against the tracked one (its first floors may be off);
+    after seconds of floors in view, a table drawn at 0.76 of the floor's distance counts for much less."""
+    up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    blank = np.zeros((480, 640, 3), np.uint8)
+    settings = FloorSettings()
+    tracker = GroundTracker(settings)
+    assert tracker.height_spread() == settings.tracked_height_spread
+    for i in range(30):  # 12 s of frames with the floor in view
+        tracker.update(blank, plane_depth(up, 1.45), INTR, given_up=up, timestamp=i * 0.4)
+    spread = tracker.height_spread()
+    assert settings.settled_height_spread <= spread < settings.settled_height_spread + 0.02
+    assert agreement(0.76, 1.0, spread) < 0.5 * agreement(0.76, 1.0, settings.tracked_height_spread)
+    for i in range(30, 60):  # no floor in view (a wall at 1 m) settles nothing further
+        tracker.update(blank, np.full((480, 640), 1.0, np.float32), INTR, given_up=up, timestamp=i * 0.4)
+    assert tracker.height_spread() == pytest.approx(spread)
+    tracker.reset()
+    assert tracker.height_spread() == settings.tracked_height_spread
 
 
 def test_a_floor_drawn_as_a_slope_is_still_in_view_and_a_table_blocks_it():
