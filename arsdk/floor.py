@@ -180,11 +180,12 @@ def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: 
 
 
 def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr: Intrinsics, up: np.ndarray,
-                    height: float, band: float = 0.25, normal_tolerance_deg: float = 30.0) -> np.ndarray:
+                    height: float, band: float = 0.25, normal_tolerance_deg: float = 30.0,
+                    full: float = 0.0) -> np.ndarray:
     """The depth with the floor pulled onto its plane: where the sampled grid (HxWx3 camera points of `depth`, every
     stride-th pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along
-    `up`, each pixel moves along its ray toward the floor plane: all the way when on it, less the farther it is,
-    not at all from `band` on. A new array; `depth` is not changed.
+    `up`, each pixel moves along its ray toward the floor plane: all the way within `full` (a share, 0-1) of the
+    band, less the farther it is beyond, not at all from `band` on. A new array; `depth` is not changed.
 
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's
@@ -207,7 +208,10 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     down = np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
     z = depth[top:bottom]
     off = z * down - np.float32(height)                     # below the plane (+) or above it (-), metres
-    pull = np.clip(1.0 - np.abs(off) * np.float32(1.0 / band), 0.0, 1.0) * share[top:bottom]
+    if not 0.0 <= full < 1.0:
+        raise ValueError(f"full: expected a share of the band in [0, 1), got {full}")
+    fade = np.float32(1.0 / (band * (1.0 - full)))
+    pull = np.clip((np.float32(band) - np.abs(off)) * fade, 0.0, 1.0) * share[top:bottom]
     pull[down <= 1e-3] = 0.0
     out = depth.copy()
     # z' = (height + off (1 - pull)) / down: the pixel moves along its ray by the pulled share of its offset

@@ -207,9 +207,12 @@ class Pipeline:
     FLOOR_GAIN_SHARE = 0.1
     # and the up-facing depth within this share of the camera height of the floor is pulled onto the floor plane
     # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up). FastDepth draws a floor seen steeply
-    # as a slope 25-55 degrees off level, and rugs 0.5-1 m above it; the pull fades over the band, so a seat
-    # 0.28 camera heights up moves a fifth of the way down and a table top (0.45) not at all
+    # as a slope 25-55 degrees off level, and rugs and carpet patterns 0.2-1 m above it. The pull is full within
+    # FLOOR_PULL_FULL of the band (a carpet drawn 0.24 camera heights up lands on the floor) and fades over the rest,
+    # so a seat 0.28 camera heights up moves two thirds of the way down and a table top (0.45) not at all
     FLOOR_PULL_BAND = 0.35
+    FLOOR_PULL_FULL = 0.7
+    FLOOR_PULL_FULL_SHARE = 0.5  # per temporal.REFERENCE_S: how fast the whole pull follows the floor's agreement
     FLOOR_PULL_DEG = 60.0
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
     # the tracked camera's up-down motion passes through a high-pass of this time constant (`temporal.high_pass`): a
@@ -238,6 +241,7 @@ class Pipeline:
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
         self._floor_gain = 1.0
+        self._pull_full: float | None = None  # the share of the pull band pulled whole, followed over time
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
         self._camera_y: float | None = None
@@ -421,7 +425,16 @@ class Pipeline:
             grid = sample_points(depth, intr, self.ground.stride_for(intr))
             visible = self._floor_in_view(ground, grid, cam_to_world)
             at_map_scale = depth
-            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt)
+            # the full pull where this frame's depth finds the tracked floor itself; where its floor is another plane
+            # (a table top at half the height), what the depth draws near the floor may be that table's far side
+            # (followed over frames: one frame's agreement is noisy, and the waterline would flicker with it)
+            seen_here = agreement(ground.decision.plane.d, float(cam_to_world[1, 3]),
+                                  self.ground.height_spread()) if ground.decision.visible else 0.0
+            full = self.FLOOR_PULL_FULL * seen_here
+            if self._pull_full is not None:
+                full = self._pull_full + share_over(self.FLOOR_PULL_FULL_SHARE, dt) * (full - self._pull_full)
+            self._pull_full = full
+            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt, full)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -431,7 +444,8 @@ class Pipeline:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
             grid = sample_points(ground.depth, intr, self.ground.stride_for(intr))
-            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, intr, dt)
+            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, intr, dt,
+                                       self.FLOOR_PULL_FULL)
             up = ground.gravity
         return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
@@ -537,10 +551,12 @@ class Pipeline:
         return reaching >= self.FLOOR_IN_VIEW_SHARE
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
-                      cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float) -> np.ndarray:
+                      cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
+                      full: float = 0.0) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
-        are none of that size; dt: seconds since the last frame). With no floor in view the held factor is kept, but
+        are none of that size; dt: seconds since the last frame; full: the share of the band over which the pull is
+        whole, `floor.pull_onto_floor`). With no floor in view the held factor is kept, but
         never so large that what is seen reaches down to the assumed floor's clearance: water must not climb a table
         because the depth was stretched."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
@@ -555,7 +571,7 @@ class Pipeline:
             gain = self._floor_gain
             if self.FLOOR_PULL_BAND > 0:
                 return pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,
-                                       height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG)
+                                       height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG, full)
         else:
             lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain
@@ -611,6 +627,7 @@ class Pipeline:
         self._world_from_map = self._fused = None
         self._floor_seen = False
         self._floor_gain = 1.0
+        self._pull_full = None
         self._tracked_height = None
         self._camera_y = None
         self._vertical_passed = 0.0

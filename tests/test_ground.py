@@ -257,6 +257,37 @@ def test_the_floor_is_laid_flat_and_what_stands_on_it_is_not():
     assert pull_onto_floor(depth, grid, normals_from_points(grid), INTR, up, 3.0, band=0.25) is depth  # no floor there
 
 
+def test_a_rug_drawn_above_the_floor_lands_on_it_within_the_full_share_of_the_band():
+    """Depth models draw carpet patterns and rugs a few tenths of a metre above the floor: within `full` of the band
+    the pull takes them all the way down (a plain fade leaves a rug 0.3 m up at 0.18 m, above a 0.15 m flood); a
+    seat between the full share and the band's edge moves part of the way, a table top above the band not at all."""
+    up = rotation(35.0, 0.0) @ np.array([0.0, 1.0, 0.0])
+    depth = plane_depth(up, 1.5)
+    patches = {"rug": ((slice(300, 420), slice(100, 260)), 0.3), "seat": ((slice(300, 420), slice(300, 420)), 0.45),
+               "table": ((slice(300, 420), slice(460, 600)), 0.7)}
+    for where, rise in patches.values():
+        depth[where] = plane_depth(up, 1.5 - rise)[where]
+    grid = sample_points(depth, INTR, 8)
+    normals = normals_from_points(grid)
+
+    def heights(out):
+        return unproject(out, INTR) @ up.astype(np.float32) + np.float32(1.5)
+
+    def inner(where):  # away from the patch's edges, where the grid's normals are not up-facing
+        return tuple(slice(s.start + 16, s.stop - 16) for s in where)
+
+    faded = heights(pull_onto_floor(depth, grid, normals, INTR, up, 1.5, band=0.5, normal_tolerance_deg=60))
+    full = heights(pull_onto_floor(depth, grid, normals, INTR, up, 1.5, band=0.5, normal_tolerance_deg=60, full=0.7))
+    rug, seat, table = (inner(where) for where, _ in patches.values())
+    assert np.median(faded[rug]) == pytest.approx(0.3 * 0.3 / 0.5, abs=0.01)  # x |x| / band
+    assert np.abs(full[rug]).max() < 0.01
+    assert np.median(full[seat]) == pytest.approx(0.45 * (1 - 0.05 / 0.15), abs=0.01)  # the fade over the last 0.15
+    assert np.median(faded[seat]) == pytest.approx(0.45 * 0.45 / 0.5, abs=0.01)
+    np.testing.assert_allclose(full[table], 0.7, atol=1e-3)
+    with pytest.raises(ValueError, match="full"):
+        pull_onto_floor(depth, grid, normals, INTR, up, 1.5, band=0.5, full=1.0)
+
+
 def test_a_table_seen_from_above_is_not_a_floor():
     up = rotation(45.0, 0.0) @ np.array([0.0, 1.0, 0.0])
     depth = plane_depth(up, 0.55)              # a table top 55 cm below the camera fills the view
