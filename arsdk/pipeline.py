@@ -19,8 +19,8 @@ import numpy as np
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
-from .floor import (GroundResult, GroundTracker, agreement, floor_gain, lowest_seen, pull_onto_floor,
-                    unblocked_floor_share)
+from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor_gain, lowest_seen,
+                    pull_onto_floor, unblocked_floor_share)
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
@@ -425,15 +425,7 @@ class Pipeline:
             grid = sample_points(depth, intr, self.ground.stride_for(intr))
             visible = self._floor_in_view(ground, grid, cam_to_world)
             at_map_scale = depth
-            # the full pull where this frame's depth finds the tracked floor itself; where its floor is another plane
-            # (a table top at half the height), what the depth draws near the floor may be that table's far side
-            # (followed over frames: one frame's agreement is noisy, and the waterline would flicker with it)
-            seen_here = agreement(ground.decision.plane.d, float(cam_to_world[1, 3]),
-                                  self.ground.height_spread()) if ground.decision.visible else 0.0
-            full = self.FLOOR_PULL_FULL * seen_here
-            if self._pull_full is not None:
-                full = self._pull_full + share_over(self.FLOOR_PULL_FULL_SHARE, dt) * (full - self._pull_full)
-            self._pull_full = full
+            full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
             depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt, full)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
@@ -549,6 +541,20 @@ class Pipeline:
             return True
         reaching = unblocked_floor_share(pts, up, height, self.FLOOR_REACH, self.FLOOR_UNBLOCKED)
         return reaching >= self.FLOOR_IN_VIEW_SHARE
+
+    def _whole_pull(self, decision: FloorDecision, height: float, dt: float) -> float:
+        """The share of the pull band over which a tracked frame's floor is pulled wholly onto its plane:
+        FLOOR_PULL_FULL where this frame's depth finds the floor itself at the tracked camera `height`, less as its
+        floor lies farther from it (`agreement`), none without one. Where a frame's floor is another plane (a table top
+        at 0.6 of the height), what its depth draws near the floor may be that table's far side. Followed at
+        FLOOR_PULL_FULL_SHARE per temporal.REFERENCE_S: one frame's agreement is noisy, and the waterline would flicker
+        with it."""
+        seen_here = agreement(decision.plane.d, height, self.ground.height_spread()) if decision.visible else 0.0
+        full = self.FLOOR_PULL_FULL * seen_here
+        if self._pull_full is not None:
+            full = self._pull_full + share_over(self.FLOOR_PULL_FULL_SHARE, dt) * (full - self._pull_full)
+        self._pull_full = full
+        return full
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,

@@ -74,6 +74,36 @@ def test_floor_gain_follows_at_the_same_pace_per_second(shared_data):
     assert abs(np.log(gains[12] / gains[1])) < 0.25 * np.log(gains[1])
 
 
+def test_the_floor_is_pulled_whole_only_where_the_frame_finds_the_tracked_floor(pipe):
+    """The whole pull (FLOOR_PULL_FULL of the band) follows how well this frame's own floor agrees with the tracked
+    camera height: a table top taken for the floor at half the height (the HoloLens meeting table at 30 frame/s is
+    at 0.6, once the height has settled) takes it away within two seconds, a floor at the tracked height brings it
+    back; per second, not per frame."""
+    from arsdk.floor import FloorDecision
+    from arsdk.geometry import FloorPlane
+
+    def decision(d, visible=True):
+        return FloorDecision(FloorPlane(np.array([0.0, 1.0, 0.0]), d, 0.0, visible), np.zeros(3))
+
+    def follow(d, seconds, fps, visible=True):
+        for _ in range(int(round(seconds * fps))):
+            share = pipe._whole_pull(decision(d, visible), 1.6, 1.0 / fps)
+        return share
+
+    pipe.reset()
+    assert pipe._whole_pull(decision(1.6), 1.6, 0.0) == pytest.approx(pipe.FLOOR_PULL_FULL)  # the first frame's own
+    for fps in (2.5, 30.0):
+        pipe.reset()
+        follow(1.6, 2.0, fps)
+        assert follow(0.8, 2.0, fps) < 0.2 * pipe.FLOOR_PULL_FULL           # a table top: the plain fade
+        assert follow(1.55, 2.0, fps) > 0.8 * pipe.FLOOR_PULL_FULL          # the floor again, 3 % off
+        assert follow(1.6, 2.0, fps, visible=False) < 0.2 * pipe.FLOOR_PULL_FULL  # no floor found in the frame
+    pipe.reset()
+    follow(1.6, 2.0, 30.0)
+    assert follow(0.8, 0.1, 30.0) > 0.5 * pipe.FLOOR_PULL_FULL  # one noisy frame's disagreement is not followed at once
+    pipe.reset()
+
+
 def test_world_frame_still_without_tracking(demo_source):
     pipe = arsdk.Pipeline.default(segmentation=False, tracking=False)
     mats = [pipe.process(f).camera_to_world for f in still_camera(demo_source)]
