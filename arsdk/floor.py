@@ -190,6 +190,8 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's
     front) keep their depth, so the waterline still climbs them at the level's height."""
+    if not 0.0 <= full < 1.0:
+        raise ValueError(f"full: expected a share of the band in [0, 1), got {full}")
     up = np.asarray(up, np.float32)
     above = grid.reshape(-1, 3) @ up + np.float32(height)
     facing = normals.reshape(-1, 3) @ up > math.cos(math.radians(normal_tolerance_deg))
@@ -208,8 +210,6 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     down = np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
     z = depth[top:bottom]
     off = z * down - np.float32(height)                     # below the plane (+) or above it (-), metres
-    if not 0.0 <= full < 1.0:
-        raise ValueError(f"full: expected a share of the band in [0, 1), got {full}")
     fade = np.float32(1.0 / (band * (1.0 - full)))
     pull = np.clip((np.float32(band) - np.abs(off)) * fade, 0.0, 1.0) * share[top:bottom]
     pull[down <= 1e-3] = 0.0

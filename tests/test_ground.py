@@ -286,6 +286,8 @@ def test_a_rug_drawn_above_the_floor_lands_on_it_within_the_full_share_of_the_ba
     np.testing.assert_allclose(full[table], 0.7, atol=1e-3)
     with pytest.raises(ValueError, match="full"):
         pull_onto_floor(depth, grid, normals, INTR, up, 1.5, band=0.5, full=1.0)
+    with pytest.raises(ValueError, match="full"):  # refused also where no floor is in the band
+        pull_onto_floor(depth, grid, normals, INTR, up, 9.0, band=0.5, full=-0.1)
 
 
 def test_a_table_seen_from_above_is_not_a_floor():
