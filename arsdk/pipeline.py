@@ -558,7 +558,7 @@ class Pipeline:
 
     def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
-                      full: float = 0.0) -> np.ndarray:
+                      full: float) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
         are none of that size; dt: seconds since the last frame; full: the share of the band over which the pull is
