@@ -15,7 +15,9 @@ no floor, and every frame has a true up.
   the misses split into not said visible, said visible at a wrong angle, and at a right angle but a wrong height;
 - flood IoU at 0.15 and 0.40 m: the pixels the rendered flood changed against those whose true height above the
   true floor is under the level (true depth known), on frames that show a floor;
-- wrongly flooded: the share of the frame the rendered flood changes at 0.15 m on frames with under 5 % floor;
+- flooded with no floor in view: the share of the frame the rendered flood changes at 0.15 m on frames with under
+  5 % floor; wrongly flooded: of those, the pixels outside the true water (such a view's sliver of floor is rightly
+  wet; a wet pixel whose true depth is unknown counts as wrong);
 - flood IoU on the true depth: the same water computed on the sensor's depth below the pipeline's floor, which
   splits the IoU's misses between the floor decision and the depth model;
 - stream starts: the first 24 s of the HoloLens sequence started at every 20th frame, as an app started anywhere in
@@ -160,7 +162,13 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
             row[f"iou_true_depth_{level:.2f}"] = 0.0 if on_true_depth is None else iou(
                 known & (on_true_depth < level), water)
     else:
-        row["wet_share"] = float(flood.changed(state, LEVELS[0]).mean())
+        wet = flood.changed(state, LEVELS[0])
+        row["wet_share"] = float(wet.mean())
+        if truth is not None:
+            # the frame's own sliver of floor (under 5 %) is rightly wet; wet pixels of unknown true depth count
+            # as wrong
+            true_height = truth.height_of(arsdk.unproject(depth, intr)).reshape(wet.shape)
+            row["wrongly_wet_share"] = float(np.mean(wet & ~(np.isfinite(true_height) & (true_height < LEVELS[0]))))
     return row
 
 
@@ -189,6 +197,10 @@ def summarise(rows: list[dict]) -> dict:
         out["no_floor_said_visible"] = round(float(np.mean([r["said_visible"] for r in bare])), 3)
         out["no_floor_wet_share_median"] = round(float(np.median(wet)), 3)
         out["no_floor_wet_share_mean"] = round(float(np.mean(wet)), 3)
+        wrong = [r["wrongly_wet_share"] for r in bare if "wrongly_wet_share" in r]
+        if wrong:
+            out["no_floor_wrongly_wet_share_median"] = round(float(np.median(wrong)), 3)
+            out["no_floor_wrongly_wet_share_mean"] = round(float(np.mean(wrong)), 3)
     return out
 
 
