@@ -147,11 +147,12 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
            "gravity_deg": None, "floor_right": None}
     if truth is not None and getattr(state, "gravity", None) is not None:
         row["gravity_deg"] = round(math.degrees(math.acos(min(1.0, float(state.gravity.up @ truth.normal)))), 2)
+    points = arsdk.unproject(depth, intr)
+    # above the true floor (NaN where the true depth is unknown); the true water lies under the level
+    true_height = None if truth is None else truth.height_of(points)
     if row["floor_shown"]:
         row["kind"] = miss_kind(state.floor, truth)
         row["height_ratio"] = round(state.floor.d / truth.d, 3) if state.floor is not None else float("nan")
-        points = arsdk.unproject(depth, intr)
-        true_height = truth.height_of(points)  # above the true floor; the true water lies under the level
         known = np.isfinite(true_height)
         # the same water on the true depth, below the pipeline's floor: what the flood would cover if only the
         # depth were exact, which tells the floor decision's share of the misses from the depth model's
@@ -164,11 +165,10 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
     else:
         wet = flood.changed(state, LEVELS[0])
         row["wet_share"] = float(wet.mean())
-        if truth is not None:
+        if true_height is not None:
             # the frame's own sliver of floor (under 5 %) is rightly wet; wet pixels of unknown true depth count
-            # as wrong
-            true_height = truth.height_of(arsdk.unproject(depth, intr)).reshape(wet.shape)
-            row["wrongly_wet_share"] = float(np.mean(wet & ~(np.isfinite(true_height) & (true_height < LEVELS[0]))))
+            # as wrong (NaN compares false)
+            row["wrongly_wet_share"] = float(np.mean(wet & ~(true_height < LEVELS[0])))
     return row
 
 
