@@ -21,7 +21,8 @@ no floor, and every frame has a true up.
 - flood IoU on the true depth: the same water computed on the sensor's depth below the pipeline's floor, which
   splits the IoU's misses between the floor decision and the depth model;
 - stream starts: the first 24 s of the HoloLens sequence started at every 20th frame, as an app started anywhere in
-  the room sees them: floor right and what the misses are;
+  the room sees them: floor right and what the misses are; again started 10 frames later, and with line draws 1
+  and 2 (`stream_starts_other_runs`), since each start's first frames rest on one draw;
 - sparse streams: the HoloLens sequence fed every 2nd frame (from frames 0 and 1) and every 3rd: the camera turns
   8-12 degrees between frames there, against 4 in the full stream (frames taken as 0.4 s apart);
 - line draws: the HoloLens walk with the line search's random pairs drawn from seeds 1-4 (the SDK draws from 0):
@@ -339,18 +340,20 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     return out
 
 
-def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20) -> dict:
-    """The first `seconds` of a stream started at every `every`-th HoloLens frame, as an app started anywhere in
-    that room would see them: floor right over those frames and what the misses are (shares of the frames with a
-    floor). The full walk's figure is mostly frames long after the start; this one is the start."""
-    pipe = arsdk.Pipeline(make_depth(depth_name), None)
+def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20, first: int = 0,
+                  seed: int = 0) -> dict:
+    """The first `seconds` of a stream started at every `every`-th HoloLens frame from frame `first`, as an app
+    started anywhere in that room would see them: floor right over those frames and what the misses are (shares
+    of the frames with a floor). The full walk's figure is mostly frames long after the start; this one is the
+    start. seed: gravity's line search draws its segment pairs from it (`GravityEstimator.seed`; the SDK's is 0)."""
+    pipe = arsdk.Pipeline(make_depth(depth_name), None, ground=GroundTracker(gravity=GravityEstimator(seed=seed)))
     length = round(seconds / HOLOLENS_SPACING_S)
     kinds: list[str] = []
     per_start = {}
     for seq in load_training_sequences(root, 1):
         truths = sequence_floors(seq)
-        for start in range(0, len(seq) - length + 1, every):
-            print(f"\r  streams started at frame {start}", end="", flush=True)
+        for start in range(first, len(seq) - length + 1, every):
+            print(f"\r  streams started at frame {start} (line draw {seed})", end="", flush=True)
             mine = floor_stream(pipe, seq[start:start + length], truths[start:start + length])[0]
             kinds += mine
             per_start[f"{seq[0].name.split('/')[0]}_{start}"] = round(mine.count("right") / max(1, len(mine)), 3)
@@ -359,6 +362,17 @@ def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20)
     out = {"seconds": seconds, "starts": len(per_start), "frames_with_floor": len(kinds), **miss_shares(kinds)}
     out["floor_right_per_start"] = per_start
     return out
+
+
+def other_starts(depth_name: str, root, runs=((10, 0), (0, 1), (0, 2))) -> dict:
+    """`stream_starts` again from other frames (started 10 frames later) and with other draws of the line search:
+    one run's 16 starts carry one draw each, and a start facing a table can fail or not by its draw. Per run
+    (first frame, seed), and the mean of floor right over them and the SDK's own run."""
+    out = {f"from_{first}_seed_{seed}": stream_starts(depth_name, root, first=first, seed=seed)
+           for first, seed in runs}
+    return {"per_run": {k: {"floor_right": v["floor_right"], "floor_right_per_start": v["floor_right_per_start"]}
+                        for k, v in out.items()},
+            "floor_right": {k: v["floor_right"] for k, v in out.items()}}
 
 
 def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) -> dict:
@@ -469,13 +483,18 @@ def main():
     print(f"  first {starts['seconds']:.0f} s of {starts['starts']} streams: floor right {starts['floor_right']}, "
           f"not visible {starts['floor_not_visible']}, wrong angle {starts['floor_wrong_angle']}, "
           f"height low {starts['floor_height_low']}, high {starts['floor_height_high']}")
+    others = other_starts(name, root)
+    others["floor_right_mean_with_sdk_run"] = round(float(np.mean([starts["floor_right"],
+                                                                  *others["floor_right"].values()])), 3)
+    print(f"  the same from other frames and line draws: {others['floor_right']}, mean with the SDK's run "
+          f"{others['floor_right_mean_with_sdk_run']}")
     still = still_flicker(name, root)
     print(f"  still camera {still}")
     timing = cost(name, root)
     print(f"  cost {timing}")
     write_result("realroom", {"depth_model": name, "sets": sets, "line_draws": draws, "other_resolutions": zoomed,
                               "video_rate": video, "sparse_streams": sparse,
-                              "stream_starts": starts, "still_camera": still,
+                              "stream_starts": starts, "stream_starts_other_runs": others, "still_camera": still,
                               "cost": timing})
 
 
