@@ -364,15 +364,17 @@ def stream_starts(depth_name: str, root, seconds: float = 24.0, every: int = 20,
     return out
 
 
-def other_starts(depth_name: str, root, runs=((10, 0), (0, 1), (0, 2))) -> dict:
+def other_starts(depth_name: str, root, sdk_run: dict, runs=((10, 0), (0, 1), (0, 2))) -> dict:
     """`stream_starts` again from other frames (started 10 frames later) and with other draws of the line search:
     one run's 16 starts carry one draw each, and a start facing a table can fail or not by its draw. Per run
-    (first frame, seed), and the mean of floor right over them and the SDK's own run."""
+    (first frame, seed), and the mean of floor right over them and `sdk_run` (the SDK's own `stream_starts`)."""
     out = {f"from_{first}_seed_{seed}": stream_starts(depth_name, root, first=first, seed=seed)
            for first, seed in runs}
+    right = {k: v["floor_right"] for k, v in out.items()}
     return {"per_run": {k: {"floor_right": v["floor_right"], "floor_right_per_start": v["floor_right_per_start"]}
                         for k, v in out.items()},
-            "floor_right": {k: v["floor_right"] for k, v in out.items()}}
+            "floor_right": right,
+            "floor_right_mean_with_sdk_run": round(float(np.mean([sdk_run["floor_right"], *right.values()])), 3)}
 
 
 def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) -> dict:
@@ -483,9 +485,7 @@ def main():
     print(f"  first {starts['seconds']:.0f} s of {starts['starts']} streams: floor right {starts['floor_right']}, "
           f"not visible {starts['floor_not_visible']}, wrong angle {starts['floor_wrong_angle']}, "
           f"height low {starts['floor_height_low']}, high {starts['floor_height_high']}")
-    others = other_starts(name, root)
-    others["floor_right_mean_with_sdk_run"] = round(float(np.mean([starts["floor_right"],
-                                                                  *others["floor_right"].values()])), 3)
+    others = other_starts(name, root, starts)
     print(f"  the same from other frames and line draws: {others['floor_right']}, mean with the SDK's run "
           f"{others['floor_right_mean_with_sdk_run']}")
     still = still_flicker(name, root)

@@ -216,7 +216,7 @@ def at_640x480(frame) -> tuple:
 
 
 def tracker_cost(frames, depth_model: str, repeats: int = 3) -> dict:
-    """The tracker alone on 640x480 frames fed the depth model's depth, as the pipeline feeds it (the sensor's
+    """The tracker alone on 640x480 frames fed the depth model's depth, dense as the pipeline's is (the sensor's
     depth, with its holes, left the tracker a third of the corners on the 30 frame/s views, and fewer corners to
     follow), and in the same run the bare loop the issue quotes at 3.5 ms a frame (`BareLoop`) on the same depth,
     so the machine's speed of the moment cancels in their ratio: the two take turns frame by frame (run one after
