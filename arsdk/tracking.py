@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .errors import InputError, check_depth, check_image
 from .adjust import Window, adjust
+from .errors import InputError, check_depth, check_image
 from .geometry import Intrinsics, project, unproject_pixels, warp_depth
 
 
@@ -524,12 +524,13 @@ class CameraTracker:
         relocalised = self._lost is not None and self._relocalise(gray, wintr)
         pose = self._pose
         self._triangulate(pose, wintr)
-        if s.adjust_views and (not self._flowed or self._long_step()):
+        reach = self._reach(pose) if s.adjust_views else 1.0
+        if s.adjust_views and (not self._flowed or self._long_step(reach)):
             # pixels placed by appearance or by the pose are no measurements to adjust on, and over steps this long
             # (7-Scenes frames 0.67 s apart) the window's adjustment moved anchors further, not less (at 1 s 13-16
             # px from 10-11, measured)
             self._window = []
-        elif s.adjust_views and self._adjust_due(pose):
+        elif s.adjust_views and self._adjust_due(pose, reach):
             self._adjust(wintr)
             pose = self._pose
         if depth_index is not None and index is not None and depth_index != index:
@@ -899,20 +900,24 @@ class CameraTracker:
 
     # --- bundle adjustment
 
-    def _long_step(self) -> bool:
-        """Whether the last step turned or moved more than a camera at its rate does between two frames."""
+    def _reach(self, pose) -> float:
+        """The median distance from a camera at `pose` to the map's corners (1 with none)."""
+        return float(np.median(np.linalg.norm(self._map.xyz - pose[:3, 3], axis=1))) if len(self._map) else 1.0
+
+    def _long_step(self, reach: float) -> bool:
+        """Whether the last step turned or moved (against `reach`, the distance to the room) more than a camera at
+        its rate does between two frames."""
         s = self.settings
-        reach = float(np.median(np.linalg.norm(self._map.xyz - self._pose[:3, 3], axis=1))) if len(self._map) else 1.0
         return (rotation_deg(self._velocity[:3, :3]) > s.adjust_step_deg
                 or np.linalg.norm(self._velocity[:3, 3]) > s.adjust_step_move * reach)
 
-    def _adjust_due(self, pose) -> bool:
-        """Whether the camera has turned or moved far enough from the window's last view to add this one."""
+    def _adjust_due(self, pose, reach: float) -> bool:
+        """Whether the camera has turned or moved (against `reach`) far enough from the window's last view to add
+        this one."""
         if not self._window:
             return True
         step = np.linalg.inv(self._window[-1][0]) @ pose
         s = self.settings
-        reach = float(np.median(np.linalg.norm(self._map.xyz - pose[:3, 3], axis=1))) if len(self._map) else 1.0
         return rotation_deg(step[:3, :3]) >= s.adjust_deg or np.linalg.norm(step[:3, 3]) >= s.adjust_move * reach
 
     def _adjust(self, intr):
