@@ -190,6 +190,12 @@ def rotation_between(a, b, share: float = 1.0) -> np.ndarray:
     return cv2.Rodrigues(axis / s * angle)[0]
 
 
+def _apart(a: np.ndarray, b: np.ndarray, deg: float, move: float) -> bool:
+    """Whether camera pose `b` has turned at least `deg` degrees or moved at least `move` from pose `a`."""
+    step = np.linalg.inv(a) @ b
+    return rotation_deg(step[:3, :3]) >= deg or np.linalg.norm(step[:3, 3]) >= move
+
+
 def partial_transform(T: np.ndarray, share: float) -> np.ndarray:
     """`share` (0-1) of a rigid 4x4 transform: its rotation's angle and its translation scaled by it."""
     out = np.eye(4)
@@ -751,9 +757,7 @@ class CameraTracker:
         if not self._views:
             return True
         last = self._views[-1]
-        step = np.linalg.inv(last.pose) @ pose
-        s = self.settings
-        return rotation_deg(step[:3, :3]) >= s.view_deg or np.linalg.norm(step[:3, 3]) >= s.view_move * last.reach
+        return _apart(last.pose, pose, self.settings.view_deg, self.settings.view_move * last.reach)
 
     def _nearest_views(self, pose, count: int) -> list[_View]:
         """Of the views before the last skip_views, the `count` seeing most like `pose` (viewing direction within
@@ -916,9 +920,7 @@ class CameraTracker:
         this one."""
         if not self._window:
             return True
-        step = np.linalg.inv(self._window[-1][0]) @ pose
-        s = self.settings
-        return rotation_deg(step[:3, :3]) >= s.adjust_deg or np.linalg.norm(step[:3, 3]) >= s.adjust_move * reach
+        return _apart(self._window[-1][0], pose, self.settings.adjust_deg, self.settings.adjust_move * reach)
 
     def _adjust(self, intr):
         """This frame joins the window and the window is adjusted: its poses (the oldest holds it in place), this
