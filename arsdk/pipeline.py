@@ -24,7 +24,7 @@ from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
-from .temporal import FrameClock, high_pass, share_over
+from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
 from .tracking import AnchorSet, CameraTracker, TrackedPose, TrackingState, rotation_between
@@ -192,6 +192,14 @@ class Pipeline:
     GRAVITY_AGREE_FRAMES = 3
     GRAVITY_AGREE_S = 1.2
     HEIGHT_DEADBAND_M = 0.03
+    # A height assumed on the first frame (no floor in view: the default, or below everything seen) is no
+    # measurement: the floors seen after it take over as their mean (each weighed by its `agreement`, the assumption
+    # counting as HEIGHT_ASSUMED_VIEWS of them) until 1 / HEIGHT_PULL of them are in. Followed at HEIGHT_PULL from
+    # the start, a stream started facing a table (frame 80 of the HoloLens walk: assumed 1.94 m, floors then seen at
+    # 1.5 m, truth 1.62) held its height 20-30 % high for all of its first 24 s. A floor seen on the first frame
+    # sets the scene's scale and height together, and later floors are measured at that scale: followed at
+    # HEIGHT_PULL from the start, as their mean they were worse (BENCHMARKS.md)
+    HEIGHT_ASSUMED_VIEWS = 0.25
     SCALE_DEADBAND = 0.03  # in log scale: 3 %
     # with a floor seen earlier in the scene and tracked since, it is still in view while this share of the
     # frame's depth lies within FLOOR_BAND of the camera height from it (the plane search needs a flatter floor
@@ -240,6 +248,7 @@ class Pipeline:
         self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
+        self._height_views = 0.0  # how many floor views the world's camera height rests on (`HEIGHT_ASSUMED_VIEWS`)
         self._floor_gain = 1.0
         self._pull_full: float | None = None  # the share of the pull band pulled whole, followed over time
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
@@ -450,10 +459,12 @@ class Pipeline:
 
         world_from_map is a similarity (s R, t): the map keeps the scale of the depth it was built from, which is
         held for consistency (anchors must not breathe), while s follows the scene's metric scale slowly."""
-        if self._world_from_map is None:  # the first frame sets the world: gravity, and the floor or a height
+        first = self._world_from_map is None
+        if first:  # the first frame sets the world: gravity, and the floor or a height
             start = camera_to_world_from_floor(ground.decision.plane)
             start[:3, :3] /= tracked.depth_scale  # map units -> the ground's metres
             self._world_from_map = start @ np.linalg.inv(tracked.camera_to_world)
+            self._height_views = 1.0 / self.HEIGHT_PULL if ground.decision.visible else self.HEIGHT_ASSUMED_VIEWS
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         if (self.VERTICAL_HOLD_S > 0 and self._camera_y is not None and tracked.state is TrackingState.TRACKING
                 and not tracked.relocalised):  # a relocalised camera's jump is a correction, not a move
@@ -492,17 +503,22 @@ class Pipeline:
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
             fix[:3, :3] *= ratio ** share_over(self.SCALE_PULL, dt)
         fix[:3, 3] = centre - fix[:3, :3] @ centre  # turned and scaled about the camera
-        height_pull = share_over(self.HEIGHT_PULL, dt)
         if ground.decision.visible:  # and the camera height, where a floor is in view (a far one counts little)
             gap = ground.decision.plane.d - centre[1]
-            if abs(gap) > self.HEIGHT_DEADBAND_M:
-                trusted = centre[1] if self._height_tracked(tracked) else None
-                fix[1, 3] += height_pull * gap * agreement(ground.decision.plane.d, trusted,
-                                                           self.ground.height_spread())
+            trusted = centre[1] if self._height_tracked(tracked) else None
+            weight = agreement(ground.decision.plane.d, trusted, self.ground.height_spread())
+            # this frame's share of a view: at 30 frame/s a view's 12 frames together count as the one view they are
+            views = weight * min(dt, REFERENCE_S) / REFERENCE_S
+            if abs(gap) > self.HEIGHT_DEADBAND_M and views > 0:
+                held = share_over(self.HEIGHT_PULL, dt) * gap * weight
+                mean = views / (self._height_views + views) * gap
+                fix[1, 3] += held if abs(held) >= abs(mean) else mean
+            if not first:  # the first frame's view set the height and is counted
+                self._height_views += views
         elif ground.decision.plane.d > centre[1] + self.HEIGHT_DEADBAND_M:
             # no floor in view, and the tracked floor lies above something this frame sees (a table the water
             # would climb): pulled down toward the assumed floor, which lies below everything in view
-            fix[1, 3] += height_pull * (ground.decision.plane.d - centre[1])
+            fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (ground.decision.plane.d - centre[1])
         self._world_from_map = fix @ self._world_from_map
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         self._camera_y = float(c2w[1, 3])
@@ -632,6 +648,7 @@ class Pipeline:
             self.anchors.clear()
         self._world_from_map = self._fused = None
         self._floor_seen = False
+        self._height_views = 0.0
         self._floor_gain = 1.0
         self._pull_full = None
         self._tracked_height = None

@@ -588,6 +588,47 @@ def test_a_lowered_camera_takes_the_world_with_it():
     assert 0.3 < lowered < 0.5, (heights[29], heights[44])
 
 
+def _heights_after(readings: list[tuple[float, bool]], dt: float) -> list[float]:
+    """The tracked world's camera height after each of `readings` (the floor decision's camera height, and whether
+    it saw a floor), `dt` seconds apart, on a still level camera: the pipeline's height pull alone."""
+    from arsdk.floor import FloorDecision, GroundResult
+    from arsdk.geometry import FloorPlane
+    from arsdk.tracking import TrackedPose, TrackingState
+
+    up = np.array([0.0, -1.0, 0.0])  # a level camera: up is -y in camera axes
+    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)
+    heights = []
+    with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+        for i, (d, visible) in enumerate(readings):
+            decision = FloorDecision(FloorPlane(up, d, 1.0, visible), np.zeros(3))
+            ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+            heights.append(float(p._tracked_world(still, ground, i, i, dt)[1, 3]))
+    return heights
+
+
+def test_an_assumed_camera_height_gives_way_to_the_mean_of_the_floors_seen():
+    """A stream started with no floor in view assumes a camera height (2.0 m here, where the floors then seen read
+    1.42-1.58 m): the floors seen take over as their mean until 1 / HEIGHT_PULL of them are in, not at HEIGHT_PULL
+    (0.05) per view. On the HoloLens walk, 24 s streams started every 20 frames had the floor right on 0.65 of their
+    frames (four runs), 0.73 so. A floor seen on the first frame sets the height, and later floors are followed at
+    HEIGHT_PULL from the start, as before; a height long settled is not thrown by one odd view."""
+    views = [1.45, 1.55, 1.42, 1.58]
+    deadband = arsdk.Pipeline.HEIGHT_DEADBAND_M + 1e-9
+    assumed = _heights_after([(2.0, False)] + [(d, True) for d in views], 0.4)
+    assert assumed[0] == pytest.approx(2.0)
+    # the assumed height counts as a quarter of a view (HEIGHT_ASSUMED_VIEWS), and a view within the dead band
+    # (3 cm) moves nothing: 1.53 here; at HEIGHT_PULL alone, 1.91
+    assert abs(assumed[-1] - np.mean(views)) < 0.04, assumed
+    # the same at 30 frame/s, the views held 0.4 s each: a view's 12 frames count as the one view they are
+    video = _heights_after([(2.0, False)] + [(d, True) for d in views for _ in range(12)], 1 / 30)
+    assert video[-1] == pytest.approx(assumed[-1], abs=1e-6), video[::12]
+    seen = _heights_after([(1.3, True), (1.7, True)], 0.4)
+    assert seen[-1] == pytest.approx(1.3 + arsdk.Pipeline.HEIGHT_PULL * 0.4)
+    settled = _heights_after([(2.0, False)] + [(1.5, True)] * 40 + [(1.65, True)], 0.4)
+    assert settled[-2] == pytest.approx(1.5, abs=deadband)
+    assert 0.0 < settled[-1] - settled[-2] <= arsdk.Pipeline.HEIGHT_PULL * (1.65 - settled[-2]) + 1e-9
+
+
 def test_a_sofa_seat_is_not_the_true_floor_of_a_posed_sequence(shared_data):
     """HoloLens frames 219-226 look down at a sofa with no floor in view: its seat is the lowest up-facing level in
     the true depth, 0.9-1.2 m below the camera. The room's floor, 1.5 m below the world origin on every other
@@ -703,9 +744,11 @@ def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
     (`video_rate_frames`), fed at 30 frame/s as a live camera feeds them. With the pulls per frame (tuned on frames
     0.4 s apart) the world followed every near-identical view twelve times as fast: measured, gravity within 5
     degrees on 0.89 of the frames and the camera height within 10 % on 0.35; per second, 1.00 and 0.52. The
-    heights sit at 0.89-0.93 of the truth, on the 10 % bound's edge, so that share moves with any change of the
+    heights sit at 0.84-0.95 of the truth, across the 10 % bound, so that share moves with any change of the
     height's weighing (0.375 with the spread narrowing as floors add up, for heights within 0.02 of those giving
-    0.47): every one is within 15 % (median 0.90), and that is held too."""
+    0.47; 0.51 since the height assumed on the first frame gives way to the floors seen, the first of which
+    FastDepth draws at 0.80-0.84 of the truth): every one is within 17 % (median 0.91; all within 15 % before that
+    change, 0.79 now), and that is held too."""
     from arsdk.evaluation import video_rate_frames
 
     seq = load_training_sequences(shared_data)[0][:40]
@@ -720,5 +763,5 @@ def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
                 height_err.append(abs(math.log(state.floor.d / truth.d)))
     assert len(gravity_ok) == 469 and len(height_err) > 300
     assert np.mean(gravity_ok) >= 0.97, np.mean(gravity_ok)
-    assert np.mean(np.array(height_err) < math.log(1.1)) >= 0.3, np.exp(height_err)
-    assert np.mean(np.array(height_err) < math.log(1.15)) >= 0.98, np.exp(height_err)
+    assert np.mean(np.array(height_err) < math.log(1.1)) >= 0.4, np.exp(height_err)
+    assert np.max(height_err) < -math.log(0.83), np.exp(height_err)
