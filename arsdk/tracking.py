@@ -832,16 +832,22 @@ class CameraTracker:
     def _correct(self, fix: np.ndarray, since: int):
         """The map moved by `fix` (its corners, this pose and the recent ones, all seen on it), and the views kept
         after frame count `since` by their share of the time since."""
-        self._map.move(fix)
+        self._move_map(fix)
         self._pose = fix @ self._pose
-        for i in self._history:
-            self._history[i] = fix @ self._history[i]
         for view in self._views:
             if view.tick > since:
                 view.move(drift_share(fix, view.tick, since, self.tick))
+        self.corrected = ((self.corrected[0] + 1) if self.corrected else 1, since, self.tick, fix)
+
+    def _move_map(self, fix: np.ndarray, poses_from: float = -math.inf):
+        """The map moved by `fix`: its corners, the adjusted window's views, and the poses recorded on it from frame
+        index `poses_from` on (all by default)."""
+        self._map.move(fix)
         for v in self._window:
             v[0] = fix @ v[0]
-        self.corrected = ((self.corrected[0] + 1) if self.corrected else 1, since, self.tick, fix)
+        for i in self._history:
+            if i >= poses_from:
+                self._history[i] = fix @ self._history[i]
 
     def _relocalise(self, gray, intr) -> bool:
         """After a loss: the lost map looked for in this frame. Found (on 1.5 times the corners a frame needs, and
@@ -854,16 +860,11 @@ class CameraTracker:
                 self._lost = None
             return False
         fix = found[0] @ np.linalg.inv(self._pose)  # new map -> old map
-        self._map.move(fix)
-        if self._lost_index is not None:
-            for i in self._history:
-                if i >= self._lost_index:
-                    self._history[i] = fix @ self._history[i]
+        # the poses since the loss are on the new map (none known where the lost frame had no index)
+        self._move_map(fix, math.inf if self._lost_index is None else self._lost_index)
         self._pose, self._lost = found[0], None
         for view in self._views:
             view.move(fix)
-        for v in self._window:
-            v[0] = fix @ v[0]
         # whatever was placed on the maps since (anchors) moves with them: epochs after the lost map's
         self.moved = ((self.moved[0] + 1) if self.moved else 1, self._lost_epoch, fix)
         self._epoch = self._lost_epoch
