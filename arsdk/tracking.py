@@ -44,6 +44,11 @@ class TrackerSettings:
     """work_width: tracking runs on a grey image this wide (px; corners and flow cost scale with its area).
     max_corners: map points kept; new corners are added when fewer than refill_share of them remain, and, after a
     search that left the map still short (a scene with little texture), once refill_step more of them are lost.
+    flow_window_px: the optical flow's window (work-image px); near_flow_window_px where the last frame's corners
+    landed within a median near_flow_px of where the motion model put them. At a camera's rate (30 frame/s) they
+    land within 0.3-1.7 px and the flow needs less reach: 17 px costs 0.8 of 21's tracker time, and its anchors
+    at 1 / 3 / 8 s moved 2.9 / 7.6 / 23.8 -> 2.8 / 7.3 / 21.3 px on the HoloLens views. Frames far apart (0.4-0.67
+    s: a median 7.5 px off) keep 21, where 17 put 7-Scenes' anchors at 1 s 10.6 px from 9.3.
     forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
     max_coast: frames the motion model carries before the map is declared lost.
     relocalise_frames: after a loss, the frames on which the lost map is looked for (by appearance) in the view
@@ -75,6 +80,8 @@ class TrackerSettings:
     corner_quality: float = 0.01
     corner_spacing_px: int = 8
     flow_window_px: int = 21
+    near_flow_window_px: int = 17
+    near_flow_px: float = 2.0
     flow_levels: int = 3
     forward_backward_px: float = 1.0
     reprojection_px: float = 2.0
@@ -104,6 +111,11 @@ class TrackerSettings:
     adjust_step_move: float = 0.03
 
     def __post_init__(self):
+        if not 3 <= self.near_flow_window_px <= self.flow_window_px or self.flow_window_px < 3:
+            raise InputError(f"TrackerSettings.flow_window_px, near_flow_window_px: expected 3 <= near <= flow px, "
+                             f"got {self.flow_window_px}, {self.near_flow_window_px}")
+        if self.near_flow_px < 0:
+            raise InputError(f"TrackerSettings.near_flow_px: expected px >= 0, got {self.near_flow_px}")
         if self.work_width < 64:
             raise InputError(f"TrackerSettings.work_width: expected at least 64 px, got {self.work_width}")
         if not 0.0 < self.refill_share <= 1.0:
@@ -257,12 +269,13 @@ def _meet(origin: np.ndarray, ray: np.ndarray, centre: np.ndarray, rays: np.ndar
 
 
 def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings: TrackerSettings,
-                   guess: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   guess: np.ndarray | None = None, window_px: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Nx2 float32 pixels of the grey image `last` followed into `gray` by pyramidal optical flow (from `guess`,
-    Nx2, when given) -> (Nx2 positions, N bool: followed both ways within settings.forward_backward_px and still
-    inside the picture)."""
+    Nx2, when given; in a window of window_px, default settings.flow_window_px) -> (Nx2 positions, N bool: followed
+    both ways within settings.forward_backward_px and still inside the picture)."""
     s = settings
-    lk = dict(winSize=(s.flow_window_px, s.flow_window_px), maxLevel=s.flow_levels,
+    win = window_px or s.flow_window_px
+    lk = dict(winSize=(win, win), maxLevel=s.flow_levels,
               criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
     p0 = p0.reshape(-1, 1, 2)
     if guess is None:
@@ -423,6 +436,7 @@ class CameraTracker:
         self._size_after_lift = 0  # map size after the last corner search
         self._views: list[_View] = []  # past views of the current map, oldest first
         self._flowed = False  # whether the last frame was solved on corners the flow followed
+        self._flow_off_px: float | None = None  # how far from the motion model the flow put them (median, px)
         self._window: list[list] = []  # [pose, corner ids, their pixels] of bundle adjustment's views, oldest first
 
     @property
@@ -623,6 +637,7 @@ class CameraTracker:
         self._window = []
         self._gray, self._pose, self._velocity, self._coast = gray, pose.copy(), np.eye(4), 0
         self._trusted = 0
+        self._flow_off_px = None  # the motion model starts still: the first flow takes the full window
         self._epoch += 1
         self._lift(gray, depth, intr, pose, self._scale)
         self._keep_solved(gray, depth, pose)
@@ -634,10 +649,13 @@ class CameraTracker:
         s, m = self.settings, self._map
         self._flowed = False
         if len(m) < s.min_inliers:  # the flow lost the map on the frame before
+            self._flow_off_px = None
             return self._rematch(gray, intr, predicted)
         # the flow starts where the motion model puts each corner: a fast turn stays within the pyramid's reach
         guess = _seen_from(m.xyz, predicted, intr, m.uv)[0]
-        uv, ok = _follow_points(self._gray, gray, m.uv, s, guess)
+        near = self._flow_off_px is not None and self._flow_off_px <= s.near_flow_px
+        uv, ok = _follow_points(self._gray, gray, m.uv, s, guess, s.near_flow_window_px if near else None)
+        self._flow_off_px = float(np.median(np.linalg.norm(uv[ok] - guess[ok], axis=1))) if ok.any() else None
         m.keep(ok)
         m.uv = uv[ok].astype(np.float32)
         solved = self._pnp(m.xyz, m.uv, intr, predicted) if len(m) >= s.min_inliers else None

@@ -620,3 +620,38 @@ def test_the_window_is_adjusted_at_a_camera_s_rate_and_emptied_on_long_steps():
     assert not sparse._map.adjusted.any() and not sparse._window
     with pytest.raises(InputError, match="adjust_views"):
         TrackerSettings(adjust_views=2)
+
+
+def test_the_flow_narrows_its_window_where_the_motion_model_holds():
+    """`TrackerSettings.near_flow_window_px`: where the motion model put the last frame's corners within
+    near_flow_px of where the flow found them (a camera's rate), the flow's window shrinks; after a step the model
+    missed (a jump, a jerk, hand-held frames far apart) the next takes the full one. The motion stays exact on the
+    demo room at 30 frame/s."""
+    import arsdk.tracking as tracking
+
+    windows = []
+    follow = tracking._follow_points
+
+    def spy(last, gray, p0, settings, guess=None, window_px=None):
+        if guess is not None:  # the map's corners (not the search by appearance)
+            windows.append(window_px or settings.flow_window_px)
+        return follow(last, gray, p0, settings, guess, window_px)
+
+    source = arsdk.DemoSource(640, 480, moving=True)
+    times = list(np.arange(0.0, 1.0, 1.0 / 30.0))
+    frames = [source.render(t) for t in times + [2.0, 2.0 + 1.0 / 30.0, 2.0 + 2.0 / 30.0]]  # 1 s skipped
+    tracker = CameraTracker()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tracking, "_follow_points", spy)
+        poses = [tracker.track(f.image, f.depth, f.intrinsics).camera_to_world for f in frames]
+    s = tracker.settings
+    full, near = s.flow_window_px, s.near_flow_window_px
+    # the first flow has no motion model to go by: the full window; then the near one up to and on the skip's
+    # frame, which misses the model by 7 px: the full one after it, and on the next (the model took the skip for
+    # the camera's speed, and missed by as much again)
+    assert windows == [full] + [near] * (len(times) - 1) + [full, full], windows
+    err = relative_errors(poses[:len(times)], [f.camera_to_world for f in frames[:len(times)]])
+    assert np.median(err[:, 0]) < 0.005 and np.median(err[:, 1]) < 0.1, np.median(err, axis=0)
+    for bad in (dict(near_flow_window_px=25), dict(near_flow_window_px=2), dict(near_flow_px=-1.0)):
+        with pytest.raises(InputError, match=next(iter(bad))):
+            TrackerSettings(**bad)
