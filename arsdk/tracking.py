@@ -46,9 +46,10 @@ class TrackerSettings:
     search that left the map still short (a scene with little texture), once refill_step more of them are lost.
     flow_window_px: the optical flow's window (work-image px); near_flow_window_px where the last frame's corners
     landed within a median near_flow_px of where the motion model put them. At a camera's rate (30 frame/s) they
-    land within 0.3-1.7 px and the flow needs less reach: 17 px costs 0.8 of 21's tracker time, and its anchors
-    at 1 / 3 / 8 s moved 2.9 / 7.6 / 23.8 -> 2.8 / 7.3 / 21.3 px on the HoloLens views. Frames far apart (0.4-0.67
-    s: a median 7.5 px off) keep 21, where 17 put 7-Scenes' anchors at 1 s 10.6 px from 9.3.
+    land within 0.3-1.7 px and the flow needs less reach: 17 px costs 0.8 of 21's tracker time (the tracker
+    1.04 -> 0.88 of the bare loop's), its anchors at 1 / 3 / 8 s 2.9 / 7.6 / 23.8 -> 2.8 / 7.6 / 23.5 px on the
+    HoloLens views. Frames far apart (0.4-0.67 s: a median 7.5 px off) keep 21, where 17 put 7-Scenes' anchors at
+    1 s 10.6 px from 9.3.
     forward_backward_px, reprojection_px: in work-image pixels. min_inliers: fewer and the frame is not solved.
     max_coast: frames the motion model carries before the map is declared lost.
     relocalise_frames: after a loss, the frames on which the lost map is looked for (by appearance) in the view
