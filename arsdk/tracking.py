@@ -112,7 +112,7 @@ class TrackerSettings:
     adjust_step_move: float = 0.03
 
     def __post_init__(self):
-        if not 3 <= self.near_flow_window_px <= self.flow_window_px or self.flow_window_px < 3:
+        if not 3 <= self.near_flow_window_px <= self.flow_window_px:  # so the full window is 3 px or more too
             raise InputError(f"TrackerSettings.flow_window_px, near_flow_window_px: expected 3 <= near <= flow px, "
                              f"got {self.flow_window_px}, {self.near_flow_window_px}")
         if self.near_flow_px < 0:

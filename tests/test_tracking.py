@@ -622,7 +622,7 @@ def test_the_window_is_adjusted_at_a_camera_s_rate_and_emptied_on_long_steps():
         TrackerSettings(adjust_views=2)
 
 
-def test_the_flow_narrows_its_window_where_the_motion_model_holds():
+def test_the_flow_narrows_its_window_where_the_motion_model_holds(monkeypatch):
     """`TrackerSettings.near_flow_window_px`: where the motion model put the last frame's corners within
     near_flow_px of where the flow found them (a camera's rate), the flow's window shrinks; after a step the model
     missed (a jump, a jerk, hand-held frames far apart) the next takes the full one. The motion stays exact on the
@@ -641,9 +641,8 @@ def test_the_flow_narrows_its_window_where_the_motion_model_holds():
     times = list(np.arange(0.0, 1.0, 1.0 / 30.0))
     frames = [source.render(t) for t in times + [2.0, 2.0 + 1.0 / 30.0, 2.0 + 2.0 / 30.0]]  # 1 s skipped
     tracker = CameraTracker()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(tracking, "_follow_points", spy)
-        poses = [tracker.track(f.image, f.depth, f.intrinsics).camera_to_world for f in frames]
+    monkeypatch.setattr(tracking, "_follow_points", spy)
+    poses = [tracker.track(f.image, f.depth, f.intrinsics).camera_to_world for f in frames]
     s = tracker.settings
     full, near = s.flow_window_px, s.near_flow_window_px
     # the first flow has no motion model to go by: the full window; then the near one up to and on the skip's
