@@ -395,7 +395,8 @@ class Pipeline:
                 mask, t = self._segmentation_stage(item)
                 timings.update(t)
             if want_depth:
-                lines = None if posed or gravity is not None else self._helper.submit(self.ground.lines, image, intr)
+                lines = None if posed or gravity is not None else self._helper.submit(self.ground.lines, image, intr,
+                                                                                      dt)
                 result, ground, depth_index, t = self._depth_stage(item, lines)
                 timings.update(t)
             if pending is not None:
