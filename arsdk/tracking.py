@@ -42,6 +42,9 @@ class TrackingState(str, enum.Enum):
 @dataclass(frozen=True)
 class TrackerSettings:
     """work_width: tracking runs on a grey image this wide (px; corners and flow cost scale with its area).
+    view_width: past views' keypoints (below) are found on the grey picture brought down to at most this wide: their
+    search costs as the picture's area (18 ms a view at 1620x1080 against 5 at 640x480), and it was measured and
+    tuned at 540-640 px; a picture no wider is used as it is.
     max_corners: map points kept; new corners are added when fewer than refill_share of them remain, and, after a
     search that left the map still short (a scene with little texture), once refill_step more of them are lost.
     flow_window_px: the optical flow's window (work-image px); near_flow_window_px where the last frame's corners
@@ -75,6 +78,7 @@ class TrackerSettings:
     window."""
 
     work_width: int = 320
+    view_width: int = 640
     max_corners: int = 250
     refill_share: float = 0.7
     refill_step: float = 0.1  # of max_corners
@@ -117,8 +121,9 @@ class TrackerSettings:
                              f"got {self.flow_window_px}, {self.near_flow_window_px}")
         if self.near_flow_px < 0:
             raise InputError(f"TrackerSettings.near_flow_px: expected px >= 0, got {self.near_flow_px}")
-        if self.work_width < 64:
-            raise InputError(f"TrackerSettings.work_width: expected at least 64 px, got {self.work_width}")
+        if self.work_width < 64 or self.view_width < 64:
+            raise InputError(f"TrackerSettings.work_width, view_width: expected at least 64 px, got "
+                             f"{self.work_width}, {self.view_width}")
         if not 0.0 < self.refill_share <= 1.0:
             raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
         if not 0.0 <= self.refill_step < 1.0:
@@ -401,8 +406,9 @@ class CameraTracker:
         # image is 320 px wide, and a 31 px patch would leave out the corners near its edges
         self._orb = cv2.ORB_create(patchSize=19, edgeThreshold=19)
         self._orb_free = cv2.ORB_create(1000)  # its own keypoints, oriented and in 8 scales (`_by_features`)
-        # past views are described at full size: on the 320 px work image, views of the same part of the room
-        # 8 s apart shared too few keypoints to correct the drift between them more often than by chance
+        # past views are described on a larger picture (`view_width`): on the 320 px work image, views of the same
+        # part of the room 8 s apart shared too few keypoints to correct the drift between them more often than by
+        # chance
         self._orb_views = cv2.ORB_create(1000)
         # the last relocalisation: (how many so far, the lost map's epoch, the 4x4 that moved the maps since into
         # its frame); kept across reset() so an AnchorSet never mistakes a new one for one it has applied
@@ -826,10 +832,16 @@ class CameraTracker:
         degrees a step): content placed 8 s earlier was 33 px off. A view of the same part of the room seen
         earlier measures that drift directly: solved against it, a frame 8 s on was 1-3 degrees off instead of 5-13."""
         s = self.settings
+        h, w = full.shape
+        scale = self._work_scale
+        if w > s.view_width:
+            vw, vh = s.view_width, max(1, round(h * s.view_width / w))
+            full = cv2.resize(full, (vw, vh), interpolation=cv2.INTER_AREA)
+            scale *= w / vw
         kp, des = self._orb_views.detectAndCompute(full, None)
         if des is None or len(kp) < s.min_inliers:
             return None
-        uv = np.float32([k.pt for k in kp]) * np.float32(self._work_scale)  # in the work image, as the map
+        uv = np.float32([k.pt for k in kp]) * np.float32(scale)  # in the work image, as the map
         fix, old, most = None, None, 0
         # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
         # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
