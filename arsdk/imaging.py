@@ -124,6 +124,20 @@ def enlarge_into_margins(values: np.ndarray, size: tuple[int, int], margins: tup
     return cv2.copyMakeBorder(window, top, bottom, left, right, cv2.BORDER_CONSTANT, value=float(fill))
 
 
+def enlarge_depth(depth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HxW depth (0 = unknown) enlarged to size (width, height): bilinear, but a pixel whose neighbours include an
+    unknown one takes the nearest value, so no depth is made up between a surface and a hole (a blend toward 0
+    would put something just in front of the camera)."""
+    w, h = size
+    out = cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR)
+    known = depth > 0
+    if not known.all():
+        near = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST)
+        mixed = cv2.resize(known.astype(np.uint8) * np.uint8(255), (w, h), interpolation=cv2.INTER_LINEAR) < 255
+        out[mixed] = near[mixed]
+    return out
+
+
 class SceneCut:
     """Says when a stream jumps to an unrelated picture (an edit in a video, the next photo of a folder): the
     frame's 32x24 grey thumbnail, normalised for brightness, correlates below `threshold` with the last one.

