@@ -525,9 +525,9 @@ class CameraTracker:
               depth_index: int | None = None) -> TrackedPose:
         """Follow the camera into this frame. image HxWx3 uint8 RGB; depth float32 metres (0 = unknown), HxW or the
         picture brought down to a smaller size of the same shape (a pipeline's depth chain works at most 640 px wide:
-        the tracker reads the depth at its 320 px work size only); intrinsics of the image. index numbers the frame; depth_index, when the depth was computed on
-        an earlier frame (a depth model on a worker thread), says which: that depth is carried into this frame
-        with the tracked motion before new corners are lifted with it."""
+        the tracker reads the depth at its 320 px work size only); intrinsics of the image. index numbers the frame;
+        depth_index, when the depth was computed on an earlier frame (a depth model on a worker thread), says which:
+        that depth is carried into this frame with the tracked motion before new corners are lifted with it."""
         check_image(image, "image")
         check_depth(depth, "depth")
         (h, w), (dh, dw) = image.shape[:2], depth.shape
