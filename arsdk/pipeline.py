@@ -632,6 +632,7 @@ class Pipeline:
         fused = fused * np.float32(_scale_of(self._world_from_map))  # world metres
         self._fused = (depth_index, fused, pose)
         return fused
+
     def _depth_frame(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
         """The frame and its intrinsics as the depth chain works on them: at most DEPTH_WIDTH wide."""
         h, w = image.shape[:2]

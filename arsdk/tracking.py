@@ -438,7 +438,7 @@ class CameraTracker:
         self._coast = 0
         self._scale = 1.0
         self._size: tuple[int, int] | None = None
-        self._work_scale = self._view_scale = 1.0
+        self._work_scale = 1.0
         self._work_intr: Intrinsics | None = None
         self._history: dict[int, np.ndarray] = {}
         self._size_after_lift = 0  # map size after the last corner search
@@ -467,7 +467,6 @@ class CameraTracker:
             # non-integer factor took 4 ms at 1620x1080), for the views and the work image alike
             vw = self.settings.view_width
             view = gray = downscale(gray, (vw, max(1, round(h * vw / w))))
-        self._view_scale = ww / view.shape[1]
         if gray.shape != (wh, ww):
             gray = cv2.resize(gray, (ww, wh), interpolation=cv2.INTER_AREA)
         if depth.shape != (wh, ww):
@@ -847,7 +846,7 @@ class CameraTracker:
         kp, des = self._orb_views.detectAndCompute(view_gray, None)
         if des is None or len(kp) < s.min_inliers:
             return None
-        uv = np.float32([k.pt for k in kp]) * np.float32(self._view_scale)  # in the work image, as the map
+        uv = np.float32([k.pt for k in kp]) * np.float32(intr.width / view_gray.shape[1])  # in the work image
         fix, old, most = None, None, 0
         # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
         # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
