@@ -22,6 +22,7 @@ from .depth import DepthEstimator, DepthResult
 from .errors import InputError, check_image
 from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor_gain, lowest_seen,
                     pull_onto_floor, unblocked_floor_share)
+from .floor_colour import FloorColours
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
@@ -224,6 +225,11 @@ class Pipeline:
     FLOOR_PULL_FULL = 0.7
     FLOOR_PULL_FULL_SHARE = 0.5  # per temporal.REFERENCE_S: how fast the whole pull follows the floor's agreement
     FLOOR_PULL_DEG = 60.0
+    # then the floor is grown over its colours (`floor_colour.FloorColours`: a carpet runner FastDepth draws as high
+    # as a table), while the whole pull is at least this share of FLOOR_PULL_FULL: a frame whose own depth finds its
+    # floor away from the tracked height (the HoloLens meeting table, 0.6 of it) has table pixels pulled onto the
+    # plane, and growing from them filled the table (0.02-0.11 of those frames, none with the gate)
+    FLOOR_GROW_AGREEMENT = 0.35
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
     # the tracked camera's up-down motion passes through a high-pass of this time constant (`temporal.high_pass`): a
     # camera lowered or raised takes the world with it at once, while the tracker's slow vertical drift (pitch
@@ -257,6 +263,8 @@ class Pipeline:
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
         self._height_views = 0.0  # how many floor views the world's camera height rests on (`HEIGHT_ASSUMED_VIEWS`)
         self._floor_gain = 1.0
+        # the floor grown over its colours where the depth draws it raised (None: not grown)
+        self.floor_colours: FloorColours | None = FloorColours()
         self._pull_full: float | None = None  # the share of the pull band pulled whole, followed over time
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
@@ -446,7 +454,7 @@ class Pipeline:
             visible = self._floor_in_view(ground, grid, cam_to_world)
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
-            depth = self._on_the_floor(depth, grid, ground.normals, cam_to_world, visible, sintr, dt, full)
+            depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -456,8 +464,8 @@ class Pipeline:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)
             grid = sample_points(ground.depth, sintr, self.ground.stride_for(sintr))
-            depth = self._on_the_floor(ground.depth, grid, ground.normals, cam_to_world, floor.visible, sintr, dt,
-                                       self.FLOOR_PULL_FULL)
+            depth = self._on_the_floor(ground.depth, small, grid, ground.normals, cam_to_world, floor.visible, sintr,
+                                       dt, self.FLOOR_PULL_FULL)
             up = ground.gravity
         if small is not image:
             depth, raw = enlarge_depth(depth, (w, h)), enlarge_depth(result.raw, (w, h))
@@ -587,7 +595,7 @@ class Pipeline:
         self._pull_full = full
         return full
 
-    def _on_the_floor(self, depth: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
+    def _on_the_floor(self, depth: np.ndarray, image: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
                       full: float) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
@@ -607,8 +615,11 @@ class Pipeline:
                 self._floor_gain += share_over(self.FLOOR_GAIN_SHARE, dt) * (gain - self._floor_gain)
             gain = self._floor_gain
             if self.FLOOR_PULL_BAND > 0:
-                return pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,
-                                       height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG, full)
+                depth = pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,
+                                        height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG, full)
+                if self.floor_colours is not None and full >= self.FLOOR_GROW_AGREEMENT * self.FLOOR_PULL_FULL:
+                    depth = self.floor_colours.grow(depth, image, intr, up, height, dt)
+                return depth
         else:
             lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain
@@ -672,6 +683,8 @@ class Pipeline:
         self._floor_seen = False
         self._height_views = 0.0
         self._floor_gain = 1.0
+        if self.floor_colours is not None:
+            self.floor_colours.reset()
         self._pull_full = None
         self._tracked_height = None
         self._camera_y = None

@@ -1,0 +1,150 @@
+"""The floor grown by its colours: pixels the depth model draws raised, coloured like the floor the depth lays on the
+floor plane, joined to it in the picture and with floor beyond them, are taken onto the floor too.
+
+FastDepth draws a carpet runner or a rug 0.3-1 m above the floor around it, as high as a table, which no cue in the
+depth alone tells apart (BENCHMARKS.md, "Where the flood IoU goes"); water then leaves it dry. A rug keeps its
+colours from frame to frame, and many frames draw it where it is: the colours of the floor are learned over the
+stream from the pixels the depth puts on the plane (and those of everything else from the pixels well above it), and
+a raised pixel whose colour is far likelier floor than not is laid on the plane where it is joined to the floor in
+the picture and the floor is seen beyond it (higher up its column). A rug lies inside the floor; a sofa or cabinet
+of the floor's colours stands against the room, its back and the wall above it, and a view with no floor in it has
+nothing to grow from. The pipeline grows only where the frame's own floor agrees with the tracked one
+(`Pipeline.FLOOR_GROW_AGREEMENT`): where a table is taken for the floor, its top would be grown whole."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+from .geometry import Intrinsics, pixel_rays
+from .imaging import downscale
+from .temporal import REFERENCE_S, share_over
+
+
+@dataclass(frozen=True)
+class FloorColourSettings:
+    """on_floor: how near the plane (a share of the camera height) a pixel lies to teach the floor's colours;
+    above_floor: how far above it a pixel lies to teach the other colours; reach: how far above the plane (a share
+    of the camera height) a pixel may be drawn and still be grown onto it; odds: how much likelier (natural log) a
+    colour must be on the floor than off it; forget: the share of what was learned let go per temporal.REFERENCE_S,
+    so a new room's floor takes over; width: the picture's width the colours are read at (px); min_floor_share: the
+    share of the known pixels the floor's colours must have been learned from (in this frame's weight) before any
+    pixel is grown."""
+
+    on_floor: float = 0.03
+    above_floor: float = 0.2
+    reach: float = 0.65
+    odds: float = 0.5
+    forget: float = 0.05
+    width: int = 80
+    min_floor_share: float = 0.02
+
+    def __post_init__(self):
+        checks = [
+            ("above_floor", self.above_floor > 0.0, "a share of the camera height > 0"),
+            ("on_floor", 0.0 < self.on_floor < self.above_floor, "a share of the camera height in (0, above_floor)"),
+            ("reach", self.reach > 0.0, "a share of the camera height > 0"),
+            ("odds", np.isfinite(self.odds), "a finite log ratio"),
+            ("forget", 0.0 <= self.forget <= 1.0, "a share in [0, 1]"),
+            ("width", self.width >= 16, "pixels >= 16"),
+            ("min_floor_share", 0.0 <= self.min_floor_share < 1.0, "a share in [0, 1)"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise InputError(f"FloorColourSettings.{name}: expected {expected}, got {getattr(self, name)!r}")
+
+
+# colours are counted in CIELAB cells: 8 of lightness (shading varies across a floor), 16 x 16 of colour
+_L_SHIFT, _AB_SHIFT = 5, 4
+_BINS = (256 >> _L_SHIFT) * (256 >> _AB_SHIFT) ** 2
+
+
+def colour_bins(image: np.ndarray) -> np.ndarray:
+    """The CIELAB cell of each pixel of an RGB uint8 picture (HxW int64, in [0, 2048))."""
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    cells = 256 >> _AB_SHIFT
+    return (((lab[..., 0] >> _L_SHIFT).astype(np.int64) * cells + (lab[..., 1] >> _AB_SHIFT)) * cells
+            + (lab[..., 2] >> _AB_SHIFT))
+
+
+def joined_to(seeds: np.ndarray, grow: np.ndarray) -> np.ndarray:
+    """The pixels of `grow` (HxW bool) joined to a pixel of `seeds` (8-connected) through seeds or grow."""
+    count, labels = cv2.connectedComponents((seeds | grow).astype(np.uint8), connectivity=8)
+    seeded = np.bincount(labels[seeds], minlength=count) > 0
+    seeded[0] = False
+    return grow & seeded[labels]
+
+
+class FloorColours:
+    """The colours of one scene's floor and of the rest of it, learned over a stream; `grow` lays the raised pixels
+    of the floor's colours onto the floor plane. One per stream; reset() on a new scene."""
+
+    def __init__(self, settings: FloorColourSettings | None = None):
+        self.settings = settings or FloorColourSettings()
+        self.reset()
+
+    def reset(self):
+        self._floor = np.zeros(_BINS, np.float64)
+        self._other = np.zeros(_BINS, np.float64)
+
+    def grow(self, depth: np.ndarray, image: np.ndarray, intr: Intrinsics, up: np.ndarray, height: float,
+             dt: float) -> np.ndarray:
+        """The depth (HxW, m, camera frame of `intr`) with the grown floor laid on a floor `height` below the camera
+        along `up`; `image` is the RGB picture the depth is of (any size of the same aspect); dt: seconds since the
+        last frame (what is learned is weighted per second). A new array where anything moved, else `depth`."""
+        if depth.shape != (intr.height, intr.width):
+            raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
+        if height <= 0:
+            return depth
+        s = self.settings
+        h, w = depth.shape
+        step = max(1, round(w / s.width))
+        cw, ch = max(1, w // step), max(1, h // step)
+        small = downscale(image, (cw, ch))
+        z = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+        rx, ry = pixel_rays(intr.scaled(cw, ch))
+        up = np.asarray(up, np.float32)
+        # how far each ray descends per metre of z; a pixel's height above the floor is height - z * down
+        down = np.add.outer(-(up[1] * ry + up[2]), -up[0] * rx)
+        known = z > 0
+        above = np.where(known, np.float32(height) - z * down, np.nan)
+        on_floor = known & (np.abs(above) < s.on_floor * height)
+        other = known & (above > s.above_floor * height)
+        bins = colour_bins(small)
+        weight = min(dt, REFERENCE_S) / REFERENCE_S if dt > 0 else 1.0
+        keep = 1.0 - share_over(s.forget, dt) if dt > 0 else 1.0
+        self._floor *= keep
+        self._other *= keep
+        self._floor += weight * np.bincount(bins[on_floor], minlength=_BINS)
+        self._other += weight * np.bincount(bins[other], minlength=_BINS)
+        if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
+            return depth
+        # add-one smoothing: a colour seen on neither side is as likely either way
+        odds = (np.log((self._floor + 1.0) / (self._floor.sum() + _BINS))
+                - np.log((self._other + 1.0) / (self._other.sum() + _BINS)))
+        raised = known & (above > 0) & (above < s.reach * height) & (down > 1e-3) & (odds[bins] > s.odds)
+        # with floor beyond it (higher in the picture, in its column): a rug lies inside the floor, while a sofa or a
+        # cabinet of the floor's colours stands against the room, with its back and the wall above it
+        raised &= np.logical_or.accumulate(on_floor, axis=0)
+        grown = joined_to(on_floor, raised & ~on_floor)
+        if not grown.any():
+            return depth
+        # each pixel's share of the grown floor, smooth between the coarse cells, moved along its ray that far onto
+        # the plane (only where it has a share: the grown floor is often a small part of the frame)
+        share = cv2.resize(grown.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        cells_r, cells_c = np.nonzero(grown)  # the coarse box around it, one cell wider: the share reaches no further
+        r0, r1 = max(0, (cells_r.min() - 1) * step), min(h, (cells_r.max() + 2) * step)
+        c0, c1 = max(0, (cells_c.min() - 1) * step), min(w, (cells_c.max() + 2) * step)
+        rows, cols = np.nonzero(share[r0:r1, c0:c1] > 0)
+        rows += r0
+        cols += c0
+        frx, fry = pixel_rays(intr)
+        fdown = -(up[0] * frx[cols] + up[1] * fry[rows] + up[2])
+        current = depth[rows, cols]
+        keep = (fdown > 1e-3) & (current > 0)
+        rows, cols, fdown, current = rows[keep], cols[keep], fdown[keep], current[keep]
+        out = depth.copy()
+        out[rows, cols] = current + share[rows, cols] * (np.float32(height) / fdown - current)
+        return out
