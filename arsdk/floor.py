@@ -186,11 +186,13 @@ def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: 
 
 def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, intr: Intrinsics, up: np.ndarray,
                     height: float, band: float = 0.25, normal_tolerance_deg: float = 30.0,
-                    full: float = 0.0) -> np.ndarray:
+                    full: float = 0.0, whole: np.ndarray | None = None) -> np.ndarray:
     """The depth with the floor pulled onto its plane: where the sampled grid (HxWx3 camera points of `depth`, every
     stride-th pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along
     `up`, each pixel moves along its ray toward the floor plane: all the way within `full` (a share, 0-1) of the
-    band, less the farther it is beyond, not at all from `band` on. A new array; `depth` is not changed.
+    band, less the farther it is beyond, not at all from `band` on. `whole`: cells of the picture (a coarse HxW
+    mask of any size, e.g. `floor_colour.FloorColours.grown`) laid on the plane all the way, wherever they lie.
+    A new array; `depth` is not changed.
 
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's
@@ -201,26 +203,41 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     above = grid.reshape(-1, 3) @ up + np.float32(height)
     facing = normals.reshape(-1, 3) @ up > math.cos(math.radians(normal_tolerance_deg))
     on = (np.abs(above) < band) & facing
-    if not on.any():
+    laid = whole is not None and bool(whole.any())
+    if not on.any() and not laid:
         return depth
     h, w = depth.shape
     # the floor's share of each pixel, smooth between grid cells, and a pull that fades with the distance from the
     # plane: a pixel at the band's edge keeps its depth, so nothing toggles from frame to frame (the depth of a
     # tracked stream is compared across frames, and the waterline would flicker)
     share = cv2.resize(on.reshape(grid.shape[:2]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    rows = np.flatnonzero(share.max(axis=1) > 0)  # only the rows the floor reaches
+    reach = share.max(axis=1)
+    if laid:
+        whole = cv2.resize(whole.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        reach = np.maximum(reach, whole.max(axis=1))
+    rows = np.flatnonzero(reach > 0)  # only the rows the floor reaches
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     rx, ry = pixel_rays(intr)
     # how fast each pixel's ray descends per metre of z: its distance below the camera is z times that
     down = np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
     z = depth[top:bottom]
-    off = z * down - np.float32(height)                     # below the plane (+) or above it (-), metres
+    # in place where it can be: each new array of the frame's size costs as much again in page faults
+    off = np.multiply(z, down)
+    off -= np.float32(height)                               # below the plane (+) or above it (-), metres
     fade = np.float32(1.0 / (band * (1.0 - full)))
-    pull = np.clip((np.float32(band) - np.abs(off)) * fade, 0.0, 1.0) * share[top:bottom]
+    pull = np.abs(off)
+    np.subtract(np.float32(band), pull, out=pull)
+    pull *= fade
+    np.clip(pull, 0.0, 1.0, out=pull)
+    pull *= share[top:bottom]
+    if laid:
+        np.maximum(pull, whole[top:bottom], out=pull)
+        pull[z <= 0] = 0.0  # unknown depth stays unknown
     pull[down <= 1e-3] = 0.0
     out = depth.copy()
     # z' = (height + off (1 - pull)) / down: the pixel moves along its ray by the pulled share of its offset
-    np.divide(pull * off, np.maximum(down, np.float32(1e-3)), out=pull)
+    pull *= off
+    pull /= np.maximum(down, np.float32(1e-3), out=down)
     out[top:bottom] -= pull
     return out
 

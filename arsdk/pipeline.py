@@ -615,11 +615,17 @@ class Pipeline:
                 self._floor_gain += share_over(self.FLOOR_GAIN_SHARE, dt) * (gain - self._floor_gain)
             gain = self._floor_gain
             if self.FLOOR_PULL_BAND > 0:
-                depth = pull_onto_floor(depth * np.float32(gain), grid * np.float32(gain), normals, intr, up,
-                                        height, self.FLOOR_PULL_BAND * height, self.FLOOR_PULL_DEG, full)
+                depth, grid = depth * np.float32(gain), grid * np.float32(gain)
+                band = self.FLOOR_PULL_BAND * height
+                grown = None
                 if self.floor_colours is not None and full >= self.FLOOR_GROW_AGREEMENT * self.FLOOR_PULL_FULL:
-                    depth = self.floor_colours.grow(depth, image, intr, up, height, dt)
-                return depth
+                    # decided on the depth pulled at the colour cells' size; laid on the plane in the same pull
+                    cw, ch = self.floor_colours.cells(intr.width, intr.height)
+                    cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+                    cintr = intr.scaled(cw, ch)
+                    cells = pull_onto_floor(cells, grid, normals, cintr, up, height, band, self.FLOOR_PULL_DEG, full)
+                    grown = self.floor_colours.grown(cells, image, cintr, up, height, dt)
+                return pull_onto_floor(depth, grid, normals, intr, up, height, band, self.FLOOR_PULL_DEG, full, grown)
         else:
             lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain
