@@ -4,8 +4,8 @@
 The demo pictures use the demo's exact depth. The real ones run the real pipeline (FastDepth, gravity, the floor
 decision, tracking, segmentation) as a webcam user would get it: a NYU corridor (floor in view), a 7-Scenes
 kitchen counter seen from above (under 5 % floor in its sensor depth: the water must stay off the counter), a
-7-Scenes table top with no floor in view that the pipeline takes for a floor (a known failure), and a HoloLens room
-after 120 tracked frames of walking through it.
+7-Scenes table top with no floor in view that the pipeline takes for a floor (a known failure), a HoloLens room
+after 120 tracked frames of walking through it, and its carpet runner after 196.
 """
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ def main():
     # the HoloLens frames are about 0.4 s apart: fed at that spacing, as the pulls toward gravity and height are
     # per second
     render_row("hololens", walk[-1].image, walk[-1].intrinsics, [f.image for f in walk], spacing_s=0.4)
+    # further on, the blue carpet runner that FastDepth draws 0.3-1 m above the wooden floor: laid back on the floor
+    # where its colours are the floor's (`arsdk.floor_colour`)
+    walk = load_training_sequences(root)[0][:197]
+    render_row("runner", walk[-1].image, walk[-1].intrinsics, [f.image for f in walk], spacing_s=0.4)
 
 
 def render_row(label, image, intrinsics, frames, spacing_s: float = 1 / 30):
