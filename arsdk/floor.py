@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import InputError
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
-                       sample_points)
+                       ray_descent, sample_points)
 from .gravity import GIVEN, AgreedReadings, Gravity, GravityEstimator, LineReading
 from .temporal import REFERENCE_S, FrameClock, share_over
 
@@ -217,9 +217,7 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
         reach = np.maximum(reach, whole.max(axis=1))
     rows = np.flatnonzero(reach > 0)  # only the rows the floor reaches
     top, bottom = int(rows[0]), int(rows[-1]) + 1
-    rx, ry = pixel_rays(intr)
-    # how fast each pixel's ray descends per metre of z: its distance below the camera is z times that
-    down = np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
+    down = ray_descent(intr, up, top, bottom)  # a pixel's distance below the camera is z times that
     z = depth[top:bottom]
     # in place where it can be: each new array of the frame's size costs as much again in page faults
     off = np.multiply(z, down)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
-from .geometry import Intrinsics, pixel_rays
+from .geometry import Intrinsics, ray_descent
 from .temporal import REFERENCE_S, share_over
 
 
@@ -47,7 +47,7 @@ class FloorColourSettings:
             ("reach", self.reach > 0.0, "a share of the camera height > 0"),
             ("odds", np.isfinite(self.odds), "a finite log ratio"),
             ("forget", 0.0 <= self.forget <= 1.0, "a share in [0, 1]"),
-            ("width", self.width >= 16, "pixels >= 16"),
+            ("width", self.width >= 16, "cells >= 16"),
             ("min_floor_share", 0.0 <= self.min_floor_share < 1.0, "a share in [0, 1)"),
         ]
         for name, ok, expected in checks:
@@ -110,10 +110,8 @@ class FloorColours:
         # 640x480 and more at odd sizes; a cell's colour is then the mean of 16 of its pixels, plenty for a histogram
         small = cv2.resize(cv2.resize(image, (2 * cw, 2 * ch), interpolation=cv2.INTER_LINEAR), (cw, ch),
                            interpolation=cv2.INTER_AREA)
-        rx, ry = pixel_rays(intr)
         up = np.asarray(up, np.float32)
-        # how far each ray descends per metre of z; a pixel's height above the floor is height - z * down
-        down = np.add.outer(-(up[1] * ry + up[2]), -up[0] * rx)
+        down = ray_descent(intr, up)  # a pixel's height above the floor is height - z * down
         known = depth > 0
         above = np.where(known, np.float32(height) - depth * down, np.nan)
         on_floor = known & (np.abs(above) < s.on_floor * height)

@@ -204,6 +204,14 @@ def pixel_rays(intr: Intrinsics) -> tuple[np.ndarray, np.ndarray]:
     return rx, ry
 
 
+def ray_descent(intr: Intrinsics, up: np.ndarray, top: int = 0, bottom: int | None = None) -> np.ndarray:
+    """How far each pixel's ray descends along `up` (float32 unit 3-vector, camera axes) per metre of z, for rows
+    top:bottom (HxW float32): a pixel of depth z lies z times that below the camera, and a floor `height` below it
+    meets the ray at z = height / descent where the descent is positive."""
+    rx, ry = pixel_rays(intr)
+    return np.add.outer(-(up[1] * ry[top:bottom] + up[2]), -up[0] * rx)
+
+
 def unproject(depth: np.ndarray, intr: Intrinsics) -> np.ndarray:
     """HxW depth (m) -> HxWx3 float32 camera-frame points (NaN where depth is 0 or NaN)."""
     check_depth(depth)
