@@ -337,7 +337,11 @@ class GroundTracker:
     than `held_up_s` (snap_deg / snap_turn_deg_per_s: a camera turning that fast has moved its up by snap_deg since)
     is no guide to the next frame: the line search runs without it as a prior, and a reading far from it is taken
     rather than held off as an odd one (frames more than a second apart). The smoothing
-    shares are per temporal.REFERENCE_S of frame time (`temporal.share_over`), so they hold at any frame rate. The
+    shares are per temporal.REFERENCE_S of frame time (`temporal.share_over`), so they hold at any frame rate.
+    Gravity is read at most once per `line_interval_s` of frame time: the line detector is the costliest part of the
+    geometry (about 2 ms of a 640x480 frame beside the depth model), and a live camera's frames 1/30 s apart
+    bring no news of up that the smoothing would not spread over several frames anyway; frames between hold the up
+    (`reads_lines_at`), and the next reading is smoothed over the whole time since the last. The
     camera height is remembered from frames that see the floor and kept for those that do not; the depth of every
     frame is scaled by one scene scale, updated slowly, so the room neither breathes nor jumps when the floor comes
     into view or leaves it.
@@ -355,7 +359,10 @@ class GroundTracker:
     def __init__(self, settings: FloorSettings | None = None, gravity: GravityEstimator | None = None,
                  stride: int = 8, threshold: float = 0.06, gravity_smoothing: float = 0.3,
                  scale_smoothing: float = 0.8, snap_deg: float = 12.0, snap_frames: int = 3,
-                 tilt_smoothing: float = 0.8, snap_s: float = 0.8, snap_turn_deg_per_s: float = 12.0):
+                 tilt_smoothing: float = 0.8, snap_s: float = 0.8, snap_turn_deg_per_s: float = 12.0,
+                 line_interval_s: float = 0.05):
+        if not line_interval_s >= 0.0:
+            raise InputError(f"line_interval_s: expected seconds >= 0, got {line_interval_s}")
         self.settings = settings or FloorSettings()
         self.gravity_estimator = gravity or GravityEstimator()
         self.stride, self.threshold = stride, threshold
@@ -363,6 +370,7 @@ class GroundTracker:
         self.tilt_smoothing = tilt_smoothing
         self.snap_deg, self.snap_frames, self.snap_s = snap_deg, snap_frames, snap_s
         self.snap_turn_deg_per_s = snap_turn_deg_per_s
+        self.line_interval_s = line_interval_s
         self._clock = FrameClock("GroundTracker")
         self.reset()
 
@@ -381,7 +389,19 @@ class GroundTracker:
         # estimates far from the held up; held in the camera's axes, which turn (`AgreedReadings`)
         self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2, self.snap_turn_deg_per_s)
         self._floor_seconds = 0.0  # frame time with a floor in view since the scene began
+        self._gravity = None  # the last Gravity returned, held on frames between line readings
+        self._last_reading: float | None = None  # the timestamp of the last line reading
+        self._since_reading = 0.0  # frame time since the last gravity update
         self._clock.reset()
+
+    def reads_lines_at(self, timestamp: float | None) -> bool:
+        """Whether `update` at this frame time reads gravity (and wants the frame's `lines`): always with no up
+        held yet or no timestamp, else once `line_interval_s` has passed since the last reading."""
+        if timestamp is None or self._gravity is None or self._last_reading is None:
+            return True
+        # a frame time that did not move forward is a new stream's clock (FrameClock counts it as one frame)
+        elapsed = timestamp - self._last_reading
+        return elapsed < 0.0 or elapsed >= self.line_interval_s - 1e-6
 
     def height_spread(self) -> float:
         """The log spread by which a measured camera height is weighed against a tracked one (`agreement`):
@@ -412,7 +432,12 @@ class GroundTracker:
         """What this frame's line segments say of up, read with the up held from earlier frames: the costly part
         of the gravity estimate (the line detector, about 3 ms at 640x480, and the vanishing-point search), which
         needs no depth. The pipeline runs it beside the depth model and hands the reading to `update`. dt: seconds
-        since the last frame (None: taken as close enough for the held up to guide the search)."""
+        since the last frame (None: taken as close enough for the held up to guide the search); frames that did not
+        read gravity (`reads_lines_at`) count too."""
+        return self._read_lines(image, intr, None if dt is None else self._since_reading + dt)
+
+    def _read_lines(self, image: np.ndarray, intr: Intrinsics, dt: float | None) -> LineReading:
+        """`lines` with dt the frame time since the last gravity reading."""
         estimator = self.gravity_estimator
         return estimator.read_lines(estimator.segments(image), intr, self._prior_up(dt))
 
@@ -463,18 +488,26 @@ class GroundTracker:
         timestamp: the frame's capture time in seconds, so gravity, the scale and the model's tilt follow new
         readings at the same pace per second at any frame rate (`temporal.share_over`); None: each call counts as
         frames REFERENCE_S apart."""
+        reads = given_up is not None or segments is not None or self.reads_lines_at(timestamp)
         dt = REFERENCE_S if timestamp is None else self._clock.tick(timestamp)
+        self._since_reading += dt
         points = sample_points(depth, intr, self.stride_for(intr))
         normals = normals_from_points(points)  # for gravity and the floor alike
-        if given_up is not None:
-            g = Gravity.given(given_up)
+        if not reads:
+            held = self._gravity  # between readings: the up held (`line_interval_s`)
+            g = Gravity(held.up.copy(), held.confidence, held.source)
         else:
-            if segments is None:
-                segments = self.lines(image, intr, dt)
-            # with no up held from earlier frames, the walls help: single 7-Scenes frames within 5 degrees 0.61 ->
-            # 0.74; on a stream they do not (the held up does better)
-            g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up(dt), walls=self.up is None)
-        g = self._smooth_gravity(g, dt)
+            gravity_dt, self._since_reading, self._last_reading = self._since_reading, 0.0, timestamp
+            if given_up is not None:
+                g = Gravity.given(given_up)
+            else:
+                if segments is None:
+                    segments = self._read_lines(image, intr, gravity_dt)
+                # with no up held from earlier frames, the walls help: single 7-Scenes frames within 5 degrees
+                # 0.61 -> 0.74; on a stream they do not (the held up does better)
+                g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up(gravity_dt),
+                                                    walls=self.up is None)
+            g = self._gravity = self._smooth_gravity(g, gravity_dt)
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,

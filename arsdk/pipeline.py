@@ -413,8 +413,8 @@ class Pipeline:
                 mask, t = self._segmentation_stage(seg_item)
                 timings.update(t)
             if want_depth:
-                lines = None if posed or gravity is not None else self._helper.submit(self.ground.lines, small, sintr,
-                                                                                      dt)
+                reads = not posed and gravity is None and self.ground.reads_lines_at(frame.timestamp)
+                lines = self._helper.submit(self.ground.lines, small, sintr, dt) if reads else None
                 result, ground, depth_index, t = self._depth_stage(item, lines)
                 timings.update(t)
             if pending is not None:

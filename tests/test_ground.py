@@ -132,6 +132,44 @@ def test_the_lines_read_beside_the_depth_model_give_the_same_gravity():
         assert a.gravity.confidence == b.gravity.confidence
 
 
+def test_gravity_is_read_at_most_once_per_line_interval_and_held_between():
+    """At 30 frame/s the lines (the costliest part of the geometry) are read on every other frame; frames between
+    hold the up, and each reading is smoothed over the whole time since the last, so the up follows a turn as a
+    stream fed at 15 frame/s that reads every frame. A sparse stream (0.4 s) reads every frame."""
+    class Counting(GravityEstimator):
+        def read_lines(self, segments, intr, prior_up=None):
+            self.reads += 1
+            return super().read_lines(segments, intr, prior_up)
+
+    level = cv2.cvtColor(draw_room_edges(rotation(10.0, 0.0), np.random.default_rng(3)), cv2.COLOR_GRAY2RGB)
+    turned = cv2.cvtColor(draw_room_edges(rotation(30.0, 0.0), np.random.default_rng(3)), cv2.COLOR_GRAY2RGB)
+    depth = plane_depth(rotation(10.0, 0.0) @ np.array([0.0, 1.0, 0.0]), 1.5)
+
+    def stream(dt, interval, frames):
+        tracker = GroundTracker(gravity=Counting(), line_interval_s=interval)
+        tracker.gravity_estimator.reads = 0
+        ups = []
+        for i in range(frames):
+            reads = tracker.reads_lines_at(i * dt)
+            up = tracker.update(level if i * dt < 0.2 else turned, depth, INTR, timestamp=i * dt).gravity.up
+            if not reads:
+                assert np.array_equal(up, ups[-1])  # held
+            ups.append(up)
+        return ups, tracker.gravity_estimator.reads
+
+    at_30, reads_30 = stream(1 / 30, 0.05, 40)
+    assert reads_30 == 20
+    at_15, reads_15 = stream(2 / 30, 0.0, 20)
+    assert reads_15 == 20
+    for a, b in zip(at_30[::2], at_15):
+        assert angle_deg(a, b) < 1e-3
+    assert angle_deg(at_30[-1], rotation(30.0, 0.0) @ np.array([0.0, 1.0, 0.0])) < 3.0  # the turn is followed
+    assert stream(0.4, 0.05, 5)[1] == 5
+    assert stream(1 / 30, 0.0, 6)[1] == 6
+    with pytest.raises(arsdk.InputError, match="line_interval_s"):
+        GroundTracker(line_interval_s=-1.0)
+
+
 def test_walls_give_up_and_one_wall_only_a_plane_of_it():
     """Two walls at right angles (and a floor, which the walls' cue leaves out) give up exactly; one wall only says
     up lies in its plane, and the guess is projected onto that plane."""
