@@ -78,7 +78,7 @@ def test_the_floor_is_pulled_whole_only_where_the_frame_finds_the_tracked_floor(
     """The whole pull (FLOOR_PULL_FULL of the band) follows how well this frame's own floor agrees with the tracked
     camera height: a table top taken for the floor at half the height (the HoloLens meeting table at 30 frame/s is
     at 0.6, once the height has settled) takes it away within two seconds, a floor at the tracked height brings it
-    back; per second, not per frame."""
+    back; per second, not per frame. A frame that finds no floor of its own leaves the share where it was."""
     from arsdk.floor import FloorDecision
     from arsdk.geometry import FloorPlane
 
@@ -97,7 +97,11 @@ def test_the_floor_is_pulled_whole_only_where_the_frame_finds_the_tracked_floor(
         follow(1.6, 2.0, fps)
         assert follow(0.8, 2.0, fps) < 0.2 * pipe.FLOOR_PULL_FULL           # a table top: the plain fade
         assert follow(1.55, 2.0, fps) > 0.8 * pipe.FLOOR_PULL_FULL          # the floor again, 3 % off
-        assert follow(1.6, 2.0, fps, visible=False) < 0.2 * pipe.FLOOR_PULL_FULL  # no floor found in the frame
+        # frames that find no floor of their own keep the share: it neither falls nor rises there
+        held = follow(1.6, 2.0, fps)
+        assert follow(1.6, 2.0, fps, visible=False) == held
+        assert follow(0.8, 2.0, fps) < 0.2 * pipe.FLOOR_PULL_FULL
+        assert follow(1.6, 2.0, fps, visible=False) < 0.2 * pipe.FLOOR_PULL_FULL
     pipe.reset()
     follow(1.6, 2.0, 30.0)
     assert follow(0.8, 0.1, 30.0) > 0.5 * pipe.FLOOR_PULL_FULL  # one noisy frame's disagreement is not followed at once
