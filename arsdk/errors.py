@@ -28,6 +28,14 @@ class SinkError(ArsdkError, RuntimeError):
     """An output (a video file, a virtual camera) cannot take frames or could not be finished."""
 
 
+def check_fields(settings, checks) -> None:
+    """Raise InputError naming the first failed check of a settings object: checks are (field name, passed,
+    what was expected), and the message reads "<Class>.<field>: expected <what>, got <value>"."""
+    for name, ok, expected in checks:
+        if not ok:
+            raise InputError(f"{type(settings).__name__}.{name}: expected {expected}, got {getattr(settings, name)!r}")
+
+
 def check_image(image, name: str = "image") -> np.ndarray:
     """Return `image` if it is an HxWx3 uint8 RGB array with H, W > 0; raise InputError otherwise."""
     if not isinstance(image, np.ndarray):

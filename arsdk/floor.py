@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_fields
 from .geometry import (FloorPlane, Intrinsics, angle_deg, fit_floor_plane, normals_from_points, pixel_rays,
                        ray_descent, sample_points)
 from .gravity import GIVEN, AgreedReadings, Gravity, GravityEstimator, LineReading
@@ -81,9 +81,7 @@ class FloorSettings:
             ("settled_height_spread", self.settled_height_spread > 0.0, "a log spread > 0"),
             ("height_settle_s", self.height_settle_s >= 0.0, "seconds >= 0"),
         ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise InputError(f"FloorSettings.{name}: expected {expected}, got {getattr(self, name)!r}")
+        check_fields(self, checks)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_fields
 from .geometry import Intrinsics, ray_descent
 from .temporal import REFERENCE_S, share_over
 
@@ -50,9 +50,7 @@ class FloorColourSettings:
             ("width", self.width >= 16, "cells >= 16"),
             ("min_floor_share", 0.0 <= self.min_floor_share < 1.0, "a share in [0, 1)"),
         ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise InputError(f"FloorColourSettings.{name}: expected {expected}, got {getattr(self, name)!r}")
+        check_fields(self, checks)
 
 
 # colours are counted in CIELAB cells: 8 of lightness (shading varies across a floor), 16 x 16 of colour

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import metadata
 import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
