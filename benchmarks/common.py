@@ -23,7 +23,8 @@ def stats_ms(samples_s) -> dict:
 
 
 # the runtimes whose versions move the figures: the same commit gave the HoloLens walk's flood IoU 0.617 and 0.593
-# on two installs of the unpinned requirements (the depth model's runtime, OpenCV's optical flow and PnP)
+# on two installs of the unpinned requirements (OpenCV's alone: 0.618 with 4.14, 0.609 with 5.1); constraints.txt
+# pins them
 PACKAGES = ("numpy", "opencv-python", "onnxruntime", "ai-edge-litert", "moderngl")
 
 
@@ -37,9 +38,24 @@ def package_versions() -> dict:
     return versions
 
 
+def pinned_versions(path: Path = ROOT / "constraints.txt") -> dict:
+    """The versions constraints.txt pins (scripts/setup.sh installs with them), by lower-case package name."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        spec = line.split("#")[0].split(";")[0].strip()
+        if "==" in spec:
+            name, version = spec.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
 def machine() -> dict:
+    versions = package_versions()
+    pins = pinned_versions()
+    # a figure measured off the pins is not the committed one's reproduction; say which differ
+    off_pins = {k: {"installed": v, "pinned": pins.get(k)} for k, v in versions.items() if v != pins.get(k)}
     return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "packages": package_versions(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "packages": versions, "packages_off_pins": off_pins, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def write_result(name: str, data: dict) -> Path:

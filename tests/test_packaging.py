@@ -143,3 +143,32 @@ def test_shared_types_sit_at_the_bottom():
     graph = import_graph(ROOT / "arsdk", "arsdk")
     assert graph["frame"] <= {"geometry", "errors"}, graph["frame"]
     assert "pipeline" not in graph["render"] and "scene" not in graph["pipeline"]
+
+
+def test_constraints_pin_every_requirement_within_its_range():
+    """scripts/setup.sh installs with constraints.txt so the benchmark figures reproduce: each runtime and test
+    requirement of pyproject.toml is pinned there (torch aside: the extra pins it), inside the range pyproject asks,
+    and so is each runtime the benchmarks record."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.split("#")[0].strip():
+            req = Requirement(line)
+            assert len(req.specifier) == 1 and next(iter(req.specifier)).operator == "==", line
+            pins[req.name.lower()] = next(iter(req.specifier)).version
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    for req in wanted:
+        if req.name == "torch":
+            continue
+        assert req.name.lower() in pins, f"{req.name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[req.name.lower()]), f"{req.name}=={pins[req.name.lower()]} not in {req}"
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import common
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert set(common.PACKAGES) <= set(pins)
+    assert common.pinned_versions() == pins
