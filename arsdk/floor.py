@@ -42,6 +42,12 @@ class FloorSettings:
     # with no floor in view, the floor still lies under everything seen: at least this far below the lowest
     # visible surface (its 98th percentile), so a table seen from above is never under water at a low level
     clearance: float = 0.2
+    # ... of what is seen within this distance (m) of the camera across gravity: beyond a room's size lies what is
+    # seen through glass, or the depth's error. FastDepth drew the room behind a glass door 13-15 m away and 1.3 m
+    # under the floor (HoloLens frames 103-113): the assumed floor went 3 m down, and a stream started there was
+    # still 0.2 m off when the floor came back (the first 24 s of streams started across the walk: floor right
+    # 0.733 -> 0.761, four runs). 5 m lost as much elsewhere: a nearer cut-off keeps out real floor drawn low
+    lowest_reach: float = 12.0
     normal_tolerance_deg: float = 20.0
     max_tilt_correction_deg: float = 15.0
     # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
@@ -72,6 +78,7 @@ class FloorSettings:
             ("camera_height_range", 0.0 < low < high, "(low, high) metres with 0 < low < high"),
             ("default_camera_height", self.default_camera_height > 0.0, "metres > 0"),
             ("clearance", self.clearance >= 0.0, "metres >= 0"),
+            ("lowest_reach", self.lowest_reach > 0.0, "metres > 0"),
             ("normal_tolerance_deg", 0.0 < self.normal_tolerance_deg < 90.0, "degrees in (0, 90)"),
             ("max_tilt_correction_deg", 0.0 <= self.max_tilt_correction_deg < 90.0, "degrees in [0, 90)"),
             ("camera_height_prior", self.camera_height_prior > 0.0, "metres > 0"),
@@ -253,12 +260,16 @@ def unblocked_floor_share(points: np.ndarray, up, height: float, reach: float = 
     return float(np.mean(hit)) if len(points) else 0.0
 
 
-def lowest_seen(points: np.ndarray, up) -> float | None:
+def lowest_seen(points: np.ndarray, up, reach: float = math.inf) -> float | None:
     """How far below the camera the lowest of a grid of camera points (HxWx3, NaN where unknown) lies along `up`:
-    the 98th percentile, so a few stray points do not count. None when no point is known. With no floor in view the
-    floor is assumed FloorSettings.clearance below it."""
-    below = -(points.reshape(-1, 3) @ np.asarray(up, np.float32))
-    below = below[np.isfinite(below)]
+    the 98th percentile, so a few stray points do not count, of the points within `reach` metres of the camera
+    across `up` (FloorSettings.lowest_reach). None when no such point is known. With no floor in view the floor is
+    assumed FloorSettings.clearance below it."""
+    up = np.asarray(up, np.float32)
+    points = points.reshape(-1, 3)
+    below = -(points @ up)
+    across = np.einsum("ij,ij->i", points, points) - below * below  # squared distance across up
+    below = below[np.isfinite(below) & (across <= np.float32(reach) ** 2)]
     return float(np.percentile(below, 98)) if len(below) else None
 
 
@@ -543,7 +554,7 @@ class GroundTracker:
                                 levelled, new_scale, normals)
         # the assumed floor lies below everything in view, as the effects will see it (levelled)
         height = self.camera_height or self.settings.default_camera_height
-        lowest = lowest_seen(grid, g.up)
+        lowest = lowest_seen(grid, g.up, self.settings.lowest_reach)
         if lowest is not None:
             height = max(height, lowest + self.settings.clearance)
         decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)

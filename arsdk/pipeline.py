@@ -631,7 +631,8 @@ class Pipeline:
                     grown = self.floor_colours.grown(cells, image, cintr, up, height, dt)
                 return pull_onto_floor(depth, grid, normals, intr, up, height, band, self.FLOOR_PULL_DEG, full, grown)
         else:
-            lowest, room = lowest_seen(grid, up), height - self.ground.settings.clearance
+            settings = self.ground.settings
+            lowest, room = lowest_seen(grid, up, settings.lowest_reach), height - settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain
             # the bound only takes back a stretch: the depth is not drawn nearer than the model put it
             gain = max(gain, 1.0) if self._floor_gain >= 1.0 else gain

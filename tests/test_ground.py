@@ -12,7 +12,7 @@ from arsdk.depth import DepthEstimator
 from arsdk.evaluation import (floors_up, load_pairs, load_sequences, load_training_sequences, pose_up,
                               sequence_floors, seven_scenes_floors, seven_scenes_pairs, true_floor)
 from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
-                         pull_onto_floor, unblocked_floor_share)
+                         lowest_seen, pull_onto_floor, unblocked_floor_share)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import (Gravity, GravityEstimator, manhattan_up, segments_in_camera, up_from_walls,
                            vertical_from_lines)
@@ -842,3 +842,24 @@ def test_gravity_and_height_hold_at_30_frames_a_second(shared_data):
     assert np.mean(gravity_ok) >= 0.97, np.mean(gravity_ok)
     assert np.mean(np.array(height_err) < math.log(1.1)) >= 0.4, np.exp(height_err)
     assert np.max(height_err) < -math.log(0.8), np.exp(height_err)
+
+
+def test_the_assumed_floor_lies_below_what_is_seen_within_reach_only():
+    """With no floor in view the floor is assumed below the lowest surface seen, but not below what the depth puts
+    beyond FloorSettings.lowest_reach: FastDepth draws a room seen through a glass door 13-15 m away and far under
+    the floor, and the assumed floor followed it 3 m down."""
+    up = np.array([0.0, -1.0, 0.0])  # a level camera facing a wall 3 m away
+    depth = np.full((480, 640), 3.0, np.float32)
+    depth[400:, 200:440] = 15.0      # through the door: 15 m away, its lowest point 6.2 m below the camera
+    near = float(np.nanmax(-(unproject(np.where(depth < 10, depth, np.nan), INTR) @ up)))
+    points = sample_points(depth, INTR, 8)
+    assert lowest_seen(points, up) > 5.0
+    assert lowest_seen(points, up, 12.0) == pytest.approx(near, abs=0.1)  # its 98th percentile: near the bottom
+    assert lowest_seen(points, up, 1.0) is None  # nothing within reach: nothing said
+    result = GroundTracker().update(np.zeros((480, 640, 3), np.uint8), depth, INTR, given_up=up)
+    assert not result.decision.visible
+    assert result.decision.plane.d == pytest.approx(near + FloorSettings().clearance, abs=0.1)
+    unbounded = GroundTracker(FloorSettings(lowest_reach=math.inf))
+    assert unbounded.update(np.zeros((480, 640, 3), np.uint8), depth, INTR, given_up=up).decision.plane.d > 5.0
+    with pytest.raises(ValueError, match="lowest_reach"):
+        FloorSettings(lowest_reach=0.0)
