@@ -48,6 +48,15 @@ class FloorSettings:
     # still 0.2 m off when the floor came back (the first 24 s of streams started across the walk: floor right
     # 0.733 -> 0.761, four runs). 5 m lost as much elsewhere: a nearer cut-off keeps out real floor drawn low
     lowest_reach: float = 12.0
+    # nothing in a room lies under its floor: while no floor has been seen in the scene, a plane with more than this
+    # share of the known points within under_reach (m, across gravity) over a fifth of the camera height below it
+    # is not the floor. FastDepth draws a 7-Scenes kitchen table where a floor would be, and the counters' fronts and
+    # the floor beyond it 12-33 % of the view under it (true floors of the single frames: none). Farther off, the
+    # depth's leftover tilt draws true floors under themselves: within 12 m, a tenth of the view lies under the true
+    # floor on 13 % of the HoloLens walk's frames, within 6 m on 7 %. Once a floor is known the tracked height tells
+    # a table from it (`agreement`), and the test is not made
+    max_under_share: float = 0.1
+    under_reach: float = 6.0
     normal_tolerance_deg: float = 20.0
     max_tilt_correction_deg: float = 15.0
     # Monocular depth puts a floor 0.6-1.4 times its true distance (FastDepth on real rooms; log spread ~0.2),
@@ -79,6 +88,8 @@ class FloorSettings:
             ("default_camera_height", self.default_camera_height > 0.0, "metres > 0"),
             ("clearance", self.clearance >= 0.0, "metres >= 0"),
             ("lowest_reach", self.lowest_reach > 0.0, "metres > 0"),
+            ("max_under_share", 0.0 < self.max_under_share <= 1.0, "a share in (0, 1]"),
+            ("under_reach", self.under_reach > 0.0, "metres > 0"),
             ("normal_tolerance_deg", 0.0 < self.normal_tolerance_deg < 90.0, "degrees in (0, 90)"),
             ("max_tilt_correction_deg", 0.0 <= self.max_tilt_correction_deg < 90.0, "degrees in [0, 90)"),
             ("camera_height_prior", self.camera_height_prior > 0.0, "metres > 0"),
@@ -138,7 +149,8 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     camera_height: the height remembered for this scene (None: settings.default_camera_height), used when no
     floor is in view. The floor is the lowest plane within settings.max_tilt_correction_deg of level (the depth
     model tilts it by that much) covering settings.min_share of the known points, with the camera
-    settings.camera_height_range above it once levelled; anything else is "no floor in view". A floor's plane
+    settings.camera_height_range above it once levelled, and, while no floor is remembered (camera_height None), with
+    no more than settings.max_under_share of the view under it; anything else is "no floor in view". A floor's plane
     lies at its height in the levelled depth (no height prior: that is `GroundTracker`'s, with the scene scale).
     threshold: the plane's thickness in metres at 3 m (monocular depth is noisier than a sensor's); normals: the
     grid's normals if already computed (`geometry.normals_from_points`; they do not change with a scale).
@@ -162,7 +174,18 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     if measured.inlier_ratio < settings.min_share or not low <= height <= high:
         # too small, or too near below the camera to stand on: a table, counter or desk seen from above
         return FloorDecision(assumed.plane, np.zeros(3), measured, height)
-    return FloorDecision(_plane(up, height, True), lam * up - m, measured, height)
+    tilt = lam * up - m
+    if (camera_height is None
+            and under_share(_level_points(points, tilt), up, height, settings.under_reach) > settings.max_under_share):
+        return FloorDecision(assumed.plane, np.zeros(3), measured, height)  # a table with the room below it
+    return FloorDecision(_plane(up, height, True), tilt, measured, height)
+
+
+def under_share(points: np.ndarray, up, height: float, reach: float = math.inf, margin: float = 0.2) -> float:
+    """The share of a grid of camera points (HxWx3 or Nx3, NaN where unknown) within `reach` metres of the camera
+    across `up` that lie more than `margin` of `height` below a floor `height` below the camera."""
+    below = _below_within(points, up, reach)
+    return float(np.count_nonzero(below > (1.0 + margin) * height) / len(below)) if len(below) else 0.0
 
 
 def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: float,
@@ -265,12 +288,17 @@ def lowest_seen(points: np.ndarray, up, reach: float = math.inf) -> float | None
     the 98th percentile, so a few stray points do not count, of the points within `reach` metres of the camera
     across `up` (FloorSettings.lowest_reach). None when no such point is known. With no floor in view the floor is
     assumed FloorSettings.clearance below it."""
-    up = np.asarray(up, np.float32)
-    points = points.reshape(-1, 3)
-    below = -(points @ up)
-    across = np.einsum("ij,ij->i", points, points) - below * below  # squared distance across up
-    below = below[np.isfinite(below) & (across <= np.float32(reach) ** 2)]
+    below = _below_within(points, up, reach)
     return float(np.percentile(below, 98)) if len(below) else None
+
+
+def _below_within(points: np.ndarray, up, reach: float) -> np.ndarray:
+    """How far below the camera along `up` each known point of a grid (HxWx3 or Nx3, NaN where unknown) lies, of
+    those within `reach` metres of the camera across `up`."""
+    points = points.reshape(-1, 3)
+    below = -(points @ np.asarray(up, np.float32))
+    across = np.einsum("ij,ij->i", points, points) - below * below  # squared distance across up
+    return below[np.isfinite(below) & (across <= np.float32(reach) ** 2)]
 
 
 def fuse_height(measured: float, settings: FloorSettings) -> float:

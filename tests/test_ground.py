@@ -12,7 +12,7 @@ from arsdk.depth import DepthEstimator
 from arsdk.evaluation import (floors_up, load_pairs, load_sequences, load_training_sequences, pose_up,
                               sequence_floors, seven_scenes_floors, seven_scenes_pairs, true_floor)
 from arsdk.floor import (FloorSettings, GroundTracker, agreement, decide_floor, floor_gain, level_depth,
-                         lowest_seen, pull_onto_floor, unblocked_floor_share)
+                         lowest_seen, pull_onto_floor, unblocked_floor_share, under_share)
 from arsdk.geometry import Intrinsics, angle_deg, normals_from_points, pixel_rays, sample_points, unproject
 from arsdk.gravity import (Gravity, GravityEstimator, manhattan_up, segments_in_camera, up_from_walls,
                            vertical_from_lines)
@@ -863,3 +863,32 @@ def test_the_assumed_floor_lies_below_what_is_seen_within_reach_only():
     assert unbounded.update(np.zeros((480, 640, 3), np.uint8), depth, INTR, given_up=up).decision.plane.d > 5.0
     with pytest.raises(ValueError, match="lowest_reach"):
         FloorSettings(lowest_reach=0.0)
+
+
+def test_a_plane_with_the_room_below_it_is_not_taken_for_a_first_floor():
+    """Nothing in a room lies under its floor. FastDepth draws a 7-Scenes kitchen table where a floor would be,
+    with the counters' fronts and the floor beyond it under that plane: while no floor has been seen in the scene,
+    such a plane is not the floor (FloorSettings.max_under_share); once one is known, the tracked height tells a
+    table apart, and the decision takes the plane as it used to."""
+    up, ahead = (rotation(45.0, 0.0) @ axis for axis in np.eye(3)[[1, 2]])
+    table = plane_depth(up, 1.0)                                  # a table top 1 m down, 1 m deep
+    on_table = (table > 0) & (unproject(table, INTR) @ ahead < 1.0)
+    fronts = plane_depth(-ahead, 1.5)                             # cabinet fronts beyond it, down to the floor
+    depth = np.where(on_table, table, fronts).astype(np.float32)
+    points = sample_points(depth, INTR, 8)
+    assert under_share(points, up, 1.0, FloorSettings().under_reach) > 0.1
+    first = decide_floor(points, up, FloorSettings(), None)
+    assert not first.visible and first.candidate_height == pytest.approx(1.0, abs=0.02)
+    assert decide_floor(points, up, FloorSettings(max_under_share=1.0), None).visible  # the setting decides
+    known = decide_floor(points, up, FloorSettings(), camera_height=1.5)
+    assert known.visible and known.plane.d == pytest.approx(1.0, abs=0.02)
+    floor = plane_depth(up, 1.7)                                   # the room's true floor, seen alone
+    assert under_share(sample_points(floor, INTR, 8), up, 1.7) == 0.0
+    assert decide_floor(sample_points(floor, INTR, 8), up, FloorSettings(), None).visible
+    result = GroundTracker().update(np.zeros((480, 640, 3), np.uint8), depth, INTR, given_up=up)
+    assert not result.decision.visible  # water rises from below what is seen, not from the table top
+    assert result.decision.plane.d >= lowest_seen(points, up, FloorSettings().lowest_reach)
+    with pytest.raises(ValueError, match="max_under_share"):
+        FloorSettings(max_under_share=0.0)
+    with pytest.raises(ValueError, match="under_reach"):
+        FloorSettings(under_reach=0.0)
