@@ -171,13 +171,13 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     lam = float(m @ up)
     height = -1.0 / lam
     low, high = settings.camera_height_range
-    if measured.inlier_ratio < settings.min_share or not low <= height <= high:
-        # too small, or too near below the camera to stand on: a table, counter or desk seen from above
-        return FloorDecision(assumed.plane, np.zeros(3), measured, height)
     tilt = lam * up - m
-    if (camera_height is None
-            and under_share(_level_points(points, tilt), up, height, settings.under_reach) > settings.max_under_share):
-        return FloorDecision(assumed.plane, np.zeros(3), measured, height)  # a table with the room below it
+    # too small, too near below the camera to stand on, or (as a scene's first floor) with the room below it: a
+    # table, counter or desk seen from above
+    if (measured.inlier_ratio < settings.min_share or not low <= height <= high
+            or (camera_height is None and under_share(_level_points(points, tilt), up, height, settings.under_reach)
+                > settings.max_under_share)):
+        return FloorDecision(assumed.plane, np.zeros(3), measured, height)
     return FloorDecision(_plane(up, height, True), tilt, measured, height)
 
 
