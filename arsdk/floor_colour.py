@@ -4,12 +4,12 @@ floor plane, joined to it in the picture and with floor beyond them, are taken o
 FastDepth draws a carpet runner or a rug 0.3-1 m above the floor around it, as high as a table, which no cue in the
 depth alone tells apart (BENCHMARKS.md, "Where the flood IoU goes"); water then leaves it dry. A rug keeps its
 colours from frame to frame, and many frames draw it where it is: the colours of the floor are learned over the
-stream from the pixels the depth puts on the plane (and those of everything else from the pixels well above it), and
-a raised pixel whose colour is far likelier floor than not is laid on the plane where it is joined to the floor in
-the picture and the floor is seen beyond it (higher up its column). A rug lies inside the floor; a sofa or cabinet
-of the floor's colours stands against the room, its back and the wall above it, and a view with no floor in it has
-nothing to grow from. The pipeline grows only where the frame's own floor agrees with the tracked one
-(`Pipeline.FLOOR_GROW_AGREEMENT`): where a table is taken for the floor, its top would be grown whole."""
+stream from the pixels the depth puts on the plane and those they grow (and those of everything else from the pixels
+well above it), and a raised pixel whose colour is far likelier floor than not is laid on the plane where it is
+joined to the floor in the picture and the floor is seen beyond it (higher up its column). A rug lies inside the
+floor; a sofa or cabinet of the floor's colours stands against the room, its back and the wall above it, and a view
+with no floor in it has nothing to grow from. The pipeline grows only where the frame's own floor agrees with the
+tracked one (`Pipeline.FLOOR_GROW_AGREEMENT`): where a table is taken for the floor, its top would be grown whole."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -97,7 +97,8 @@ class FloorColours:
         camera frame of `intr`; at `cells`' size, already pulled onto the floor where it lies near it) and the RGB
         picture it is of (any size of the same aspect), with a floor `height` below the camera along `up`. dt: seconds
         since the last frame (what is learned is weighted per second). None when nothing is grown. What the depth
-        lays on the floor and well above it is learned first, so a single frame teaches itself."""
+        lays on the floor and well above it is learned first, so a single frame teaches itself; what the colours
+        learned before grow on it is learned as floor."""
         if depth.shape != (intr.height, intr.width):
             raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
         if height <= 0:
@@ -119,10 +120,22 @@ class FloorColours:
         keep = 1.0 - share_over(s.forget, dt) if dt > 0 else 1.0
         self._floor *= keep
         self._other *= keep
-        self._floor += weight * np.bincount(bins[on_floor], minlength=_BINS)
-        self._other += weight * np.bincount(bins[other], minlength=_BINS)
+        # what the colours learned so far grow on this frame is floor, and is learned as floor, not as the raised
+        # thing the depth draws it as: FastDepth draws the HoloLens carpet runner raised for seconds on end, and
+        # learned from the depth alone its blue turned from a floor colour into another's within 10 frames
+        # (frames 200-209: grown 0.30 -> 0.00 of the view)
+        before = self._grow(known, above, on_floor, bins, height, down) if self._floor.any() else None
+        taught = on_floor if before is None else on_floor | before
+        self._floor += weight * np.bincount(bins[taught], minlength=_BINS)
+        self._other += weight * np.bincount(bins[other if before is None else other & ~before], minlength=_BINS)
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
             return None
+        grown = self._grow(known, above, on_floor, bins, height, down)
+        return grown if grown.any() else None
+
+    def _grow(self, known, above, on_floor, bins, height, down) -> np.ndarray:
+        """The raised cells of floor colours (by what is learned now) joined to the floor, with floor beyond them."""
+        s = self.settings
         # add-one smoothing: a colour seen on neither side is as likely either way
         odds = (np.log((self._floor + 1.0) / (self._floor.sum() + _BINS))
                 - np.log((self._other + 1.0) / (self._other.sum() + _BINS)))
@@ -130,5 +143,4 @@ class FloorColours:
         # with floor beyond it (higher in the picture, in its column): a rug lies inside the floor, while a sofa or a
         # cabinet of the floor's colours stands against the room, with its back and the wall above it
         raised &= np.logical_or.accumulate(on_floor, axis=0)
-        grown = joined_to(on_floor, raised & ~on_floor)
-        return grown if grown.any() else None
+        return joined_to(on_floor, raised & ~on_floor)
