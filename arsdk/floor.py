@@ -219,8 +219,8 @@ def pull_onto_floor(depth: np.ndarray, grid: np.ndarray, normals: np.ndarray, in
     stride-th pixel; `normals` of it) faces up and lies within `band` of a floor `height` below the camera along
     `up`, each pixel moves along its ray toward the floor plane: all the way within `full` (a share, 0-1) of the
     band, less the farther it is beyond, not at all from `band` on. `whole`: cells of the picture (a coarse HxW
-    mask of any size, e.g. `floor_colour.FloorColours.grown`) laid on the plane all the way, wherever they lie.
-    A new array; `depth` is not changed.
+    mask, or share in [0, 1], of any size, e.g. `floor_colour.FloorColours.grown`) laid on the plane all the way (by
+    that share), wherever they lie. A new array; `depth` is not changed.
 
     Monocular depth scatters a floor by about +-0.2 m around its plane: water at a few centimetres would leave
     half of a floor dry in patches that flicker. Surfaces that do not face up (the foot of a wall, a sofa's

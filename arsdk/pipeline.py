@@ -629,8 +629,12 @@ class Pipeline:
                     cintr = intr.scaled(cw, ch)
                     cells = pull_onto_floor(cells, grid, normals, cintr, up, height, band, self.FLOOR_PULL_DEG, full)
                     grown = self.floor_colours.grown(cells, image, cintr, up, height, dt)
+                elif self.floor_colours is not None:  # cells held from before this frame would be out of place
+                    self.floor_colours.let_go()
                 return pull_onto_floor(depth, grid, normals, intr, up, height, band, self.FLOOR_PULL_DEG, full, grown)
         else:
+            if self.floor_colours is not None:
+                self.floor_colours.let_go()
             settings = self.ground.settings
             lowest, room = lowest_seen(grid, up, settings.lowest_reach), height - settings.clearance
             gain = min(self._floor_gain, room / lowest) if lowest and lowest > 0 and room > 0 else self._floor_gain

@@ -101,6 +101,29 @@ def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     np.testing.assert_array_equal(out[inner(TABLE_AT)], depth[inner(TABLE_AT)])
 
 
+def test_a_cell_no_longer_grown_lets_go_of_the_floor_over_time():
+    """The growth flickers with the depth's noise: a rug grown on one frame and not on the next (here: repainted in
+    a colour never seen on the floor) stays laid by the share `release` has not let go of, per second at any frame
+    rate, and let_go() forgets it at once."""
+    for dt in (0.4, 1.0 / 30.0):
+        colours = FloorColours()
+        flat_image, flat_depth = room(0.0)
+        for _ in range(3):
+            grown(colours, flat_image, flat_depth)
+        image, depth = room(0.5)
+        cw, ch = colours.cells(INTR.width, INTR.height)
+        rug = inner(tuple(slice(s.start * cw // INTR.width, s.stop * cw // INTR.width) for s in RUG_AT), 2)
+        assert grown(colours, image, depth)[rug].min() == 1.0
+        image[RUG_AT] = (200, 40, 40)
+        cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+        held = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, dt)
+        kept = (1.0 - 0.7) ** (dt / 0.4)  # release 0.7 per temporal.REFERENCE_S
+        np.testing.assert_allclose(held[rug], kept, rtol=1e-5)
+        colours.let_go()
+        after = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, dt)
+        assert after is None or after[rug].max() == 0.0
+
+
 def test_a_colour_never_seen_on_the_floor_is_not_grown():
     """A new stream whose first view draws the rug raised: its blue was never on the floor, so it stays up."""
     image, depth = room(0.5)
@@ -135,7 +158,7 @@ def test_joined_to_follows_8_connected_paths_from_the_seeds():
 
 @pytest.mark.parametrize("field,value", [("on_floor", 0.3), ("above_floor", 0.0), ("reach", 0.0),
                                          ("odds", float("nan")), ("forget", 1.5), ("width", 8),
-                                         ("min_floor_share", 1.0)])
+                                         ("min_floor_share", 1.0), ("release", 0.0)])
 def test_floor_colour_settings_are_checked(field, value):
     with pytest.raises(InputError, match=f"FloorColourSettings.{field}"):
         FloorColourSettings(**{field: value})
