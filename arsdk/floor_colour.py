@@ -33,7 +33,7 @@ class FloorColourSettings:
     learned from (in this frame's weight) before any pixel is grown; release: the share of a grown cell's hold on the
     floor let go per temporal.REFERENCE_S once it is no longer grown. The decision flickers with the depth's noise,
     and each flicker moved the cell's depth by up to `reach` camera heights: at 30 frame/s on the HoloLens views,
-    held so, TAE 1.93 -> 1.78 and flood IoU 0.693 / 0.722 -> 0.703 / 0.725 (let go at once: as before; followed
+    held so, TAE 1.93 -> 1.76 and flood IoU 0.693 / 0.722 -> 0.702 / 0.724 (let go at once: as before; followed
     both ways at 0.7, TAE 1.75 but IoU at 0.15 m 0.668, the carpet half laid)."""
 
     on_floor: float = 0.03
