@@ -633,22 +633,46 @@ def test_a_lowered_camera_takes_the_world_with_it():
     assert 0.3 < lowered < 0.5, (heights[29], heights[44])
 
 
-def _heights_after(readings: list[tuple[float, bool]], dt: float) -> list[float]:
+def _heights_after(readings: list[tuple[float, bool]], dt: float, poses: list | None = None) -> list[float]:
     """The tracked world's camera height after each of `readings` (the floor decision's camera height, and whether
-    it saw a floor), `dt` seconds apart, on a still level camera: the pipeline's height pull alone."""
+    it saw a floor), `dt` seconds apart, on a level camera, still (the pipeline's height pull alone) or tracked
+    at `poses` (TrackedPose each)."""
     from arsdk.floor import FloorDecision, GroundResult
     from arsdk.geometry import FloorPlane
     from arsdk.tracking import TrackedPose, TrackingState
 
     up = np.array([0.0, -1.0, 0.0])  # a level camera: up is -y in camera axes
-    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)
+    poses = poses or [TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)] * len(readings)
     heights = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
-        for i, (d, visible) in enumerate(readings):
+        for i, ((d, visible), tracked) in enumerate(zip(readings, poses)):
             decision = FloorDecision(FloorPlane(up, d, 1.0, visible), np.zeros(3))
             ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
-            heights.append(float(p._tracked_world(still, ground, i, i, dt)[1, 3]))
+            heights.append(float(p._tracked_world(tracked, ground, i, i, dt)[1, 3]))
     return heights
+
+
+def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
+    """A tracker that coasts (confidence 0) or has lost the camera gives its motion model's guess, the last step's
+    motion carried on. Frames 1.2 s apart coast often, and such guesses lifted the HoloLens camera by up to 0.5 m
+    (fed every 3rd frame, floor right 0.53; 0.72 with them not followed). A rise the tracker measured is followed
+    (through the high-pass), a weakly measured one in part (`vertical_trust`)."""
+    from arsdk.pipeline import vertical_trust
+    from arsdk.tracking import TrackedPose, TrackingState
+
+    def rising(state, confidence):  # 0.1 m up per frame in the map (camera y points down)
+        first = [TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)]
+        return first + [TrackedPose(np.array([[1, 0, 0, 0], [0, 1, 0, -0.1 * i], [0, 0, 1, 0], [0, 0, 0, 1.0]]),
+                                    state, confidence, 100) for i in range(1, 4)]
+
+    readings = [(1.5, False)] * 4  # no floor in view: nothing pulls the height
+    measured = _heights_after(readings, 0.4, rising(TrackingState.TRACKING, 1.0))
+    assert measured[1] - measured[0] == pytest.approx(0.1 * math.exp(-0.4 / arsdk.Pipeline.VERTICAL_HOLD_S))
+    for state, confidence in ((TrackingState.TRACKING, 0.0), (TrackingState.LOST, 0.0)):
+        assert _heights_after(readings, 0.4, rising(state, confidence)) == pytest.approx([1.5] * 4)
+    weak = _heights_after(readings, 0.4, rising(TrackingState.TRACKING, 0.25))
+    assert weak[1] - weak[0] == pytest.approx(0.5 * (measured[1] - measured[0]))
+    assert vertical_trust(TrackingState.TRACKING, 0.9) == 1.0 and vertical_trust(TrackingState.LOST, 0.9) == 0.0
 
 
 def test_an_assumed_camera_height_gives_way_to_the_mean_of_the_floors_seen():
