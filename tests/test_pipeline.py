@@ -108,6 +108,13 @@ def test_the_floor_is_pulled_whole_only_where_the_frame_finds_the_tracked_floor(
     follow(1.6, 2.0, 30.0)
     assert follow(0.8, 0.1, 30.0) > 0.5 * pipe.FLOOR_PULL_FULL  # one noisy frame's disagreement is not followed at once
     pipe.reset()
+    # a depth that draws the floor 19 % near for seconds is scaled by the held gain before it is pulled: compared
+    # at that gain, its floor is the tracked one (HoloLens walk IoU 0.599 -> 0.624)
+    pipe._floor_gain = 1.6 / 1.3
+    assert follow(1.3, 2.0, 30.0) == pytest.approx(pipe.FLOOR_PULL_FULL)
+    pipe.reset()
+    assert follow(1.3, 2.0, 30.0) < 0.8 * pipe.FLOOR_PULL_FULL  # at no gain, it is not
+    pipe.reset()
 
 
 def test_world_frame_still_without_tracking(demo_source):
