@@ -356,6 +356,10 @@ class AgreedReadings:
                 and all(angle_deg(u, up) < max(self.spread_deg, self.turn_deg_per_s * age)
                         for age, u in self._readings))
 
+    def wait(self, dt: float):
+        """`dt` seconds with no reading to count (one too weak to agree or disagree): the kept ones age."""
+        self._readings = [(age + dt, u) for age, u in self._readings]
+
     def clear(self):
         self._readings.clear()
 

@@ -522,10 +522,14 @@ class Pipeline:
         fix = np.eye(4)
         gap = angle_deg(measured_up, (0.0, 1.0, 0.0))
         agreed = False
-        if (gap > self.GRAVITY_GATE_DEG and ground.gravity.confidence > 0.5 and tracked.state is TrackingState.TRACKING
-                and not tracked.relocalised):
+        far = gap > self.GRAVITY_GATE_DEG and tracked.state is TrackingState.TRACKING and not tracked.relocalised
+        if far and ground.gravity.confidence > 0.5:
             # compared in the map's axes: the same up from every view, and not moved by the pull toward it
             agreed = self._far_up.add(measured_in_map, dt)
+        elif far:
+            # a reading too weak to count neither agrees nor disagrees: starting over there held a misread up for
+            # 3 s longer at the HoloLens walk's frame 260
+            self._far_up.wait(dt)
         else:
             self._far_up.clear()
         if gap > self.GRAVITY_DEADBAND_DEG:

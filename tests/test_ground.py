@@ -675,6 +675,39 @@ def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
     assert vertical_trust(TrackingState.TRACKING, 0.9) == 1.0 and vertical_trust(TrackingState.LOST, 0.9) == 0.0
 
 
+def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agree_on():
+    """A stream whose first view misread gravity (HoloLens walk from frame 260: 17-21 degrees off on its first six
+    frames) holds that up while the tracker trusts itself, until later readings have agreed among themselves for
+    1.2 s and 3 frames. A reading too weak to count (confidence 0.3 here) neither agrees nor disagrees: it used to
+    start the agreement over, and the walk's start held the wrong up 3.2 s longer (floor right over its first 24 s
+    0.46; 0.65 so)."""
+    from arsdk.floor import FloorDecision, GroundResult
+    from arsdk.geometry import FloorPlane, angle_deg
+    from arsdk.tracking import TrackedPose, TrackingState
+
+    level = np.array([0.0, -1.0, 0.0])  # the true up in the camera's axes: a level camera
+    tilt = math.radians(18.0)
+    misread = np.array([0.0, -math.cos(tilt), math.sin(tilt)])
+    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 0.9, 100)
+
+    def world_off(readings):  # (up, confidence) per frame, 0.4 s apart -> the world's up off the truth, degrees
+        out = []
+        with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+            for i, (up, confidence) in enumerate(readings):
+                decision = FloorDecision(FloorPlane(up, 1.5, 1.0, True), np.zeros(3))
+                ground = GroundResult(Gravity(up, confidence, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+                c2w = p._tracked_world(still, ground, i, i, 0.4)
+                out.append(angle_deg(c2w[1, :3], level))  # the world's up (y) in camera axes against the truth
+        return out
+
+    strong_only = world_off([(misread, 1.0)] + [(level, 1.0)] * 6)
+    assert strong_only[0] == pytest.approx(18.0, abs=0.1)
+    assert strong_only[2] > 15.0  # one or two readings far from a trusted tracker's up count for little...
+    assert strong_only[-1] < 8.0  # ...readings agreeing for 1.2 s and 3 frames turn it
+    mixed = world_off([(misread, 1.0)] + [(level, 1.0), (level, 0.3)] * 6)
+    assert mixed[-1] < 8.0, mixed  # the weak readings between did not start the agreement over
+
+
 def test_an_assumed_camera_height_gives_way_to_the_mean_of_the_floors_seen():
     """A stream started with no floor in view assumes a camera height (2.0 m here, where the floors then seen read
     1.42-1.58 m): the floors seen take over as their mean until 1 / HEIGHT_PULL of them are in, not at HEIGHT_PULL
