@@ -348,7 +348,8 @@ class AgreedReadings:
 
     def add(self, up: np.ndarray, dt: float) -> bool:
         """A far reading, `dt` seconds after the last one: True once the kept readings agree for long enough."""
-        self._readings = [(age + dt, u) for age, u in self._readings] + [(0.0, np.asarray(up, np.float64))]
+        self.wait(dt)
+        self._readings.append((0.0, np.asarray(up, np.float64)))
         while len(self._readings) > self.frames and self._readings[1][0] + dt > self.seconds:
             self._readings.pop(0)  # the last `frames` readings, and any within `seconds`
         # each reading stands for the interval up to the next: the oldest's age plus one frame is the time covered

@@ -59,6 +59,11 @@ def _scale_of(similarity: np.ndarray) -> float:
     return float(np.cbrt(np.linalg.det(similarity[:3, :3])))
 
 
+def _tracker_trust(tracking_confidence: float, trusted: float) -> float:
+    """How far a tracked pose is trusted, in [0, 1]: whole from a confidence of `trusted` up, in proportion below."""
+    return min(1.0, max(0.0, tracking_confidence) / trusted)
+
+
 def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence: float, pull: float = 0.3,
                  trusted: float = 0.5, gate_deg: float = 6.0, agreed: bool = False) -> float:
     """The share of the gap (degrees) between the tracked and the measured up that one frame closes.
@@ -69,7 +74,7 @@ def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence:
     one that is off (it took bad readings while tracking was weak) and the gap closes at `pull`. A tracker that
     has lost its corners turns the world with its motion model: the reading is then taken nearly whole. Scaled
     by the reading's own confidence."""
-    trust = min(1.0, max(0.0, tracking_confidence) / trusted)
+    trust = _tracker_trust(tracking_confidence, trusted)
     share = pull + (1.0 - pull) * (1.0 - trust)
     outlier = 1.0 if agreed else math.exp(-0.5 * trust * (gap_deg / gate_deg) ** 2)
     return gravity_confidence * share * outlier
@@ -82,7 +87,7 @@ def vertical_trust(state: TrackingState, tracking_confidence: float, trusted: fl
     lifted the HoloLens camera by up to 0.5 m (floor right 0.53 with every coasting step followed, 0.72 so)."""
     if state is not TrackingState.TRACKING:
         return 0.0
-    return min(1.0, max(0.0, tracking_confidence) / trusted)
+    return _tracker_trust(tracking_confidence, trusted)
 
 
 def _rigid(similarity_pose: np.ndarray) -> np.ndarray:
