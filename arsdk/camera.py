@@ -6,7 +6,9 @@ out every frame in order. A bad frame is logged and skipped; only a source that 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -142,6 +144,22 @@ class LatestFrameReader:
         self._thread.join(timeout=2.0)
 
 
+@contextlib.contextmanager
+def _opencv_quiet():
+    """OpenCV's own log silenced for a while: probing a camera index that is not there prints a dozen lines of
+    warnings and a backend's exception from each capture backend it tries (V4L2, FFmpeg, Orbbec), ahead of the one
+    clear line `WebcamSource` says itself. A level the user set in OPENCV_LOG_LEVEL is left as it is."""
+    if os.environ.get("OPENCV_LOG_LEVEL"):
+        yield
+        return
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class WebcamSource(FrameSource):
     """A webcam by index; frames are read on a thread and the newest is handed out."""
 
@@ -156,7 +174,8 @@ class WebcamSource(FrameSource):
         self._reader = LatestFrameReader(self._grab, self.name, on_failure=self._reopen)
 
     def _open(self):
-        cap = cv2.VideoCapture(self.index)
+        with _opencv_quiet():
+            cap = cv2.VideoCapture(self.index)
         if not cap.isOpened():
             cap.release()
             return None

@@ -55,6 +55,18 @@ def test_bad_sources_say_what_is_wrong(tmp_path):
         arsdk.open_source(3.5)
 
 
+def test_a_missing_webcam_is_said_once_without_opencvs_own_probing_noise(capfd, monkeypatch):
+    # the demo's first run on a machine with no camera falls back to the demo scene: one clear line, not a dozen of
+    # OpenCV's backend warnings ahead of it (they go to the process's stderr, below Python: capfd sees them)
+    monkeypatch.delenv("OPENCV_LOG_LEVEL", raising=False)
+    level = cv2.utils.logging.getLogLevel()
+    with pytest.raises(SourceError, match="webcam 98: could not be opened"):
+        arsdk.WebcamSource(98)
+    err = capfd.readouterr().err
+    assert "VIDEOIO" not in err and "WARN" not in err and "ERROR" not in err, err
+    assert cv2.utils.logging.getLogLevel() == level  # OpenCV's other messages are not silenced for good
+
+
 def test_demo_source_ground_truth(demo_frame):
     f = demo_frame
     assert f.image.shape == (480, 640, 3) and f.image.dtype == np.uint8
