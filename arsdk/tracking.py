@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import enum
 import math
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -69,7 +70,12 @@ class TrackerSettings:
     max_fix_deg and max_fix_move of the tracked pose, the map is moved so the two agree (`TrackedPose.corrected`;
     the answer with the most such matches). Only where the frames since that view were tracked with a mean
     confidence of at most max_chain_confidence: a map the flow follows confidently drifts less than such a check
-    measures.
+    measures. views_beside: the check (a keypoint search on the view picture, matching against two views, PnP: 6 ms
+    of a frame's 12 on 7-Scenes' long steps, most of the time a camera's frame takes where one is due) runs on a
+    thread beside the caller, who goes on with the frame (its depth fusion, the effects, the next frame's depth
+    model), and its correction lands when the next frame is tracked (`TrackedPose.corrected` of that frame). The
+    correction is the same either way: the next frame starts from the corrected map; the frame checked is handed
+    out before it. False: checked and corrected on the frame itself.
     adjust_views: views in the window of bundle adjustment (0: none). A frame solved by the flow that has turned
     adjust_deg from the window's last view, or moved adjust_move of its distance to the room, joins the window,
     and the window's poses (all but its oldest) and the corners seen in two or more of its views are refined
@@ -108,6 +114,7 @@ class TrackerSettings:
     min_spread_deg: float = 8.0
     views_tried: int = 2
     max_chain_confidence: float = 0.7
+    views_beside: bool = True
     adjust_views: int = 6
     adjust_deg: float = 2.0
     adjust_move: float = 0.03
@@ -418,10 +425,12 @@ class CameraTracker:
         # made on, the 4x4 that moved the map); anchors placed between the two move by their share of it
         self.corrected: tuple[int, int, int, np.ndarray] | None = None
         self.tick = 0  # frames given to track(), across reset()
+        self._view_check: tuple[threading.Thread, dict] | None = None  # a past-view check running beside the caller
         self.confidence_sum = 0.0  # the confidences of all frames given to track() (coasted ones count 0)
         self.reset()
 
     def reset(self):
+        self._drop_view_check()
         self._map = _Map()
         self._gray: np.ndarray | None = None
         self._solved: tuple[np.ndarray, _Map] | None = None  # the last solved frame's work image and map, as it saw it
@@ -534,11 +543,14 @@ class CameraTracker:
             raise InputError(f"depth: shape {depth.shape} is neither the image's {image.shape[:2]} nor that brought "
                              f"down to a smaller size")
         intr = intrinsics.matching(image.shape[1], image.shape[0])
+        # the last frame's past-view check, run beside the caller since: its correction lands before this frame
+        corrected = self._finish_view_check()
         self.tick += 1
         gray, d, wintr, view = self._work(image, depth, intr)
         if self._size != gray.shape or self._gray is None:
             self._size = gray.shape
-            return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING))
+            return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING,
+                                                           corrected))
         s = self.settings
         predicted = self._pose @ self._velocity
         solved = self._solve(gray, wintr, predicted)
@@ -552,8 +564,9 @@ class CameraTracker:
                 if s.relocalise_frames and (self._trusted or self._lost is None):
                     self._lost, self._lost_index, self._lost_epoch = self._solved, index, self._epoch
                 self._lost_frames_left = s.relocalise_frames
-                return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST))
-            return self._remember(index, TrackedPose(predicted.copy(), TrackingState.TRACKING, 0.0, 0, self._scale))
+                return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST, corrected))
+            return self._remember(index, TrackedPose(predicted.copy(), TrackingState.TRACKING, 0.0, 0, self._scale,
+                                                     corrected=corrected))
         pose, inliers, confidence = solved
         self.confidence_sum += confidence
         self._velocity = np.linalg.inv(self._pose) @ pose
@@ -575,14 +588,15 @@ class CameraTracker:
             d = self._carried(d, wintr, depth_index, pose)
         if d is not None:
             self._update_scale(d, pose)
-        fix = None
         if s.past_views and d is not None and confidence > 0.0 and self._view_due(pose):
-            fix = self._past_view(view, d, wintr)
-            pose = self._pose
+            self._check_view(view, d, wintr)
+            if not s.views_beside:
+                corrected = self._finish_view_check()
+                pose = self._pose
         keyframe = d is not None and self._lift(gray, d, wintr, pose, self._scale)
         self._keep_solved(gray, d, pose)
         return self._remember(index, TrackedPose(pose.copy(), TrackingState.TRACKING, confidence, inliers,
-                                                 self._scale, keyframe, relocalised, fix))
+                                                 self._scale, keyframe, relocalised, corrected))
 
     def _remember(self, index, result: TrackedPose) -> TrackedPose:
         if index is not None:
@@ -649,7 +663,7 @@ class CameraTracker:
         out[ok] = (r[lo] + r[hi]) / 2
         return out
 
-    def _start(self, gray, depth, intr, pose, state) -> TrackedPose:
+    def _start(self, gray, depth, intr, pose, state, corrected=None) -> TrackedPose:
         self._map = _Map()
         self._views = []
         self._window = []
@@ -661,7 +675,7 @@ class CameraTracker:
         self._keep_solved(gray, depth, pose)
         if len(self._map) < self.settings.min_inliers:  # nothing to track (a blank wall, a dark frame): try again
             self._gray = None
-        return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True)
+        return TrackedPose(pose.copy(), state, 0.0, 0, self._scale, True, corrected=corrected)
 
     def _solve(self, gray, intr, predicted):
         s, m = self.settings, self._map
@@ -795,12 +809,12 @@ class CameraTracker:
         last = self._views[-1]
         return _apart(last.pose, pose, self.settings.view_deg, self.settings.view_move * last.reach)
 
-    def _nearest_views(self, pose, count: int) -> list[_View]:
-        """Of the views before the last skip_views, the `count` seeing most like `pose` (viewing direction within
-        30 degrees, camera within its distance to the room), nearest first."""
+    def _nearest_views(self, views: list[_View], pose, count: int) -> list[_View]:
+        """Of `views` before the last skip_views, the `count` seeing most like `pose` (viewing direction within 30
+        degrees, camera within its distance to the room), nearest first."""
         s = self.settings
         near = []
-        for view in self._views[: max(0, len(self._views) - s.skip_views)]:
+        for view in views[: max(0, len(views) - s.skip_views)]:
             turn = math.degrees(math.acos(float(np.clip(view.pose[:3, 2] @ pose[:3, 2], -1.0, 1.0))))
             move = float(np.linalg.norm(view.pose[:3, 3] - pose[:3, 3])) / view.reach
             if turn < 30.0 and move < 1.0:
@@ -808,13 +822,14 @@ class CameraTracker:
         near.sort(key=lambda c: c[0])
         return [view for _, view in near[:count]]
 
-    def _fix_from(self, old: _View, uv, des, intr) -> tuple[np.ndarray, int] | None:
-        """The past view `old` found in this frame's keypoints (uv in the work image, descriptors): the fix that
-        moves this pose onto the answer, and its inlier count; None where the answer fails a check."""
+    def _fix_from(self, old: _View, uv, des, intr, now: _View) -> tuple[np.ndarray, int] | None:
+        """The past view `old` found in this frame's keypoints (uv in the work image, descriptors; `now`: this frame
+        as a view, its pose, frame count and confidence sum): the fix that moves this pose onto the answer, and its
+        inlier count; None where the answer fails a check."""
         s = self.settings
         # a map the flow followed confidently since that view drifted less than PnP on the depth model's points
         # measures (at 30 frame/s such corrections moved poses 2-5 degrees off the truth, from 2-4)
-        if (self.confidence_sum - old.confidence_sum) / max(1, self.tick - old.tick) > s.max_chain_confidence:
+        if (now.confidence_sum - old.confidence_sum) / max(1, now.tick - old.tick) > s.max_chain_confidence:
             return None
         pairs = _ratio_matches(old.descriptors, des, 0.8)
         if len(pairs) < s.past_view_inliers:
@@ -824,8 +839,8 @@ class CameraTracker:
                             s.wide_reprojection * s.reprojection_px, s.past_view_inliers)
         if solved is None:
             return None
-        fix = solved[0] @ np.linalg.inv(self._pose)
-        moved = np.linalg.norm(solved[0][:3, 3] - self._pose[:3, 3])
+        fix = solved[0] @ np.linalg.inv(now.pose)
+        moved = np.linalg.norm(solved[0][:3, 3] - now.pose[:3, 3])
         # matches bunched in a small part of the picture let a turn pass for a slide: on 7-Scenes such answers
         # were 8-14 degrees off
         spread = math.degrees(float(np.max(seen[solved[1]].std(axis=0) / np.array([intr.fx, intr.fy]))))
@@ -834,10 +849,35 @@ class CameraTracker:
             return None
         return fix, len(solved[1])
 
-    def _past_view(self, view_gray, depth, intr) -> np.ndarray | None:
-        """This frame kept as a view, after the nearest past views have been looked for in it: found, the map
-        (corners, this pose, the recent poses) moves to agree with the best answer, and the views kept since it move by
-        their share of the same fix (the drift grew between the two) -> the fix, or None.
+    def _check_view(self, view_gray, depth, intr):
+        """This frame kept as a view, after the nearest past views have been looked for in it (`_checked_view`):
+        on a thread beside the caller (`TrackerSettings.views_beside`), or here; `_finish_view_check` applies
+        what it found."""
+        # its own copies: the caller may reuse the depth's array once the frame is handed out
+        args = (view_gray, depth.copy(), intr, self._pose.copy(), self.tick, self.confidence_sum, self._scale,
+                list(self._views))
+        out: dict = {}
+
+        def run():
+            try:
+                out["found"] = self._checked_view(*args)
+            except BaseException as exc:  # handed to the caller at the next frame, not lost on the thread
+                out["error"] = exc
+
+        if not self.settings.views_beside:
+            run()
+            self._view_check = (None, out)
+            return
+        thread = threading.Thread(target=run, name="arsdk-past-views", daemon=True)
+        thread.start()
+        self._view_check = (thread, out)
+
+    def _checked_view(self, view_gray, depth, intr, pose, tick, confidence_sum, scale,
+                      views) -> tuple[_View | None, np.ndarray | None, int]:
+        """The work of a past-view check, on the state of the frame checked (its pose, frame count, confidence sum,
+        depth scale and the views kept before it), touching none of the tracker's: (this frame as a view, its
+        points in the camera's axes, None when too few of its keypoints have a depth; the fix found, or None; the
+        frame count of the view it was found against).
 
         A map tracked frame to frame gathers each frame's small error (on 7-Scenes, frames 0.67 s apart, 1.2
         degrees a step): content placed 8 s earlier was 33 px off. A view of the same part of the room seen
@@ -845,35 +885,65 @@ class CameraTracker:
         s = self.settings
         kp, des = self._orb_views.detectAndCompute(view_gray, None)
         if des is None or len(kp) < s.min_inliers:
-            return None
+            return None, None, 0
         uv = np.float32([k.pt for k in kp]) * np.float32(intr.width / view_gray.shape[1])  # in the work image
-        fix, old, most = None, None, 0
+        z = _at(depth, uv) * np.float32(scale)
+        ok = np.isfinite(z) & (z > 0)
+        now = None
+        if ok.sum() >= s.min_inliers:
+            # in the camera's axes: placed in the map once the fix is known, at the pose it leaves
+            now = _View(tick, pose, unproject_pixels(uv[ok], z[ok], intr), des[ok], float(np.median(z[ok])),
+                        confidence_sum)
+        fix, since, most = None, 0, 0
         # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
         # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
-        for view in self._nearest_views(self._pose, s.views_tried):
-            found = self._fix_from(view, uv, des, intr)
+        this = now or _View(tick, pose, np.zeros((0, 3)), des[:0], 1.0, confidence_sum)
+        for view in self._nearest_views(views, pose, s.views_tried):
+            found = self._fix_from(view, uv, des, intr, this)
             if found is not None and found[1] > most:
-                (fix, most), old = found, view
+                (fix, most), since = found, view.tick
+        return now, fix, since
+
+    def _finish_view_check(self) -> np.ndarray | None:
+        """The past-view check under way, waited for and applied: its view kept, and the map corrected by the fix
+        it found (if any) -> that fix, or None."""
+        if self._view_check is None:
+            return None
+        thread, out = self._view_check
+        self._view_check = None
+        if thread is not None:
+            thread.join()
+        if "error" in out:
+            raise out["error"]
+        view, fix, since = out["found"]
         if fix is not None:
-            self._correct(fix, old.tick)
-        z = _at(depth, uv) * np.float32(self._scale)
-        ok = np.isfinite(z) & (z > 0)
-        if ok.sum() >= s.min_inliers:
-            R, t = self._pose[:3, :3], self._pose[:3, 3]
-            self._views.append(_View(self.tick, self._pose.copy(), unproject_pixels(uv[ok], z[ok], intr) @ R.T + t,
-                                     des[ok], float(np.median(z[ok])), self.confidence_sum))
-            del self._views[: max(0, len(self._views) - s.past_views)]
+            self._correct(fix, since, view.tick if view is not None else self.tick)
+        if view is not None:
+            view.pose = view.pose if fix is None else fix @ view.pose
+            view.xyz = view.xyz @ view.pose[:3, :3].T + view.pose[:3, 3]
+            self._views.append(view)
+            del self._views[: max(0, len(self._views) - self.settings.past_views)]
         return fix
 
-    def _correct(self, fix: np.ndarray, since: int):
-        """The map moved by `fix` (its corners, this pose and the recent ones, all seen on it), and the views kept
-        after frame count `since` by their share of the time since."""
+    def _drop_view_check(self):
+        """A check under way waited for and forgotten (a new map: its views are gone)."""
+        if self._view_check is not None and self._view_check[0] is not None:
+            self._view_check[0].join()
+        self._view_check = None
+
+    def _correct(self, fix: np.ndarray, since: int, now: int):
+        """The map moved by `fix` (its corners, the poses on it, the last solved view), measured at frame count
+        `now` against a view of frame count `since`; the views kept after `since` by their share of the time."""
         self._move_map(fix)
         self._pose = fix @ self._pose
+        if self._solved is not None:  # the frame a check beside the caller ran on was kept before the fix came
+            self._solved[1].move(fix)
+        if self._solved_view is not None:
+            self._solved_view = (self._solved_view[0], fix @ self._solved_view[1])
         for view in self._views:
             if view.tick > since:
-                view.move(drift_share(fix, view.tick, since, self.tick))
-        self.corrected = ((self.corrected[0] + 1) if self.corrected else 1, since, self.tick, fix)
+                view.move(drift_share(fix, view.tick, since, now))
+        self.corrected = ((self.corrected[0] + 1) if self.corrected else 1, since, now, fix)
 
     def _move_map(self, fix: np.ndarray, poses_from: float = -math.inf):
         """The map moved by `fix`: its corners, the adjusted window's views, and the poses recorded on it from frame

@@ -379,6 +379,55 @@ def test_past_views_seen_again_correct_the_kitchen_s_drift():
 
 
 @needs_data
+def test_a_past_view_check_beside_the_caller_corrects_the_map_on_the_next_frame():
+    """The past-view check of a frame runs on a thread beside the caller (`TrackerSettings.views_beside`), and
+    its correction lands when the next frame is tracked: that frame starts from the map the check on the frame
+    itself leaves, and reports the correction (`TrackedPose.corrected`); the frame checked is handed out before
+    it. On the 7-Scenes frames the first correction is made on frame 11."""
+    from arsdk.depth import DepthEstimator
+
+    frames = load_sequences(shared_data_dir())[0][:14]
+    estimator = DepthEstimator("fastdepth")
+    depths = [estimator.estimate(f.image, SEVEN_SCENES_COLOUR).filtered for f in frames]
+
+    def track(beside: bool):
+        tracker = CameraTracker(TrackerSettings(views_beside=beside))
+        return [tracker.track(f.image, d, SEVEN_SCENES_COLOUR, i) for i, (f, d) in enumerate(zip(frames, depths))]
+
+    on_frame, beside = track(False), track(True)
+    first = next(i for i, r in enumerate(on_frame) if r.corrected is not None)
+    assert beside[first].corrected is None and beside[first + 1].corrected is not None
+    assert np.allclose(beside[first + 1].corrected, on_frame[first].corrected)
+    assert np.allclose(beside[first].camera_to_world, np.linalg.inv(on_frame[first].corrected)
+                       @ on_frame[first].camera_to_world, atol=1e-9)  # handed out before the correction
+    assert np.allclose(beside[first + 1].camera_to_world, on_frame[first + 1].camera_to_world, atol=1e-6)
+    for a, b in zip(on_frame[:first], beside[:first]):
+        assert np.array_equal(a.camera_to_world, b.camera_to_world)
+
+
+def test_a_failing_past_view_check_is_raised_on_the_next_frame_and_reset_waits_for_one(moving_demo):
+    """What goes wrong on the check's thread is not lost there: the next frame raises it. reset() waits for a
+    check under way and forgets it."""
+    tracker = CameraTracker(TrackerSettings(views_beside=True))
+
+    class Broken:
+        def detectAndCompute(self, image, mask):
+            raise RuntimeError("keypoints failed")
+
+    tracker._orb_views = Broken()
+    f = moving_demo[0]
+    with pytest.raises(RuntimeError, match="keypoints failed"):
+        for i, f in enumerate(moving_demo[:4]):
+            tracker.track(f.image, f.depth, f.intrinsics, i)
+    tracker.reset()
+    tracker.track(f.image, f.depth, f.intrinsics, 0)
+    tracker.track(f.image, f.depth, f.intrinsics, 1)  # a check started (the first view is always due)
+    assert tracker._view_check is not None
+    tracker.reset()
+    assert tracker._view_check is None and not tracker._views
+
+
+@needs_data
 def test_a_wider_camera_is_tracked_on_the_picture_brought_down():
     """Past views' keypoints are found on the picture brought down to view_width (640 px; their search costs as
     the picture's area), and the work image is taken from that picture. The 7-Scenes frames and FastDepth's depth
