@@ -71,11 +71,11 @@ class TrackerSettings:
     the answer with the most such matches). Only where the frames since that view were tracked with a mean
     confidence of at most max_chain_confidence: a map the flow follows confidently drifts less than such a check
     measures. views_beside: the check (a keypoint search on the view picture, matching against two views, PnP: 6 ms
-    of a frame's 12 on 7-Scenes' long steps, most of the time a camera's frame takes where one is due) runs on a
-    thread beside the caller, who goes on with the frame (its depth fusion, the effects, the next frame's depth
-    model), and its correction lands when the next frame is tracked (`TrackedPose.corrected` of that frame). The
-    correction is the same either way: the next frame starts from the corrected map; the frame checked is handed
-    out before it. False: checked and corrected on the frame itself.
+    of the tracker's 12 a frame on 7-Scenes' long steps, where nearly every frame is kept; about once a second at 30
+    frame/s) runs on a thread beside the caller, who goes on with the frame (its depth fusion, the effects, the next
+    frame's depth model), and its correction lands when the next frame is tracked (`TrackedPose.corrected` of that
+    frame). The correction is the same either way: the next frame starts from the corrected map; the frame checked
+    is handed out before it. False: checked and corrected on the frame itself.
     adjust_views: views in the window of bundle adjustment (0: none). A frame solved by the flow that has turned
     adjust_deg from the window's last view, or moved adjust_move of its distance to the room, joins the window,
     and the window's poses (all but its oldest) and the corners seen in two or more of its views are refined
@@ -425,7 +425,7 @@ class CameraTracker:
         # made on, the 4x4 that moved the map); anchors placed between the two move by their share of it
         self.corrected: tuple[int, int, int, np.ndarray] | None = None
         self.tick = 0  # frames given to track(), across reset()
-        self._view_check: tuple[threading.Thread, dict] | None = None  # a past-view check running beside the caller
+        self._view_check: tuple[threading.Thread | None, dict] | None = None  # a past-view check under way
         self.confidence_sum = 0.0  # the confidences of all frames given to track() (coasted ones count 0)
         self.reset()
 
