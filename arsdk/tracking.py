@@ -868,7 +868,8 @@ class CameraTracker:
             run()
             self._view_check = (None, out)
             return
-        thread = threading.Thread(target=run, name="arsdk-past-views", daemon=True)
+        # not a daemon: the interpreter waits for it at exit (a few ms) instead of aborting in OpenCV mid-check
+        thread = threading.Thread(target=run, name="arsdk-past-views")
         thread.start()
         self._view_check = (thread, out)
 

@@ -407,7 +407,7 @@ def test_a_past_view_check_beside_the_caller_corrects_the_map_on_the_next_frame(
 
 def test_a_failing_past_view_check_is_raised_on_the_next_frame_and_reset_waits_for_one(moving_demo):
     """What goes wrong on the check's thread is not lost there: the next frame raises it. reset() waits for a
-    check under way and forgets it."""
+    check under way and forgets it, and so does the interpreter at exit."""
     tracker = CameraTracker(TrackerSettings(views_beside=True))
 
     class Broken:
@@ -423,6 +423,9 @@ def test_a_failing_past_view_check_is_raised_on_the_next_frame_and_reset_waits_f
     tracker.track(f.image, f.depth, f.intrinsics, 0)
     tracker.track(f.image, f.depth, f.intrinsics, 1)  # a check started (the first view is always due)
     assert tracker._view_check is not None
+    # the interpreter waits for it at exit: as a daemon thread still inside OpenCV, a script that ended mid-check
+    # (a pipeline never closed) aborted with "terminate called without an active exception"
+    assert not tracker._view_check[0].daemon
     tracker.reset()
     assert tracker._view_check is None and not tracker._views
 
