@@ -206,8 +206,11 @@ class Pipeline:
     GRAVITY_GATE_DEG = 6.0  # with a trusted tracker, readings this far off count for 0.6 (`gravity_pull`)
     # ...unless that many frames over that many seconds agree on the same far up, within half the gate: then the
     # world is the one that is off, and the gate would hold it there (the HoloLens walk with the line detector at
-    # 400 px: turned by bad readings at frames 198-206, then 15-21 degrees off for 150 frames)
-    GRAVITY_AGREE_FRAMES = 3
+    # 400 px: turned by bad readings at frames 198-206, then 15-21 degrees off for 150 frames). The seconds decide
+    # at a camera's rate and on frames 0.4 s apart; two frames are two views, and on frames 0.8-1.2 s apart a
+    # third held a world the readings agreed was 10-12 degrees off for one more step (the walk fed every 2nd frame,
+    # floor right over four line draws 0.736 / 0.721 -> 0.773 / 0.750 from frame 0 / 1; every 3rd 0.661 -> 0.658)
+    GRAVITY_AGREE_FRAMES = 2
     GRAVITY_AGREE_S = 1.2
     HEIGHT_DEADBAND_M = 0.03
     # A height assumed on the first frame (no floor in view: the default, or below everything seen) is no

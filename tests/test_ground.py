@@ -708,6 +708,37 @@ def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agre
     assert mixed[-1] < 8.0, mixed  # the weak readings between did not start the agreement over
 
 
+def test_on_frames_far_apart_two_views_agreeing_for_long_enough_turn_the_world():
+    """Far readings must agree for 1.2 s before they turn a trusted tracker's world, and come from two frames or
+    more. On frames 1.2 s apart (the HoloLens walk fed every 3rd frame) two frames already span that time: with
+    three asked for, a world the readings agreed was 10-12 degrees off was held 1.2 s longer (the walk fed every
+    2nd frame: floor right over line draws 0-3 0.736 / 0.721 -> 0.773 / 0.750). At a camera's rate the 1.2 s
+    decide: a third of a second of readings does not turn it."""
+    from arsdk.floor import FloorDecision, GroundResult
+    from arsdk.geometry import FloorPlane, angle_deg
+    from arsdk.tracking import TrackedPose, TrackingState
+
+    level = np.array([0.0, -1.0, 0.0])
+    tilt = math.radians(18.0)
+    misread = np.array([0.0, -math.cos(tilt), math.sin(tilt)])
+    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 0.9, 100)
+
+    def world_off(readings, dt):
+        out = []
+        with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+            for i, up in enumerate(readings):
+                decision = FloorDecision(FloorPlane(up, 1.5, 1.0, True), np.zeros(3))
+                ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+                out.append(angle_deg(p._tracked_world(still, ground, i, i, dt)[1, :3], level))
+        return out
+
+    sparse = world_off([misread] + [level] * 3, 1.2)
+    assert sparse[1] > 15.0  # one far reading counts for little
+    assert sparse[2] < 0.8 * sparse[1], sparse  # the second, 1.2 s on, agreeing with it, turns the world
+    video = world_off([misread] + [level] * 10, 1 / 30)
+    assert video[-1] > 15.0, video  # ten frames at 30 frame/s are a third of a second
+
+
 def test_an_assumed_camera_height_gives_way_to_the_mean_of_the_floors_seen():
     """A stream started with no floor in view assumes a camera height (2.0 m here, where the floors then seen read
     1.42-1.58 m): the floors seen take over as their mean until 1 / HEIGHT_PULL of them are in, not at HEIGHT_PULL
