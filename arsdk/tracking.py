@@ -822,14 +822,15 @@ class CameraTracker:
         near.sort(key=lambda c: c[0])
         return [view for _, view in near[:count]]
 
-    def _fix_from(self, old: _View, uv, des, intr, now: _View) -> tuple[np.ndarray, int] | None:
-        """The past view `old` found in this frame's keypoints (uv in the work image, descriptors; `now`: this frame
-        as a view, its pose, frame count and confidence sum): the fix that moves this pose onto the answer, and its
+    def _fix_from(self, old: _View, uv, des, intr, pose, tick: int,
+                  confidence_sum: float) -> tuple[np.ndarray, int] | None:
+        """The past view `old` found in this frame's keypoints (uv in the work image, descriptors; this frame's pose,
+        frame count and the tracker's confidence sum at it): the fix that moves this pose onto the answer, and its
         inlier count; None where the answer fails a check."""
         s = self.settings
         # a map the flow followed confidently since that view drifted less than PnP on the depth model's points
         # measures (at 30 frame/s such corrections moved poses 2-5 degrees off the truth, from 2-4)
-        if (now.confidence_sum - old.confidence_sum) / max(1, now.tick - old.tick) > s.max_chain_confidence:
+        if (confidence_sum - old.confidence_sum) / max(1, tick - old.tick) > s.max_chain_confidence:
             return None
         pairs = _ratio_matches(old.descriptors, des, 0.8)
         if len(pairs) < s.past_view_inliers:
@@ -839,8 +840,8 @@ class CameraTracker:
                             s.wide_reprojection * s.reprojection_px, s.past_view_inliers)
         if solved is None:
             return None
-        fix = solved[0] @ np.linalg.inv(now.pose)
-        moved = np.linalg.norm(solved[0][:3, 3] - now.pose[:3, 3])
+        fix = solved[0] @ np.linalg.inv(pose)
+        moved = np.linalg.norm(solved[0][:3, 3] - pose[:3, 3])
         # matches bunched in a small part of the picture let a turn pass for a slide: on 7-Scenes such answers
         # were 8-14 degrees off
         spread = math.degrees(float(np.max(seen[solved[1]].std(axis=0) / np.array([intr.fx, intr.fy]))))
@@ -898,9 +899,8 @@ class CameraTracker:
         fix, since, most = None, 0, 0
         # the nearest two: one view's answer is sometimes off by the depth model's error at its points (7-Scenes
         # anchors at 8 s over eight line draws: 26 px mean, 13-52, with one; 19, 13-25, with two)
-        this = now or _View(tick, pose, np.zeros((0, 3)), des[:0], 1.0, confidence_sum)
         for view in self._nearest_views(views, pose, s.views_tried):
-            found = self._fix_from(view, uv, des, intr, this)
+            found = self._fix_from(view, uv, des, intr, pose, tick, confidence_sum)
             if found is not None and found[1] > most:
                 (fix, most), since = found, view.tick
         return now, fix, since
