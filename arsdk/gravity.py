@@ -219,26 +219,51 @@ def vertical_from_lines(seg: Segments, prior_up=None, cone_deg: float | None = N
     return up, float(lengths[inl].sum()) * _plane_spread(planes[inl], lengths[inl])
 
 
-def manhattan_up(seg: Segments, prior_up=None, cone_deg: float | None = None, max_roll_deg: float = 35.0,
-                 pitch_range_deg: tuple[float, float] = (-35.0, 60.0), inlier_deg: float = 1.5,
-                 iterations: int = 600, rng: np.random.Generator | None = None) -> tuple[np.ndarray | None, float]:
-    """Up as the vertical axis of the room's three square directions (a Manhattan frame) that the most segment
-    length points along.
+@dataclass(frozen=True)
+class ManhattanFrames:
+    """The best frames of the Manhattan search (`manhattan_frames`) in a frame's segments `seg`, best first: each
+    frame's three axes (Kx3x3) and which of them is up (K), and the segment length pointing at any of its three
+    vanishing points within `tol` (the sine of the inlier angle; K, image widths: what the search ranks them by)."""
+
+    seg: Segments
+    axes: np.ndarray
+    which: np.ndarray
+    explained: np.ndarray
+    tol: float
+
+    @property
+    def ups(self) -> np.ndarray:
+        """Each frame's up axis (Kx3)."""
+        return self.axes[np.arange(len(self.axes)), self.which]
+
+    def support(self, k: int) -> float:
+        """Frame k's support as `manhattan_up` reports it: its up axis's inlier length plus half that of its two
+        horizontal axes (image widths), each times how much its planes fan out. Taken for the chosen frame only:
+        for all of them it cost more than the search."""
+        seg = self.seg
+        mis = seg.misalignment(self.axes[k])
+        owner, fit = np.argmin(mis, axis=1), mis.min(axis=1) < self.tol
+        support = 0.0
+        for a in range(3):
+            inl = fit & (owner == a)
+            share = float(seg.length[inl].sum()) * _plane_spread(seg.planes[inl], seg.length[inl])
+            support += share if a == self.which[k] else 0.5 * share
+        return support
+
+
+def manhattan_frames(seg: Segments, prior_up=None, cone_deg: float | None = None, max_roll_deg: float = 35.0,
+                     pitch_range_deg: tuple[float, float] = (-35.0, 60.0), inlier_deg: float = 1.5,
+                     iterations: int = 600, keep: int = 20,
+                     rng: np.random.Generator | None = None) -> ManhattanFrames | None:
+    """The room's three square directions (Manhattan frames) that the most segment length points along: the best
+    `keep`, best first (`ManhattanFrames`); None when nothing fits.
 
     RANSAC over three segments: two of them meet in one direction, the third's plane holds a second square to
     it, and the third is square to both. A segment supports a frame when it points at one of its three
-    vanishing points within inlier_deg; the frame with the most supporting length wins, and its up is the axis
-    that describes a plausible camera (`plausible_up`) nearest prior_up (within cone_deg of it) or, with no
-    prior, nearest the camera's own up.
-
-    Rooms are built square: a table's edges, cabinet tops and shelves fix the horizon as well as the few vertical
-    edges do. Single frames with no prior, within 5 degrees: 7-Scenes kitchen frames looking down at a table 0.36
-    with a search for the vertical alone (it took the table's receding edges for verticals), 0.82 with this one;
-    every 4th HoloLens frame 0.77 -> 0.88.
-    Returns (up, support): support is the up axis's inlier length plus half that of the two horizontal axes (in
-    image widths), each times how much its planes fan out; (None, 0) when nothing fits."""
+    vanishing points within inlier_deg; a frame's up is the axis that describes a plausible camera
+    (`plausible_up`) nearest prior_up (within cone_deg of it) or, with no prior, nearest the camera's own up."""
     if len(seg) < 3:
-        return None, 0.0
+        return None
     planes, lengths = seg.planes, seg.length
     rng = rng or np.random.default_rng(0)
     p = lengths / lengths.sum()
@@ -255,30 +280,41 @@ def manhattan_up(seg: Segments, prior_up=None, cone_deg: float | None = None, ma
     near = axes @ ref                                              # K x 3 cosines
     near[~plausible_up(axes.reshape(-1, 3), max_roll_deg, pitch_range_deg).reshape(-1, 3)] = -2.0
     which = np.argmax(near, axis=1)
-    keep = near[np.arange(len(near)), which] > (-1.0 if cone_deg is None else math.cos(math.radians(cone_deg)))
-    axes, which = axes[keep], which[keep]
+    inside = near[np.arange(len(near)), which] > (-1.0 if cone_deg is None else math.cos(math.radians(cone_deg)))
+    axes, which = axes[inside], which[inside]
     if len(axes) == 0:
-        return None, 0.0
+        return None
     tol = math.sin(math.radians(inlier_deg))
     if len(seg) > 40:  # the frames are screened on the 40 longest segments, the best 20 scored on all of them
         top = np.argsort(-lengths)[:40]
         screen = _frame_support(Segments(planes[top], seg.mid[top], seg.direction[top], lengths[top]), axes, tol)
         kept = np.argsort(-screen)[:20]
         axes, which = axes[kept], which[kept]
-    best = int(np.argmax(_frame_support(seg, axes, tol)))
+    explained = _frame_support(seg, axes, tol)
+    order = np.argsort(-explained, kind="stable")[:keep]  # stable: the first of equals stays first, as argmax
     # not refined on the inliers: a least-squares fit of each axis to the segments near it, squared again, lost
     # 7-Scenes frames within 5 degrees 0.86 -> 0.76 when tried (on parallel segments thinned, as then; it takes
     # in segments of other directions that pass near)
-    frame, up_axis = axes[best], int(which[best])
-    up = frame[up_axis]
-    mis = seg.misalignment(frame)
-    owner, fit = np.argmin(mis, axis=1), mis.min(axis=1) < tol
-    support = 0.0
-    for a in range(3):
-        inl = fit & (owner == a)
-        share = float(lengths[inl].sum()) * _plane_spread(planes[inl], lengths[inl])
-        support += share if a == up_axis else 0.5 * share
-    return up, support
+    return ManhattanFrames(seg, axes[order], which[order], explained[order], tol)
+
+
+def manhattan_up(seg: Segments, prior_up=None, cone_deg: float | None = None, max_roll_deg: float = 35.0,
+                 pitch_range_deg: tuple[float, float] = (-35.0, 60.0), inlier_deg: float = 1.5,
+                 iterations: int = 600, rng: np.random.Generator | None = None) -> tuple[np.ndarray | None, float]:
+    """Up as the vertical axis of the room's three square directions (a Manhattan frame) that the most segment
+    length points along (the best of `manhattan_frames`).
+
+    Rooms are built square: a table's edges, cabinet tops and shelves fix the horizon as well as the few vertical
+    edges do. Single frames with no prior, within 5 degrees: 7-Scenes kitchen frames looking down at a table 0.36
+    with a search for the vertical alone (it took the table's receding edges for verticals), 0.82 with this one;
+    every 4th HoloLens frame 0.77 -> 0.88.
+    Returns (up, support): support is the up axis's inlier length plus half that of the two horizontal axes (in
+    image widths), each times how much its planes fan out; (None, 0) when nothing fits."""
+    frames = manhattan_frames(seg, prior_up, cone_deg, max_roll_deg, pitch_range_deg, inlier_deg, iterations,
+                              keep=1, rng=rng)
+    if frames is None:
+        return None, 0.0
+    return frames.ups[0], frames.support(0)
 
 
 def manhattan_support(seg: Segments, ups: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -367,10 +403,13 @@ class AgreedReadings:
 
 @dataclass(frozen=True)
 class LineReading:
-    """What a frame's line segments say of up: the vertical they agree on (None when none) and its support."""
+    """What a frame's line segments say of up: the vertical they agree on (None when none) and its support; read
+    with no prior, also the Manhattan search's best frames, for the depth to tell apart
+    (`GravityEstimator.told_apart_by_depth`)."""
 
     up: np.ndarray | None
     support: float
+    frames: ManhattanFrames | None = None
 
 
 @dataclass
@@ -399,6 +438,13 @@ class GravityEstimator:
     # reproducible); another seed is another fair draw, which benchmarks/realroom.py uses to show how much a
     # figure owes to the one draw
     seed: int = 0
+    # read with no prior, the Manhattan search's best frames are told apart by the depth too: a frame gains this
+    # many image widths of segment length when all the depth's normals face its up (within depth_facing_deg). A
+    # camera looking down at a table or floor sees their edges, and floor patterns, meet in points that pose as a
+    # vertical tilted 20-50 degrees: as many segments agree with such a frame as with the true one, but the table
+    # or floor faces the true up. FastDepth tilts floors by up to 10 degrees, which the tolerance allows
+    depth_support: float = 4.0
+    depth_facing_deg: float = 15.0
 
     def segments(self, image: np.ndarray) -> np.ndarray:
         """The line segments (Nx4 pixels) of an HxWx3 uint8 RGB or HxW grey image, for `estimate`: the costly
@@ -409,14 +455,18 @@ class GravityEstimator:
     def read_lines(self, segments: np.ndarray, intr: Intrinsics, prior_up=None) -> LineReading:
         """The up the frame's segments (Nx4 pixels, `segments`) agree on, and their support: the part of
         `estimate` that needs no depth, so it can run beside the depth model with the line detector. The room's
-        Manhattan frame (`manhattan_up`); near a prior, only where its support reaches strong_frame, else the
-        vertical vanishing point within the prior's cone (`vertical_from_lines`)."""
+        Manhattan frame (`manhattan_up`; with no prior, its best frames too, for `estimate` to tell apart with the
+        depth); near a prior, only where its support reaches strong_frame, else the vertical vanishing point within
+        the prior's cone (`vertical_from_lines`)."""
         seg = segments_in_camera(np.asarray(segments, np.float32).reshape(-1, 4), intr)
         cone = None if prior_up is None else self.prior_cone_deg
-        up, support = manhattan_up(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg,
-                                   rng=np.random.default_rng(self.seed))
-        if up is not None and (prior_up is None or support >= self.strong_frame * intr.height / intr.width):
-            return LineReading(up, support)
+        frames = manhattan_frames(seg, prior_up, cone, self.max_roll_deg, self.pitch_range_deg,
+                                  rng=np.random.default_rng(self.seed))
+        support = 0.0 if frames is None else frames.support(0)
+        if frames is not None and prior_up is None:
+            return LineReading(frames.ups[0], support, frames)
+        if frames is not None and support >= self.strong_frame * intr.height / intr.width:
+            return LineReading(frames.ups[0], support)
         # near a held up, a frame with weak support is usually one pattern (floorboards, a carpet's stripes) and a
         # stray segment or two, free to turn about the pattern's direction; the vertical search within the cone
         # keeps to the verticals there (HoloLens walk, the SDK's draw: gravity within 5 degrees on 0.92 of frames
@@ -433,6 +483,8 @@ class GravityEstimator:
         (for a frame with no history: a photo, a stream's first frame)."""
         cues = []  # (direction, weight = 1 / sigma^2 in radians^-2, name)
         lines = segments if isinstance(segments, LineReading) else self.read_lines(segments, intr, prior_up)
+        if normals is not None:
+            lines = self.told_apart_by_depth(lines, normals)
         up_l, support = lines.up, lines.support
         if up_l is not None and support > 0:
             # full weight from about two image heights of support (`read_lines`: vertical segments, and with a
@@ -456,6 +508,22 @@ class GravityEstimator:
                 belief = min(1.0, share / 0.3)
                 cues.append((up_w, belief / math.radians(self.walls_sigma_deg) ** 2, DEPTH))
         return fuse_up(cues, self.roll_sigma_deg)
+
+    def told_apart_by_depth(self, lines: LineReading, normals: np.ndarray) -> LineReading:
+        """The reading's Manhattan frame chosen again with the depth's say (`depth_support`): the segment length each
+        explains plus depth_support times the share of the known normals (Nx3 or HxWx3, camera frame) that face its
+        up. A reading with no frames to choose from (read near a prior) is returned as it is."""
+        frames = lines.frames
+        if frames is None or self.depth_support <= 0.0:
+            return lines
+        n = np.asarray(normals, np.float32).reshape(-1, 3)
+        n = n[np.isfinite(n).all(axis=1)]
+        if len(n) == 0:
+            return lines
+        ups = frames.ups
+        facing = (n @ ups.T.astype(np.float32) > math.cos(math.radians(self.depth_facing_deg))).mean(axis=0)
+        best = int(np.argmax(frames.explained + self.depth_support * facing))
+        return lines if best == 0 else LineReading(frames.ups[best], frames.support(best), frames)
 
 
 def up_from_walls(normals: np.ndarray, around, max_angle_deg: float = 25.0,
