@@ -403,6 +403,38 @@ class _View:
         self.xyz = self.xyz @ fix[:3, :3].T + fix[:3, 3]
 
 
+class _Beside:
+    """Work started on a thread beside the caller (or done at once), its answer picked up later: `result()` waits
+    for it and raises what went wrong on the thread (handed to the caller, not lost there); `wait()` waits only."""
+
+    def __init__(self, fn, args: tuple, beside: bool, name: str):
+        self._out: dict = {}
+
+        def run():
+            try:
+                self._out["found"] = fn(*args)
+            except BaseException as exc:
+                self._out["error"] = exc
+
+        self.thread: threading.Thread | None = None
+        if not beside:
+            run()
+            return
+        # not a daemon: the interpreter waits for it at exit (a few ms) instead of aborting in OpenCV mid-work
+        self.thread = threading.Thread(target=run, name=name)
+        self.thread.start()
+
+    def wait(self):
+        if self.thread is not None:
+            self.thread.join()
+
+    def result(self):
+        self.wait()
+        if "error" in self._out:
+            raise self._out["error"]
+        return self._out["found"]
+
+
 class CameraTracker:
     """Frames (RGB + metric depth) in, camera poses out: `track(image, depth, intrinsics) -> TrackedPose`.
 
@@ -425,7 +457,7 @@ class CameraTracker:
         # made on, the 4x4 that moved the map); anchors placed between the two move by their share of it
         self.corrected: tuple[int, int, int, np.ndarray] | None = None
         self.tick = 0  # frames given to track(), across reset()
-        self._view_check: tuple[threading.Thread | None, dict] | None = None  # a past-view check under way
+        self._view_check: _Beside | None = None  # a past-view check under way
         self.confidence_sum = 0.0  # the confidences of all frames given to track() (coasted ones count 0)
         self.reset()
 
@@ -857,22 +889,7 @@ class CameraTracker:
         # its own copies: the caller may reuse the depth's array once the frame is handed out
         args = (view_gray, depth.copy(), intr, self._pose.copy(), self.tick, self.confidence_sum, self._scale,
                 list(self._views))
-        out: dict = {}
-
-        def run():
-            try:
-                out["found"] = self._checked_view(*args)
-            except BaseException as exc:  # handed to the caller at the next frame, not lost on the thread
-                out["error"] = exc
-
-        if not self.settings.views_beside:
-            run()
-            self._view_check = (None, out)
-            return
-        # not a daemon: the interpreter waits for it at exit (a few ms) instead of aborting in OpenCV mid-check
-        thread = threading.Thread(target=run, name="arsdk-past-views")
-        thread.start()
-        self._view_check = (thread, out)
+        self._view_check = _Beside(self._checked_view, args, self.settings.views_beside, "arsdk-past-views")
 
     def _checked_view(self, view_gray, depth, intr, pose, tick, confidence_sum, scale,
                       views) -> tuple[_View | None, np.ndarray | None, int]:
@@ -910,13 +927,8 @@ class CameraTracker:
         it found (if any) -> that fix, or None."""
         if self._view_check is None:
             return None
-        thread, out = self._view_check
-        self._view_check = None
-        if thread is not None:
-            thread.join()
-        if "error" in out:
-            raise out["error"]
-        view, fix, since = out["found"]
+        check, self._view_check = self._view_check, None
+        view, fix, since = check.result()
         if fix is not None:
             self._correct(fix, since, view.tick if view is not None else self.tick)
         if view is not None:
@@ -928,8 +940,8 @@ class CameraTracker:
 
     def _drop_view_check(self):
         """A check under way waited for and forgotten (a new map: its views are gone)."""
-        if self._view_check is not None and self._view_check[0] is not None:
-            self._view_check[0].join()
+        if self._view_check is not None:
+            self._view_check.wait()
         self._view_check = None
 
     def _correct(self, fix: np.ndarray, since: int, now: int):

@@ -425,7 +425,7 @@ def test_a_failing_past_view_check_is_raised_on_the_next_frame_and_reset_waits_f
     assert tracker._view_check is not None
     # the interpreter waits for it at exit: as a daemon thread still inside OpenCV, a script that ended mid-check
     # (a pipeline never closed) aborted with "terminate called without an active exception"
-    assert not tracker._view_check[0].daemon
+    assert not tracker._view_check.thread.daemon
     tracker.reset()
     assert tracker._view_check is None and not tracker._views
 
