@@ -82,7 +82,11 @@ class TrackerSettings:
     together (`arsdk.adjust`, adjust_iterations steps), each corner's distance from the camera that lifted it held
     to the depth's within adjust_prior of it (at one pixel's weight). Only at a camera's rate: a step of more than
     adjust_step_deg or adjust_step_move of the distance to the room, or one the flow did not follow, empties the
-    window."""
+    window. adjust_beside: the adjustment (about 10 ms, once every 9 frames at 30 frame/s: the tracker's slowest
+    frames) runs on a thread beside the caller, and lands when the next frame is tracked: the window's poses and
+    corners as adjusted, the corners lifted on the frame since moved with its pose, so the next frame starts from
+    the map an adjustment on the frame leaves; the frame adjusted is handed out before it. Not on a frame that keeps
+    a past view (that check is made at the adjusted pose). False: adjusted on the frame itself."""
 
     work_width: int = 320
     view_width: int = 640
@@ -116,6 +120,7 @@ class TrackerSettings:
     max_chain_confidence: float = 0.7
     views_beside: bool = True
     adjust_views: int = 6
+    adjust_beside: bool = True
     adjust_deg: float = 2.0
     adjust_move: float = 0.03
     adjust_iterations: int = 5
@@ -458,11 +463,13 @@ class CameraTracker:
         self.corrected: tuple[int, int, int, np.ndarray] | None = None
         self.tick = 0  # frames given to track(), across reset()
         self._view_check: _Beside | None = None  # a past-view check under way
+        self._adjustment: tuple | None = None  # a bundle adjustment under way, and what it started from
         self.confidence_sum = 0.0  # the confidences of all frames given to track() (coasted ones count 0)
         self.reset()
 
     def reset(self):
         self._drop_view_check()
+        self._drop_adjustment()
         self._map = _Map()
         self._gray: np.ndarray | None = None
         self._solved: tuple[np.ndarray, _Map] | None = None  # the last solved frame's work image and map, as it saw it
@@ -577,6 +584,7 @@ class CameraTracker:
         intr = intrinsics.matching(image.shape[1], image.shape[0])
         # the last frame's past-view check, run beside the caller since: its correction lands before this frame
         corrected = self._finish_view_check()
+        self._finish_adjustment()  # the last frame's, run beside the caller since
         self.tick += 1
         gray, d, wintr, view = self._work(image, depth, intr)
         if self._size != gray.shape or self._gray is None:
@@ -614,7 +622,8 @@ class CameraTracker:
             # px from 10-11, measured)
             self._window = []
         elif s.adjust_views and self._adjust_due(pose, reach):
-            self._adjust(wintr)
+            view_due = s.past_views and d is not None and confidence > 0.0 and self._view_due(pose)
+            self._adjust(wintr, index, beside=s.adjust_beside and not view_due)
             pose = self._pose
         if depth_index is not None and index is not None and depth_index != index:
             d = self._carried(d, wintr, depth_index, pose)
@@ -1042,9 +1051,10 @@ class CameraTracker:
             return True
         return _apart(self._window[-1][0], pose, self.settings.adjust_deg, self.settings.adjust_move * reach)
 
-    def _adjust(self, intr):
+    def _adjust(self, intr, index, beside: bool):
         """This frame joins the window and the window is adjusted: its poses (the oldest holds it in place), this
-        frame's pose with them, and the map's corners seen in two of its views or more.
+        frame's pose with them, and the map's corners seen in two of its views or more; on a thread beside the
+        caller (`TrackerSettings.adjust_beside`, applied when the next frame is tracked), or here.
 
         PnP on a close view (1-1.6 m) takes part of a sideways slide for a turn, and corners lifted at such a pose
         carry the error on: on the HoloLens's fast-turn stretch at 30 frame/s the tracker's rotation was 7.1
@@ -1073,15 +1083,57 @@ class CameraTracker:
         win = Window(np.array([a[:3, :3] for a in w2c]), np.array([a[:3, 3] for a in w2c]), m.xyz[sel].copy(),
                      np.concatenate(view), np.concatenate(point), np.concatenate(pixel).astype(np.float64),
                      intr.matrix, m.origin[sel], m.lifted[sel])
-        R, t, X, _, _ = adjust(win, 1, s.adjust_iterations, prior_share=s.adjust_prior)
-        for k, v in enumerate(self._window):
+        work = _Beside(adjust, (win, 1, s.adjust_iterations, 1.0, s.adjust_prior), beside, "arsdk-adjust")
+        self._adjustment = (work, beside, self._window, m.ids[sel].copy(), m.next_id, self._pose.copy(), index)
+        if not beside:
+            self._finish_adjustment()
+
+    def _finish_adjustment(self):
+        """The bundle adjustment under way, waited for and applied: the window's poses and its corners as adjusted,
+        and, where the frame went on since it started (beside the caller), what that frame placed since (the
+        corners it lifted, its pose, the pose recorded for it, the solved view it kept) moved as its pose was."""
+        if self._adjustment is None:
+            return
+        (work, late, window, ids, first_new, then, index), self._adjustment = self._adjustment, None
+        R, t, X, _, _ = work.result()
+        if window is not self._window:  # emptied since (a long step): nothing of it is kept
+            return
+        for k, v in enumerate(window):
             a = np.eye(4)
             a[:3, :3], a[:3, 3] = R[k], t[k]
             v[0] = np.linalg.inv(a)
-        m.xyz[sel] = X
-        m.adjusted[sel] = True
-        m.triangulated[sel] = True  # geometry's word on their distance, as triangulation's (anchors lean on it)
-        self._pose = self._window[-1][0].copy()
+        m = self._map
+        # all still there: none is dropped before the next frame's flow
+        order = np.argsort(m.ids)
+        pos = order[np.searchsorted(m.ids[order], ids)]
+        m.xyz[pos] = X
+        m.adjusted[pos] = True
+        m.triangulated[pos] = True  # geometry's word on their distance, as triangulation's (anchors lean on it)
+        if not late:
+            self._pose = window[-1][0].copy()
+            return
+        # the frame's own pose, moved by the adjustment
+        move = window[-1][0] @ np.linalg.inv(then)
+        self._pose = move @ self._pose
+        # the frame went on at its pose before the adjustment: what it placed since moves as its pose did (the
+        # corners it lifted, the pose recorded for it, the map and pose kept as the last solved view)
+        newer = m.ids >= first_new
+        if newer.any():
+            Rm, tm = move[:3, :3], move[:3, 3]
+            m.xyz[newer], m.origin[newer], m.ray[newer] = (m.xyz[newer] @ Rm.T + tm, m.origin[newer] @ Rm.T + tm,
+                                                          m.ray[newer] @ Rm.T)
+        if index in self._history:
+            self._history[index] = move @ self._history[index]
+        if self._solved is not None:
+            self._solved = (self._solved[0], m.copy())
+        if self._solved_view is not None:
+            self._solved_view = (self._solved_view[0], move @ self._solved_view[1])
+
+    def _drop_adjustment(self):
+        """An adjustment under way waited for and forgotten (a new map: its window is gone)."""
+        if self._adjustment is not None:
+            self._adjustment[0].wait()
+        self._adjustment = None
 
     def _update_scale(self, depth, pose):
         """How this frame's depth compares with the map at the tracked corners: depth * scale agrees with it."""

@@ -224,13 +224,13 @@ def tracker_cost(frames, depth_model: str, repeats: int = 3) -> dict:
     so the machine's speed of the moment cancels in their ratio: the two take turns frame by frame (run one after
     the other over the whole sequence, the ratio of the same code moved between 1.6 and 1.9 from run to run on
     7-Scenes). The depth is computed once beforehand and not timed. The tracker does all its work on the frame
-    (views_beside off): a check beside the caller would run on while the bare loop is timed, and its cost would
-    land on the loop's figure (`frame_cost` times what it saves a pipeline)."""
+    (views_beside and adjust_beside off): a check or an adjustment beside the caller would run on while the bare
+    loop is timed, and its cost would land on the loop's figure (`frame_cost` times what it saves a pipeline)."""
     with DepthEstimator(depth_model) as estimator:
         depths = [estimator.estimate(image, intr).filtered for image, _, intr, _ in frames]
     times, bare = [], []
     for _ in range(repeats):
-        tracker, loop = CameraTracker(TrackerSettings(views_beside=False)), BareLoop()
+        tracker, loop = CameraTracker(TrackerSettings(views_beside=False, adjust_beside=False)), BareLoop()
         for (image, _, intr, _), depth in zip(frames, depths):
             t0 = time.perf_counter()
             tracker.track(image, depth, intr)
@@ -245,31 +245,34 @@ def tracker_cost(frames, depth_model: str, repeats: int = 3) -> dict:
     return out
 
 
-def frame_cost(frames, depth_model: str, rounds: int = 3) -> dict:
-    """The tracked pipeline's frame (`Pipeline.default(segmentation=False)`, `process` fed as fast as it returns),
-    with the tracker's past-view checks beside the caller (the default) and on the frame, taking turns sequence
-    by sequence: the wall time of a frame and of its tracking stage (the tracker, the world, depth fusion), median
-    over the frames after the first three. What running the check beside saves a frame is what the pipeline
-    does meanwhile (the rest of the frame, the next frame's depth model) on the machine's other core."""
+def frame_cost(frames, depth_model: str, spacing_s: float, work: str = "views", rounds: int = 3) -> dict:
+    """The tracked pipeline's frame (`Pipeline.default(segmentation=False)`, `process` fed as fast as it returns,
+    frames `spacing_s` apart) with a part of the tracker's work beside the caller (the default) and on the frame,
+    taking turns sequence by sequence: the wall time of a frame and of its tracking stage (the tracker, the world,
+    depth fusion), median and 95th percentile over the frames after the first three. work: "views", the past-view
+    checks (`TrackerSettings.views_beside`), or "adjust", the bundle adjustment (`adjust_beside`). What running it
+    beside saves a frame is what the pipeline does meanwhile (the rest of the frame, the next frame's depth model)
+    on the machine's other core. Keyed "<work>_beside", "<work>_on_the_frame" and the ratios of the two."""
     out = {}
     times: dict[bool, tuple[list, list]] = {True: ([], []), False: ([], [])}
     for _ in range(rounds):
         for beside in (True, False):
             frame_ms, stage_ms = times[beside]
             with arsdk.Pipeline.default(depth_model=depth_model, segmentation=False) as pipe:
-                pipe.tracker.settings = TrackerSettings(views_beside=beside)
+                pipe.tracker.settings = TrackerSettings(**{f"{work}_beside": beside})
                 for i, (image, _, intr, _) in enumerate(frames):
                     t0 = time.perf_counter()
-                    state = pipe.process(arsdk.Frame(image, i * SPACING_S["sevenscenes"], i, intrinsics=intr))
+                    state = pipe.process(arsdk.Frame(image, i * spacing_s, i, intrinsics=intr))
                     if i >= 3:
                         frame_ms.append(time.perf_counter() - t0)
                         stage_ms.append(state.timings["tracking"] / 1e3)
     for beside, (frame_ms, stage_ms) in times.items():
-        out["views_beside" if beside else "views_on_the_frame"] = {"frame": stats_ms(frame_ms),
-                                                                  "tracking_stage": stats_ms(stage_ms)}
+        out[f"{work}_beside" if beside else f"{work}_on_the_frame"] = {"frame": stats_ms(frame_ms),
+                                                                       "tracking_stage": stats_ms(stage_ms)}
     for part in ("frame", "tracking_stage"):
-        out[f"{part}_ratio_beside_to_on_the_frame"] = round(
-            out["views_beside"][part]["median_ms"] / out["views_on_the_frame"][part]["median_ms"], 3)
+        for stat, key in (("median_ms", ""), ("p95_ms", "_p95")):
+            out[f"{part}{key}_ratio_beside_to_on_the_frame"] = round(
+                out[f"{work}_beside"][part][stat] / out[f"{work}_on_the_frame"][part][stat], 3)
     return out
 
 
@@ -364,12 +367,15 @@ def main():
     if seven and not args.no_tracking:
         out["tracker_640x480"] = tracker_cost(seven[0], name)
         print(f"  tracker alone at 640x480, 7-Scenes frames 0.67 s apart: {out['tracker_640x480']}")
-        out["frame_640x480"] = frame_cost(seven[0], name)
+        out["frame_640x480"] = frame_cost(seven[0], name, SPACING_S["sevenscenes"])
         print(f"  tracked frame at 640x480, 7-Scenes, past views beside the caller or on the frame: "
               f"{out['frame_640x480']}")
     if not args.no_video and not args.no_tracking:
         out["tracker_640x480_30fps"] = tracker_cost(video_cost, name)
         print(f"  tracker alone at 640x480, HoloLens views at 30 frame/s: {out['tracker_640x480_30fps']}")
+        out["frame_640x480_30fps"] = frame_cost(video_cost, name, 1.0 / 30.0, "adjust")
+        print(f"  tracked frame at 640x480, HoloLens views at 30 frame/s, bundle adjustment beside the caller or on "
+              f"the frame: {out['frame_640x480_30fps']}")
     write_result("tracking" + ("_off" if args.no_tracking else "") + ("_async" if args.asynchronous else ""), out)
 
 
