@@ -372,10 +372,15 @@ class _Map:
             setattr(out, name, getattr(self, name).copy())
         return out
 
-    def move(self, fix: np.ndarray):
-        """The corners moved by the rigid 4x4 `fix` (the map found again in another map's frame, or corrected)."""
+    def move(self, fix: np.ndarray, which: np.ndarray | None = None):
+        """The corners (those of the bool mask `which`, or all) moved by the rigid 4x4 `fix` (the map found again in
+        another map's frame, or corrected)."""
         R, t = fix[:3, :3], fix[:3, 3]
-        self.xyz, self.origin, self.ray = self.xyz @ R.T + t, self.origin @ R.T + t, self.ray @ R.T
+        if which is None:
+            self.xyz, self.origin, self.ray = self.xyz @ R.T + t, self.origin @ R.T + t, self.ray @ R.T
+        elif which.any():
+            self.xyz[which], self.origin[which], self.ray[which] = (self.xyz[which] @ R.T + t,
+                                                                    self.origin[which] @ R.T + t, self.ray[which] @ R.T)
 
     def keep(self, sel):
         for name in self._FIELDS:
@@ -622,14 +627,13 @@ class CameraTracker:
             # px from 10-11, measured)
             self._window = []
         elif s.adjust_views and self._adjust_due(pose, reach):
-            view_due = s.past_views and d is not None and confidence > 0.0 and self._view_due(pose)
-            self._adjust(wintr, index, beside=s.adjust_beside and not view_due)
+            self._adjust(wintr, index, beside=s.adjust_beside and not self._keeps_view(d, confidence, pose))
             pose = self._pose
         if depth_index is not None and index is not None and depth_index != index:
             d = self._carried(d, wintr, depth_index, pose)
         if d is not None:
             self._update_scale(d, pose)
-        if s.past_views and d is not None and confidence > 0.0 and self._view_due(pose):
+        if self._keeps_view(d, confidence, pose):
             self._check_view(view, d, wintr)
             if not s.views_beside:
                 corrected = self._finish_view_check()
@@ -842,6 +846,11 @@ class CameraTracker:
         return pose, kept, len(solved[1]) / len(pairs)
 
     # --- drift
+
+    def _keeps_view(self, depth, confidence: float, pose) -> bool:
+        """Whether a solved frame (its depth, None when it has none; its confidence; its pose) is kept as a past
+        view, and checked against the earlier ones."""
+        return bool(self.settings.past_views) and depth is not None and confidence > 0.0 and self._view_due(pose)
 
     def _view_due(self, pose) -> bool:
         """Whether the camera has turned or moved far enough from the last kept view to keep this one."""
@@ -1084,7 +1093,7 @@ class CameraTracker:
                      np.concatenate(view), np.concatenate(point), np.concatenate(pixel).astype(np.float64),
                      intr.matrix, m.origin[sel], m.lifted[sel])
         work = _Beside(adjust, (win, 1, s.adjust_iterations, 1.0, s.adjust_prior), beside, "arsdk-adjust")
-        self._adjustment = (work, beside, self._window, m.ids[sel].copy(), m.next_id, self._pose.copy(), index)
+        self._adjustment = (work, beside, m.ids[sel].copy(), m.next_id, self._pose.copy(), index)
         if not beside:
             self._finish_adjustment()
 
@@ -1094,10 +1103,11 @@ class CameraTracker:
         corners it lifted, its pose, the pose recorded for it, the solved view it kept) moved as its pose was."""
         if self._adjustment is None:
             return
-        (work, late, window, ids, first_new, then, index), self._adjustment = self._adjustment, None
+        (work, late, ids, first_new, then, index), self._adjustment = self._adjustment, None
         R, t, X, _, _ = work.result()
-        if window is not self._window:  # emptied since (a long step): nothing of it is kept
-            return
+        # the window is as the adjustment found it: it lands before the next frame can add to it or empty it, and
+        # reset() drops it
+        window = self._window
         for k, v in enumerate(window):
             a = np.eye(4)
             a[:3, :3], a[:3, 3] = R[k], t[k]
@@ -1117,11 +1127,7 @@ class CameraTracker:
         self._pose = move @ self._pose
         # the frame went on at its pose before the adjustment: what it placed since moves as its pose did (the
         # corners it lifted, the pose recorded for it, the map and pose kept as the last solved view)
-        newer = m.ids >= first_new
-        if newer.any():
-            Rm, tm = move[:3, :3], move[:3, 3]
-            m.xyz[newer], m.origin[newer], m.ray[newer] = (m.xyz[newer] @ Rm.T + tm, m.origin[newer] @ Rm.T + tm,
-                                                          m.ray[newer] @ Rm.T)
+        m.move(move, m.ids >= first_new)
         if index in self._history:
             self._history[index] = move @ self._history[index]
         if self._solved is not None:

@@ -16,8 +16,9 @@ times larger between frames than the tracker sees live.
 - TAE x 100: each frame's output depth carried into the next with the true relative pose, AbsRel against the
   next frame's output, both directions, after one global scale for the sequence (Video Depth Anything's metric);
 - cost: the tracking stage (tracking, alignment, depth fusion) per frame, and the tracker alone at 640x480 (its
-  whole work, past-view checks on the frame); the tracked pipeline's frame on 7-Scenes with the past-view check
-  beside the caller (the SDK's default, `TrackerSettings.views_beside`) against on the frame, in turns;
+  whole work, past-view checks and bundle adjustment on the frame); the tracked pipeline's frame with that work
+  beside the caller (the SDK's default, `TrackerSettings.views_beside`, `adjust_beside`) against on the frame, in
+  turns: the past-view checks on 7-Scenes, the adjustment on the 30 frame/s views;
 - the same at 30 frame/s on real rooms (`hololens_30fps`): the first 100 HoloLens frames with 11 views rendered
   between each pair from the real pictures and depth along the true path (`evaluation.video_rate_frames`), the
   depth model's own TAE beside the pipeline's; the views share their real frames' exposure and noise, so they
