@@ -33,7 +33,9 @@ no floor, and every frame has a true up.
 - the floor's pixels known: the HoloLens walk with the floor grown over its colours replaced by the true floor's
   pixels (`KnownFloorCells`): the flood IoU an exact floor segmentation would give on the depth model's depth;
 - video rate: the first 100 HoloLens frames with 11 views rendered between each pair from the real pictures and
-  depth (`evaluation.video_rate_frames`), fed at 30 frame/s as a live camera would be;
+  depth (`evaluation.video_rate_frames`), fed at 30 frame/s as a live camera would be; again with a sensor's
+  noise (two seeds) and as JPEG (`video_rate_camera_inputs`), since the stream's first seconds turn on which
+  early floor sets the height;
 - still camera: frames with a floor fed 20 times with fresh sensor noise; the share of the water area that
   changes state from one frame to the next (the waterline's shimmer);
 - cost: the new geometry (gravity, floor decision, levelling) against the old per-frame floor RANSAC, and the
@@ -43,6 +45,7 @@ Writes benchmarks/results/realroom.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -317,18 +320,40 @@ def line_draws(depth_name: str, root, seeds=(1, 2, 3, 4)) -> dict:
             "floor_right_worst": round(float(np.min(right)), 3)}
 
 
-def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> dict:
+def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> tuple[dict, dict]:
     """The first `steps` HoloLens frames with 11 views rendered between each pair from the real pictures and depth
     (`common.hololens_at_30fps`), fed at 30 frame/s: what the live app sees. The gains that follow gravity, the
-    height and the scale are per second, so they must hold at this rate as at the sparse one."""
+    height and the scale are per second, so they must hold at this rate as at the sparse one. Then the same views
+    as a camera would deliver them (`camera_inputs`): what the one clean run owes to its exact pixels."""
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     frames = hololens_at_30fps(root, steps)
     rows = score_stream(pipe, frames, flood, "HoloLens at 30 frame/s", HOLOLENS_SPACING_S / VIDEO_PER_STEP)
+    clean = {"frames_from": f"{frames[0].name}..{frames[-1].name}", **summarise(rows),
+             "real_frames_only": summarise(rows[::VIDEO_PER_STEP])}
+    variants = {}
+    for name, altered in camera_inputs(frames):
+        s = summarise(score_stream(pipe, altered, flood, f"HoloLens at 30 frame/s, {name}",
+                                   HOLOLENS_SPACING_S / VIDEO_PER_STEP))
+        variants[name] = {k: s[k] for k in ("floor_right", "flood_iou_0.15", "flood_iou_0.40",
+                                            "no_floor_wrongly_wet_share_median")}
+    means = {f"{key}_mean_with_clean": round(float(np.mean([clean[key], *(v[key] for v in variants.values())])), 3)
+             for key in ("floor_right", "flood_iou_0.15", "flood_iou_0.40")}
     flood.close()
     pipe.close()
-    return {"frames_from": f"{frames[0].name}..{frames[-1].name}", **summarise(rows),
-            "real_frames_only": summarise(rows[::VIDEO_PER_STEP])}
+    return clean, {**variants, **means}
+
+
+def camera_inputs(frames):
+    """The views as a camera might deliver them, yielded one altered copy at a time (name, frames): with a
+    sensor's noise (Gaussian, 2 grey levels, two seeds) and JPEG-compressed at quality 90 (a webcam's MJPEG)."""
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        yield f"noise_seed{seed}", [dataclasses.replace(f, image=np.clip(
+            np.rint(f.image + rng.normal(0.0, 2.0, f.image.shape)), 0, 255).astype(np.uint8)) for f in frames]
+    yield "jpeg90", [dataclasses.replace(f, image=cv2.cvtColor(cv2.imdecode(cv2.imencode(
+        ".jpg", cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR),
+        cv2.COLOR_BGR2RGB)) for f in frames]
 
 
 class KnownFloorCells:
@@ -537,8 +562,9 @@ def main():
     zoomed = other_resolutions(name, root)
     for k, v in zoomed.items():
         print(f"  single frames at {k:5s} {v}")
-    video = video_rate_stream(name, root)
+    video, video_inputs = video_rate_stream(name, root)
     print(f"  HoloLens at 30 frame/s {video}")
+    print(f"  the same with a camera's noise or JPEG: {video_inputs}")
     floor_known = known_floor(name, root)
     print(f"  HoloLens walk with its floor's pixels known: {floor_known}")
     sparse = sparse_streams(name, root)
@@ -557,7 +583,8 @@ def main():
     timing = cost(name, root)
     print(f"  cost {timing}")
     write_result("realroom", {"depth_model": name, "sets": sets, "line_draws": draws, "other_resolutions": zoomed,
-                              "video_rate": video, "known_floor": floor_known, "sparse_streams": sparse,
+                              "video_rate": video, "video_rate_camera_inputs": video_inputs,
+                              "known_floor": floor_known, "sparse_streams": sparse,
                               "stream_starts": starts, "stream_starts_other_runs": others, "still_camera": still,
                               "cost": timing})
 
