@@ -216,14 +216,16 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: float) -> list[dict]:
+def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: float, before=None) -> list[dict]:
     """Posed frames fed in order through `pipe` as one stream (reset first), `spacing_s` seconds apart, each scored
-    against the floor of its true depth and true up."""
+    against the floor of its true depth and true up. before(frame, truth): called ahead of each frame, if given."""
     pipe.reset()
     print(f"  {label}: the room's floor in {len(frames)} frames' true depth", flush=True)
     rows = []
     for i, (f, (truth, share)) in enumerate(zip(frames, sequence_floors(frames))):
         print(f"\r  {label} {i + 1}/{len(frames)}", end="", flush=True)
+        if before is not None:
+            before(f, truth)
         state = pipe.process(arsdk.Frame(f.image, i * spacing_s, i, intrinsics=f.intrinsics))
         rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
     print()
@@ -393,16 +395,14 @@ def known_floor(depth_name: str, root) -> dict:
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     pipe.floor_colours = known = KnownFloorCells()
     flood = FloodRenderer()
+
+    def know(frame, truth):
+        height = truth.height_of(arsdk.unproject(frame.depth, frame.intrinsics))
+        known.truth = np.isfinite(height) & (np.abs(height) < KNOWN_FLOOR_M)
+
     rows = []
     for seq in load_training_sequences(root, 1):
-        pipe.reset()
-        for i, (f, (truth, share)) in enumerate(zip(seq, sequence_floors(seq))):
-            print(f"\r  the walk with its floor known {i + 1}/{len(seq)}", end="", flush=True)
-            height = truth.height_of(arsdk.unproject(f.depth, f.intrinsics))
-            known.truth = np.isfinite(height) & (np.abs(height) < KNOWN_FLOOR_M)
-            state = pipe.process(arsdk.Frame(f.image, i * HOLOLENS_SPACING_S, i, intrinsics=f.intrinsics))
-            rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
-    print()
+        rows += score_stream(pipe, seq, flood, "the walk with its floor known", HOLOLENS_SPACING_S, know)
     flood.close()
     pipe.close()
     s = summarise(rows)
