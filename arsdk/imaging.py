@@ -44,27 +44,52 @@ def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.
     than `max_share` of the image; one uniform side is more likely a clipped sky or a white wall. Each band found
     is widened by the line where picture and padding blend (scaling, registration). (0, 0, 0, 0) when none."""
     h, w = image.shape[:2]
+    img = image.reshape(h, w, -1)
+    fast = img.dtype == np.uint8 and img.shape[2] <= 4
 
-    def share_near(line: np.ndarray, colour: np.ndarray) -> float:
-        return float(np.mean(np.all(np.abs(line.astype(np.int16) - colour) <= tolerance, axis=-1)))
+    def shares_near(block: np.ndarray, colour: np.ndarray, axis: int) -> np.ndarray:
+        # each line's share of pixels within `tolerance` of colour on every channel; lines run across `axis`
+        if fast:  # cv2.inRange on the uint8 pixels: |x - c| <= t for integer x is ceil(c - t) <= x <= floor(c + t)
+            low = tuple(float(v) for v in np.ceil(colour - tolerance))
+            high = tuple(float(v) for v in np.floor(colour + tolerance))
+            near = cv2.inRange(np.ascontiguousarray(block), low, high) > 0
+        else:
+            near = np.all(np.abs(block.astype(np.int16) - colour) <= tolerance, axis=-1)
+        return np.count_nonzero(near, axis=axis) / near.shape[axis]
 
-    def band(lines: np.ndarray):  # lines[i]: the i-th line in from one edge, as (length, channels)
+    def band(axis: int, from_end: bool):
+        # the lines (rows for axis 0, columns for axis 1) from one edge inward, the far edge's with from_end
+        length = img.shape[axis]
+
+        def shares(start: int, stop: int, colour: np.ndarray) -> np.ndarray:  # of lines start..stop-1 from the edge
+            a, b = (length - stop, length - start) if from_end else (start, stop)
+            found = shares_near(img[a:b] if axis == 0 else img[:, a:b], colour, 1 - axis)
+            return found[::-1] if from_end else found
+
+        edge = length - 1 if from_end else 0
+        first = img[edge] if axis == 0 else img[:, edge]
         # most frames have no bars: every 8th pixel of the edge line tells them apart at an eighth of the cost
-        sample = lines[0][::8]
+        sample = first[::8]
         colour = np.median(sample, axis=0)
-        if share_near(sample, colour) < 0.9 * min_share:
+        if shares_near(sample[None], colour, 1)[0] < 0.9 * min_share:
             return 0, colour
-        colour = np.median(lines[0], axis=0)
-        limit = int(max_share * len(lines))
-        n = 0  # a picture's first line is rarely uniform, so this usually looks at one line a side
-        while n <= limit and share_near(lines[n], colour) >= min_share:
-            n += 1
+        colour = np.median(first, axis=0)
+        limit = int(max_share * length)
+        # the band ends at the first line under min_share that colour, or passes limit: lines are tested in blocks
+        # of growing size (a picture's first line is rarely uniform, so this usually looks at a few lines a side)
+        n, size = 0, 4
+        while n <= limit:
+            stop = min(limit + 1, n + size)
+            failed = np.flatnonzero(shares(n, stop, colour) < min_share)
+            if len(failed):
+                n += int(failed[0])
+                break
+            n, size = stop, 2 * size
         return (n, colour) if 0 < n <= limit else (0, colour)
 
-    img = image.reshape(h, w, -1)
     margins = []
-    for near_lines, far_lines in ((img, img[::-1]), (img.transpose(1, 0, 2), img.transpose(1, 0, 2)[::-1])):
-        (a, ca), (b, cb) = band(near_lines), band(far_lines)
+    for axis in (0, 1):
+        (a, ca), (b, cb) = band(axis, False), band(axis, True)
         # bars are added evenly (a player, a registration): a dark ceiling and floor crushed to black rarely are
         even = abs(a - b) <= max(2, 0.2 * max(a, b))
         both = a and b and even and np.all(np.abs(ca - cb) <= tolerance)

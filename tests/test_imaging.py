@@ -52,6 +52,27 @@ def test_one_sided_or_mismatched_bands_are_not_padding(photo):
     assert padding_margins(framed(photo, 300, 300, 0, 0, (0, 0, 0))) == (0, 0, 0, 0)
 
 
+@pytest.mark.parametrize("stray, counts", [(93, True), (92, False)])
+def test_a_bar_s_tolerance_is_exact_at_its_edge_for_uint8_and_other_pixels(photo, stray, counts):
+    """Bars of levels 100 and 101 (median 100.5) with 3 % of each line at `stray`: 93 is 7.5 levels off, within the
+    tolerance of 8, 92 is 8.5 off, and a line 97 % of its colour is no bar's. The uint8 frame's test (cv2.inRange on
+    whole blocks of lines) and a 16-bit frame's (NumPy) must draw that line alike."""
+    image = framed(photo, 0, 0, 50, 50, (100, 100, 100))
+    bars = np.r_[0:50, image.shape[1] - 50:image.shape[1]]
+    image[1::2, bars] = 101
+    image[::32, bars] = stray  # 16 of the 512 rows: 3.1 % of each bar column
+    image[1::32, bars] = 107   # and as many 101s raised: the median stays 100.5
+    expected = (0, 0, 51, 51) if counts else (0, 0, 0, 0)
+    assert padding_margins(image) == expected
+    assert padding_margins(image.astype(np.uint16)) == expected
+
+
+def test_wide_bars_are_measured_in_blocks_of_lines_with_the_same_answer(photo):
+    """A pillarbox wider than a block of lines (4, 8, 16, ... are tested at once) ends at its own last line."""
+    for width in (1, 3, 4, 5, 11, 12, 13, 59, 60, 61, 127):
+        assert padding_margins(framed(photo, 0, 0, width, width, (0, 0, 0))) == (0, 0, width + 1, width + 1)
+
+
 def test_bands_of_very_different_widths_are_the_picture(photo):
     # a dark ceiling and a darker floor both crushed to black: uniform, one colour, but not added evenly
     crushed = photo.copy()
