@@ -346,13 +346,18 @@ def video_rate_stream(depth_name: str, root, steps: int = VIDEO_STEPS) -> tuple[
     return clean, {**variants, **means}
 
 
+def with_sensor_noise(image: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """An HxWx3 uint8 picture with a sensor's noise: Gaussian, `sigma` grey levels, rounded to the nearest level
+    (a cast alone would truncate, darkening the picture by half a level)."""
+    return np.clip(np.rint(image + rng.normal(0.0, sigma, image.shape)), 0, 255).astype(np.uint8)
+
+
 def camera_inputs(frames):
     """The views as a camera might deliver them, yielded one altered copy at a time (name, frames): with a
     sensor's noise (Gaussian, 2 grey levels, two seeds) and JPEG-compressed at quality 90 (a webcam's MJPEG)."""
     for seed in (0, 1):
         rng = np.random.default_rng(seed)
-        yield f"noise_seed{seed}", [dataclasses.replace(f, image=np.clip(
-            np.rint(f.image + rng.normal(0.0, 2.0, f.image.shape)), 0, 255).astype(np.uint8)) for f in frames]
+        yield f"noise_seed{seed}", [dataclasses.replace(f, image=with_sensor_noise(f.image, 2.0, rng)) for f in frames]
     yield "jpeg90", [dataclasses.replace(f, image=cv2.cvtColor(cv2.imdecode(cv2.imencode(
         ".jpg", cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1], cv2.IMREAD_COLOR),
         cv2.COLOR_BGR2RGB)) for f in frames]
@@ -483,8 +488,7 @@ def still_flicker(depth_name: str, root, repeats: int = 20, noise: float = 2.0) 
         last: dict[float, np.ndarray] = {}
         flips: dict[float, list[float]] = {level: [] for level in LEVELS}
         for i in range(repeats):
-            noisy = np.clip(image + rng.normal(0.0, noise, image.shape), 0, 255).astype(np.uint8)
-            state = pipe.process(arsdk.Frame(noisy, i / 30.0, i, intrinsics=intr))
+            state = pipe.process(arsdk.Frame(with_sensor_noise(image, noise, rng), i / 30.0, i, intrinsics=intr))
             for level in LEVELS:
                 wet = flood.changed(state, level)
                 if level in last and i >= 5:
