@@ -79,6 +79,7 @@ def shared_data_or_exit(benchmark: str):
 VIDEO_STEPS = 100  # real HoloLens frames (40 s of hand-held motion) rendered at 30 frame/s: 1189 frames
 VIDEO_PER_STEP = 12  # the HoloLens frames are about 0.4 s apart: 12 frames of a 30 frame/s camera
 HOLOLENS_SPACING_S = 0.4  # between HoloLens frames: about 8 cm and 4 degrees of hand-held motion (no time stamps)
+SEVEN_SCENES_SPACING_S = 20 / 30  # the shared 7-Scenes frames are every 20th of a 30 frame/s recording
 
 
 def hololens_at_30fps(root, steps: int = VIDEO_STEPS) -> list:

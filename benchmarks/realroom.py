@@ -23,6 +23,8 @@ no floor, and every frame has a true up.
 - stream starts: the first 24 s of the HoloLens sequence started at every 20th frame, as an app started anywhere in
   the room sees them: floor right and what the misses are; again started 10 frames later, and with line draws 1
   and 2 (`stream_starts_other_runs`), since each start's first frames rest on one draw;
+- 7-Scenes as a stream: the 50 kitchen frames fed in order, 2/3 s apart as recorded, with tracking: the world is
+  carried across the counters and the table seen from above;
 - sparse streams: the HoloLens sequence fed every 2nd frame (from frames 0 and 1) and every 3rd: the camera turns
   8-12 degrees between frames there, against 4 in the full stream (frames taken as 0.4 s apart);
 - line draws: the HoloLens walk with the line search's random pairs drawn from seeds 1-4 (the SDK draws from 0):
@@ -52,8 +54,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
-from common import (HOLOLENS_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at_30fps, shared_data_or_exit,
-                    stats_ms, write_result)
+from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at_30fps,
+                    shared_data_or_exit, stats_ms, write_result)
 
 import arsdk
 from arsdk import effects
@@ -216,13 +218,17 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: float, before=None) -> list[dict]:
-    """Posed frames fed in order through `pipe` as one stream (reset first), `spacing_s` seconds apart, each scored
-    against the floor of its true depth and true up. before(frame, truth): called ahead of each frame, if given."""
+def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: float, before=None,
+                 truths=None) -> list[dict]:
+    """Frames fed in order through `pipe` as one stream (reset first), `spacing_s` seconds apart, each scored
+    against its truth: (floor, share of the frame on it) of each frame, by default the floor of its true depth and
+    true up (`sequence_floors` of posed frames). before(frame, truth): called ahead of each frame, if given."""
     pipe.reset()
-    print(f"  {label}: the room's floor in {len(frames)} frames' true depth", flush=True)
+    if truths is None:
+        print(f"  {label}: the room's floor in {len(frames)} frames' true depth", flush=True)
+        truths = sequence_floors(frames)
     rows = []
-    for i, (f, (truth, share)) in enumerate(zip(frames, sequence_floors(frames))):
+    for i, (f, (truth, share)) in enumerate(zip(frames, truths)):
         print(f"\r  {label} {i + 1}/{len(frames)}", end="", flush=True)
         if before is not None:
             before(f, truth)
@@ -230,6 +236,19 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
         rows.append(score_frame(state, f.depth, f.intrinsics, truth, share, flood))
     print()
     return rows
+
+
+def seven_scenes_stream(depth_name: str, root) -> dict:
+    """The 50 7-Scenes kitchen frames as one stream, 2/3 s apart as recorded, through the default tracked pipeline:
+    the same views as the single frames, but with the world carried from frame to frame as an app panning over
+    the kitchen would see them (the counters and the table from above, the floor at the start and near the end)."""
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
+    flood = FloodRenderer()
+    pairs, truths = seven_scenes_floors(root)
+    rows = score_stream(pipe, pairs, flood, "7-Scenes stream", SEVEN_SCENES_SPACING_S, truths=truths)
+    flood.close()
+    pipe.close()
+    return summarise(rows)
 
 
 def single_frames(root) -> tuple[list, list]:
@@ -566,6 +585,8 @@ def main():
     zoomed = other_resolutions(name, root)
     for k, v in zoomed.items():
         print(f"  single frames at {k:5s} {v}")
+    seven = seven_scenes_stream(name, root)
+    print(f"  7-Scenes as a stream {seven}")
     video, video_inputs = video_rate_stream(name, root)
     print(f"  HoloLens at 30 frame/s {video}")
     print(f"  the same with a camera's noise or JPEG: {video_inputs}")
@@ -587,7 +608,8 @@ def main():
     timing = cost(name, root)
     print(f"  cost {timing}")
     write_result("realroom", {"depth_model": name, "sets": sets, "line_draws": draws, "other_resolutions": zoomed,
-                              "video_rate": video, "video_rate_camera_inputs": video_inputs,
+                              "seven_scenes_stream": seven, "video_rate": video,
+                              "video_rate_camera_inputs": video_inputs,
                               "known_floor": floor_known, "sparse_streams": sparse,
                               "stream_starts": starts, "stream_starts_other_runs": others, "still_camera": still,
                               "cost": timing})

@@ -40,7 +40,8 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from common import HOLOLENS_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit, stats_ms, write_result
+from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit,
+                    stats_ms, write_result)
 
 import arsdk
 from arsdk.depth import DepthEstimator, default_depth_model
@@ -52,7 +53,7 @@ from arsdk.gravity import GravityEstimator
 from arsdk.tracking import CameraTracker, TrackerSettings, rotation_deg
 
 SECONDS = (1, 3, 8)
-SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": 20 / 30,
+SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING_S,
              "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
