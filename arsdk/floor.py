@@ -48,13 +48,15 @@ class FloorSettings:
     # still 0.2 m off when the floor came back (the first 24 s of streams started across the walk: floor right
     # 0.733 -> 0.761, four runs). 5 m lost as much elsewhere: a nearer cut-off keeps out real floor drawn low
     lowest_reach: float = 12.0
-    # nothing in a room lies under its floor: while no floor has been seen in the scene, a plane with more than this
-    # share of the known points within under_reach (m, across gravity) over a fifth of the camera height below it
-    # is not the floor. FastDepth draws a 7-Scenes kitchen table where a floor would be, and the counters' fronts and
-    # the floor beyond it 12-33 % of the view under it (true floors of the single frames: none). Farther off, the
-    # depth's leftover tilt draws true floors under themselves: within 12 m, a tenth of the view lies under the true
-    # floor on 13 % of the HoloLens walk's frames, within 6 m on 7 %. Once a floor is known the tracked height tells
-    # a table from it (`agreement`), and the test is not made
+    # nothing in a room lies under its floor: a plane with more than this share of the known points within
+    # under_reach (m, across gravity) over a fifth of the camera height below it is not the floor. FastDepth draws a
+    # 7-Scenes kitchen table where a floor would be, and the counters' fronts and the floor beyond it 12-33 % of the
+    # view under it (true floors of the single frames: none). Farther off, the depth's leftover tilt draws true floors
+    # under themselves: within 12 m, a tenth of the view lies under the true floor on 13 % of the HoloLens walk's
+    # frames, within 6 m on 7 %. Made on every frame, not only for a scene's first floor: a tracked height does not
+    # tell a table from the floor where the tracker's map took the table's depth from FastDepth (the 7-Scenes kitchen
+    # as a stream), and the walk's floorless views at 30 frame/s flooded 7-9 % of the frame (median, four inputs)
+    # where they now flood 2-5 %
     max_under_share: float = 0.1
     under_reach: float = 6.0
     normal_tolerance_deg: float = 20.0
@@ -149,8 +151,8 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     camera_height: the height remembered for this scene (None: settings.default_camera_height), used when no
     floor is in view. The floor is the lowest plane within settings.max_tilt_correction_deg of level (the depth
     model tilts it by that much) covering settings.min_share of the known points, with the camera
-    settings.camera_height_range above it once levelled, and, while no floor is remembered (camera_height None), with
-    no more than settings.max_under_share of the view under it; anything else is "no floor in view". A floor's plane
+    settings.camera_height_range above it once levelled, and with no more than settings.max_under_share of the view
+    under it; anything else is "no floor in view". A floor's plane
     lies at its height in the levelled depth (no height prior: that is `GroundTracker`'s, with the scene scale).
     threshold: the plane's thickness in metres at 3 m (monocular depth is noisier than a sensor's); normals: the
     grid's normals if already computed (`geometry.normals_from_points`; they do not change with a scale).
@@ -172,11 +174,10 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     height = -1.0 / lam
     low, high = settings.camera_height_range
     tilt = lam * up - m
-    # too small, too near below the camera to stand on, or (as a scene's first floor) with the room below it: a
-    # table, counter or desk seen from above
+    # too small, too near below the camera to stand on, or with the room below it: a table, counter or desk seen
+    # from above
     if (measured.inlier_ratio < settings.min_share or not low <= height <= high
-            or (camera_height is None and under_share(_level_points(points, tilt), up, height, settings.under_reach)
-                > settings.max_under_share)):
+            or under_share(_level_points(points, tilt), up, height, settings.under_reach) > settings.max_under_share):
         return FloorDecision(assumed.plane, np.zeros(3), measured, height)
     return FloorDecision(_plane(up, height, True), tilt, measured, height)
 

@@ -64,7 +64,7 @@ def test_floor_gain_follows_at_the_same_pace_per_second(shared_data):
     from arsdk.evaluation import load_training_sequences
 
     # a floor the depth draws nearer than its plane (frame 150, whose depth draws a tenth of the view under its
-    # floor, is no first floor: FloorSettings.max_under_share)
+    # floor, is no floor: FloorSettings.max_under_share)
     view = load_training_sequences(shared_data, 1)[0][152]
     gains = {}
     for per_step in (1, 12):
