@@ -54,9 +54,9 @@ class FloorSettings:
     # view under it (true floors of the single frames: none). Farther off, the depth's leftover tilt draws true floors
     # under themselves: within 12 m, a tenth of the view lies under the true floor on 13 % of the HoloLens walk's
     # frames, within 6 m on 7 %. Made on every frame, not only for a scene's first floor: a tracked height does not
-    # tell a table from the floor where the tracker's map took the table's depth from FastDepth (the 7-Scenes kitchen
-    # as a stream), and the walk's floorless views at 30 frame/s flooded 7-9 % of the frame (median, four inputs)
-    # where they now flood 2-5 %
+    # tell a table from the floor where FastDepth draws the table's far part at the floor's depth (the 7-Scenes
+    # kitchen as a stream), and the walk's floorless views at 30 frame/s flooded 7-9 % of the frame (median, four
+    # inputs) where they now flood 2-5 %
     max_under_share: float = 0.1
     under_reach: float = 6.0
     normal_tolerance_deg: float = 20.0

@@ -1008,8 +1008,8 @@ def test_a_plane_with_the_room_below_it_is_not_taken_for_the_floor():
     """Nothing in a room lies under its floor. FastDepth draws a 7-Scenes kitchen table where a floor would be,
     with the counters' fronts and the floor beyond it under that plane: such a plane is not the floor
     (FloorSettings.max_under_share), on a scene's first frame and once a floor is known alike (a tracked height did
-    not tell the table apart where the tracker's map had taken FastDepth's depth of it); the floor assumed then is
-    the remembered one."""
+    not tell the table apart where FastDepth drew its far part at the floor's depth); the floor assumed then is the
+    remembered one."""
     up, ahead = (rotation(45.0, 0.0) @ axis for axis in np.eye(3)[[1, 2]])
     table = plane_depth(up, 1.0)                                  # a table top 1 m down, 1 m deep
     on_table = (table > 0) & (unproject(table, INTR) @ ahead < 1.0)
