@@ -501,15 +501,17 @@ class GroundTracker:
 
     def _level_floor(self, grid: np.ndarray, up, tilt, decision: FloorDecision) -> FloorDecision:
         """A second look, once the model's tilt is known from earlier frames: in the depth levelled with it (`grid`,
-        its sampled points), the lowest level that up-facing surfaces crowd at, at a height a camera is held. It
-        finds the floors the plane search misses (a sliver at the bottom of the picture, a floor the model bends)."""
+        its sampled points), the lowest level that up-facing surfaces crowd at, at a height a camera is held, with no
+        more of the view under it than `decide_floor` allows. It finds the floors the plane search misses (a sliver
+        at the bottom of the picture, a floor the model bends)."""
         pts, nrm = grid.reshape(-1, 3), normals_from_points(grid).reshape(-1, 3)
         ok = np.isfinite(pts).all(axis=1) & np.isfinite(nrm).all(axis=1)
         facing = ok & (nrm @ up.astype(np.float32) > math.cos(math.radians(self.settings.normal_tolerance_deg)))
         below = -(pts[facing] @ up.astype(np.float32))
         low, high = self.settings.camera_height_range
         level = lowest_level(below[(below >= low) & (below <= high)], int(ok.sum()), self.settings.min_share, 0.05)
-        if level is None:
+        # the room drawn under it: a table or counter seen from above, as `decide_floor` refuses it
+        if level is None or under_share(grid, up, level, self.settings.under_reach) > self.settings.max_under_share:
             return decision
         share = float(np.mean(np.abs(pts[ok] @ up.astype(np.float32) + level) < 0.06 * level))
         measured = FloorPlane(np.asarray(up, np.float64), level, share, True)

@@ -1033,3 +1033,22 @@ def test_a_plane_with_the_room_below_it_is_not_taken_for_the_floor():
         FloorSettings(max_under_share=0.0)
     with pytest.raises(ValueError, match="under_reach"):
         FloorSettings(under_reach=0.0)
+
+
+def test_the_second_look_refuses_a_level_with_the_room_below_it_too():
+    """Once a floor has set the model's tilt, a view that `decide_floor` refuses gets a second, level-based look
+    (a sliver of floor under a table). A table top with the cabinet fronts and the floor drawn under it is refused
+    there as well: the same test, so the table does not flood after the plane search said no."""
+    up, ahead = (rotation(45.0, 0.0) @ axis for axis in np.eye(3)[[1, 2]])
+    blank = np.zeros((480, 640, 3), np.uint8)
+    table = plane_depth(up, 1.0)
+    on_table = (table > 0) & (unproject(table, INTR) @ ahead < 1.0)
+    depth = np.where(on_table, table, plane_depth(-ahead, 1.5)).astype(np.float32)
+    assert not decide_floor(sample_points(depth, INTR, 8), up, FloorSettings(), 1.5).visible
+    for settings, visible in ((FloorSettings(), False), (FloorSettings(max_under_share=1.0), True)):
+        tracker = GroundTracker(settings)
+        assert tracker.update(blank, plane_depth(up, 1.5), INTR, given_up=up, timestamp=0.0).decision.visible
+        after = tracker.update(blank, depth, INTR, given_up=up, timestamp=0.4)
+        assert after.decision.visible is visible  # with the test off, the table is taken (by either look)
+        if not visible:  # the floor assumed stays the remembered one, under everything seen
+            assert after.decision.plane.d > 1.2
