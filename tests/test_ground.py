@@ -702,6 +702,18 @@ def _heights_after(readings: list[tuple[float, bool]], dt: float, poses: list | 
     return heights
 
 
+def test_the_world_is_pulled_down_toward_a_floor_assumed_under_what_is_seen_but_not_past_a_held_camera():
+    """With no floor in view and something seen under the tracked floor (a table the water would climb), the
+    world's camera height moves toward the floor assumed below everything in view; not toward one deeper than a
+    camera is held above a floor (FloorSettings.camera_height_range): FastDepth draws a window's view or its own
+    error there, and a stream facing a kitchen counter and a window was pulled 1 m too high in 6 s."""
+    high = FloorSettings().camera_height_range[1]
+    within = _heights_after([(1.5, True)] + [(high - 0.2, False)] * 10, 0.4)
+    assert within[-1] > 1.5 + 0.2
+    beyond = _heights_after([(1.5, True)] + [(high + 1.5, False)] * 10, 0.4)
+    assert beyond == pytest.approx([1.5] * 11)
+
+
 def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
     """A tracker that coasts (confidence 0) or has lost the camera gives its motion model's guess, the last step's
     motion carried on. Frames 1.2 s apart coast often, and such guesses lifted the HoloLens camera by up to 0.5 m
