@@ -177,7 +177,7 @@ def decide_floor(points: np.ndarray, up: np.ndarray, settings: FloorSettings = F
     # too small, too near below the camera to stand on, or with the room below it: a table, counter or desk seen
     # from above
     if (measured.inlier_ratio < settings.min_share or not low <= height <= high
-            or under_share(_level_points(points, tilt), up, height, settings.under_reach) > settings.max_under_share):
+            or _room_below(_level_points(points, tilt), up, height, settings)):
         return FloorDecision(assumed.plane, np.zeros(3), measured, height)
     return FloorDecision(_plane(up, height, True), tilt, measured, height)
 
@@ -187,6 +187,13 @@ def under_share(points: np.ndarray, up, height: float, reach: float = math.inf, 
     across `up` that lie more than `margin` of `height` below a floor `height` below the camera."""
     below = _below_within(points, up, reach)
     return float(np.count_nonzero(below > (1.0 + margin) * height) / len(below)) if len(below) else 0.0
+
+
+def _room_below(points: np.ndarray, up, height: float, settings: FloorSettings) -> bool:
+    """Whether more than settings.max_under_share of the view (within settings.under_reach) lies under a floor
+    `height` below the camera: a table, counter or desk seen from above, not the floor. The one test both looks for
+    a floor make (`decide_floor`, `GroundTracker._level_floor`)."""
+    return under_share(points, up, height, settings.under_reach) > settings.max_under_share
 
 
 def floor_gain(points: np.ndarray, normals: np.ndarray, up: np.ndarray, height: float,
@@ -511,7 +518,7 @@ class GroundTracker:
         low, high = self.settings.camera_height_range
         level = lowest_level(below[(below >= low) & (below <= high)], int(ok.sum()), self.settings.min_share, 0.05)
         # the room drawn under it: a table or counter seen from above, as `decide_floor` refuses it
-        if level is None or under_share(grid, up, level, self.settings.under_reach) > self.settings.max_under_share:
+        if level is None or _room_below(grid, up, level, self.settings):
             return decision
         share = float(np.mean(np.abs(pts[ok] @ up.astype(np.float32) + level) < 0.06 * level))
         measured = FloorPlane(np.asarray(up, np.float64), level, share, True)
