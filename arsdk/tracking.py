@@ -287,11 +287,50 @@ def _meet(origin: np.ndarray, ray: np.ndarray, centre: np.ndarray, rays: np.ndar
     return mid, t
 
 
+def brightness_gain(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, p1: np.ndarray, radius: int = 3,
+                    min_points: int = 20, min_change: float = 0.03) -> float | None:
+    """The factor by which the grey image `gray` is brighter than `last` around points followed from p0 (Nx2, in
+    `last`) to p1 (Nx2, in `gray`): the median brightness ratio of their patches' pixels (3x3 pixels `radius`
+    apart), clipped in neither. None where fewer than min_points' patches tell, or the change is under
+    min_change: a camera's auto-exposure steps its gain by tens of per cent, a steady exposure moves it by a per
+    cent or two."""
+    if len(p0) < min_points:
+        return None
+    h, w = gray.shape[:2]
+    offsets = np.array([-radius, 0, radius])
+
+    def patches(img, uv):  # read at their pixels only (blurring the whole image cost more)
+        x = np.clip(np.rint(uv[:, 0]).astype(int)[:, None, None] + offsets[None, None, :], 0, w - 1)
+        y = np.clip(np.rint(uv[:, 1]).astype(int)[:, None, None] + offsets[None, :, None], 0, h - 1)
+        return img[y, x].reshape(-1).astype(np.float32)
+
+    a, b = patches(last, p0), patches(gray, p1)
+    lit = (a > 16) & (b > 16) & (a < 240) & (b < 240)  # a clipped pixel says nothing of the gain
+    if np.count_nonzero(lit) < 9 * min_points:
+        return None
+    gain = float(np.median(b[lit] / a[lit]))
+    return gain if abs(gain - 1.0) >= min_change else None
+
+
 def _follow_points(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings: TrackerSettings,
                    guess: np.ndarray | None = None, window_px: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Nx2 float32 pixels of the grey image `last` followed into `gray` by pyramidal optical flow (from `guess`,
     Nx2, when given; in a window of window_px, default settings.flow_window_px) -> (Nx2 positions, N bool: followed
-    both ways within settings.forward_backward_px and still inside the picture)."""
+    both ways within settings.forward_backward_px and still inside the picture).
+
+    The flow assumes a point keeps its brightness. Where the points followed say the picture's brightness changed
+    (`brightness_gain`: a camera's auto-exposure), `last` is brought to `gray`'s brightness and they are followed
+    again."""
+    uv, ok = _flow(last, gray, p0, settings, guess, window_px)
+    gain = brightness_gain(last, gray, p0.reshape(-1, 2)[ok], uv[ok])
+    if gain is None:
+        return uv, ok
+    return _flow(cv2.convertScaleAbs(last, alpha=gain), gray, p0, settings, guess, window_px)
+
+
+def _flow(last: np.ndarray, gray: np.ndarray, p0: np.ndarray, settings: TrackerSettings,
+          guess: np.ndarray | None, window_px: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """`_follow_points` at one brightness."""
     s = settings
     win = window_px or s.flow_window_px
     lk = dict(winSize=(win, win), maxLevel=s.flow_levels,

@@ -30,6 +30,12 @@ times larger between frames than the tracker sees live.
   the depth model's own output against the pipeline's.
 Writes benchmarks/results/tracking.json (tracking_off.json with --no-tracking, tracking_async.json with
 --asynchronous).
+
+    python benchmarks/tracking.py --exposure
+
+scores only the 30 frame/s views as a webcam's auto-exposure would deliver them (`with_auto_exposure`: the
+picture's gain wandering and stepping by a fifth every few seconds) and writes tracking_exposure.json; the same
+views unaltered are `hololens_30fps` in tracking.json.
 """
 from __future__ import annotations
 
@@ -57,6 +63,22 @@ SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING
              "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
+
+
+def with_auto_exposure(images, seed: int = 0, wander: float = 0.015, step: float = 0.2,
+                       steps_per_frame: float = 1 / 90, limits=(0.6, 1.6)) -> list:
+    """HxWx3 uint8 pictures as a webcam's auto-exposure would deliver them: each scaled by a gain that wanders
+    (log-normal steps of `wander` a frame) and jumps by `step` (up or down) with a chance of steps_per_frame (at
+    30 frame/s about every 3 s), held within `limits`; clipped to 0-255 as a camera clips."""
+    rng = np.random.default_rng(seed)
+    gain, out = 1.0, []
+    for image in images:
+        gain *= math.exp(rng.normal(0.0, wander))
+        if rng.random() < steps_per_frame:
+            gain *= math.exp(step * rng.choice([-1.0, 1.0]))
+        gain = min(limits[1], max(limits[0], gain))
+        out.append(cv2.convertScaleAbs(image, alpha=gain))
+    return out
 
 
 def sequences(root):
@@ -340,9 +362,15 @@ def main():
                     help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     ap.add_argument("--no-video", action="store_true",
                     help="skip the HoloLens frames rendered at 30 frame/s (about 4 minutes, 5 GB of memory)")
+    ap.add_argument("--exposure", action="store_true",
+                    help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), written "
+                         "to tracking_exposure.json")
     args = ap.parse_args()
     root = shared_data_or_exit("tracking")
     name = args.depth_model or default_depth_model()
+    if args.exposure:
+        exposure_run(root, name)
+        return
     print(f"tracking: {name} on {root}, tracking {'off' if args.no_tracking else 'on'}")
     results, seqs = {}, sequences(root)
     for seq_name, frames in seqs:
@@ -379,6 +407,20 @@ def main():
         print(f"  tracked frame at 640x480, HoloLens views at 30 frame/s, bundle adjustment beside the caller or on "
               f"the frame: {out['frame_640x480_30fps']}")
     write_result("tracking" + ("_off" if args.no_tracking else "") + ("_async" if args.asynchronous else ""), out)
+
+
+def exposure_run(root, name: str):
+    """The 30 frame/s views with a webcam's auto-exposure (`with_auto_exposure`), tracked: tracking_exposure.json."""
+    print(f"tracking: {name} on {root}, the 30 frame/s views with auto-exposure steps")
+    t0 = time.perf_counter()
+    views = hololens_at_30fps(root)
+    images = with_auto_exposure([f.image for f in views])
+    frames = [(image, f.depth, f.intrinsics, f.camera_to_world) for image, f in zip(images, views)]
+    del views, images
+    result = run_sequence("hololens_30fps", frames, name, True, model_tae=True)
+    print(f"  {'hololens_30fps with auto-exposure':12s} {result}  ({time.perf_counter() - t0:.0f} s)")
+    write_result("tracking_exposure", {"depth_model": name, "tracking": True, "asynchronous": False,
+                                       "sequences": {"hololens_30fps_auto_exposure": result}})
 
 
 if __name__ == "__main__":
