@@ -2,7 +2,7 @@
 (TAE) and the tracker's cost, through the public API with the default models on the posed sequences of
 ../shared/data.
 
-    python benchmarks/tracking.py [--depth-model NAME] [--no-tracking]
+    python benchmarks/tracking.py [--depth-model NAME] [--no-tracking | --asynchronous] [--no-video]
 
 Sequences: the HoloLens one (373 frames, about 8 cm and 4 degrees apart) and the 50 7-Scenes frames (every 20th
 frame of a 30 frame/s recording: 0.67 s, 14 cm and 6.6 degrees apart). Neither has time stamps in shared/data;
