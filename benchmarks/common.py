@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -9,6 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +98,19 @@ def hololens_at_30fps(root, steps: int = VIDEO_STEPS) -> list:
             print(f"\r  rendering the 30 frame/s HoloLens views {i + 1}/{total}", end="", flush=True)
     print()
     return frames
+
+
+def with_auto_exposure(images, seed: int = 0, wander: float = 0.015, step: float = 0.2,
+                       steps_per_frame: float = 1 / 90, limits=(0.6, 1.6)) -> list:
+    """HxWx3 uint8 pictures as a webcam's auto-exposure would deliver them: each scaled by a gain that wanders
+    (log-normal steps of `wander` a frame) and jumps by `step` (up or down) with a chance of steps_per_frame (at
+    30 frame/s about every 3 s), held within `limits`; clipped to 0-255 as a camera clips."""
+    rng = np.random.default_rng(seed)
+    gain, out = 1.0, []
+    for image in images:
+        gain *= math.exp(rng.normal(0.0, wander))
+        if rng.random() < steps_per_frame:
+            gain *= math.exp(step * rng.choice([-1.0, 1.0]))
+        gain = min(limits[1], max(limits[0], gain))
+        out.append(cv2.convertScaleAbs(image, alpha=gain))
+    return out

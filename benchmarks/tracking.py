@@ -47,7 +47,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit,
-                    stats_ms, write_result)
+                    stats_ms, with_auto_exposure, write_result)
 
 import arsdk
 from arsdk.depth import DepthEstimator, default_depth_model
@@ -63,22 +63,6 @@ SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING
              "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
-
-
-def with_auto_exposure(images, seed: int = 0, wander: float = 0.015, step: float = 0.2,
-                       steps_per_frame: float = 1 / 90, limits=(0.6, 1.6)) -> list:
-    """HxWx3 uint8 pictures as a webcam's auto-exposure would deliver them: each scaled by a gain that wanders
-    (log-normal steps of `wander` a frame) and jumps by `step` (up or down) with a chance of steps_per_frame (at
-    30 frame/s about every 3 s), held within `limits`; clipped to 0-255 as a camera clips."""
-    rng = np.random.default_rng(seed)
-    gain, out = 1.0, []
-    for image in images:
-        gain *= math.exp(rng.normal(0.0, wander))
-        if rng.random() < steps_per_frame:
-            gain *= math.exp(step * rng.choice([-1.0, 1.0]))
-        gain = min(limits[1], max(limits[0], gain))
-        out.append(cv2.convertScaleAbs(image, alpha=gain))
-    return out
 
 
 def sequences(root):
