@@ -23,6 +23,7 @@ from .errors import InputError, check_image
 from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor_gain, lowest_seen,
                     pull_onto_floor, unblocked_floor_share)
 from .floor_colour import FloorColours
+from .parallax import FloorParallax, floor_region
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
@@ -284,6 +285,8 @@ class Pipeline:
         # the floor grown over its colours where the depth draws it raised (None: not grown)
         self.floor_colours: FloorColours | None = FloorColours()
         self._pull_full: float | None = None  # the share of the pull band pulled whole, followed over time
+        # the floor checked against the camera's motion: a table the depth lays on the floor is not one (None: not)
+        self.floor_parallax: FloorParallax | None = FloorParallax()
         # the camera's height above the tracked floor on the last tracked frame, for the next floor decision
         self._tracked_height: float | None = None
         self._camera_y: float | None = None
@@ -470,6 +473,13 @@ class Pipeline:
                 depth = follow_depth(depth, sintr, motion)
             grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
             visible = self._floor_in_view(ground, grid, cam_to_world)
+            if self.floor_parallax is not None:
+                t1, seen = time.perf_counter(), depth
+                visible, depth = self._floor_moves_so(visible, small, frame.timestamp, frame.index, depth, sintr,
+                                                      cam_to_world, tracked)
+                if depth is not seen:
+                    grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
+                timings["floor_check"] = (time.perf_counter() - t1) * 1e3  # part of "tracking"
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
             depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full)
@@ -609,6 +619,28 @@ class Pipeline:
         reaching = unblocked_floor_share(pts, up, height, self.FLOOR_REACH, self.FLOOR_UNBLOCKED)
         return reaching >= self.FLOOR_IN_VIEW_SHARE
 
+    def _floor_moves_so(self, visible: bool, image: np.ndarray, timestamp: float, index: int, depth: np.ndarray,
+                        intr: Intrinsics, cam_to_world: np.ndarray, tracked: TrackedPose) -> tuple[bool, np.ndarray]:
+        """Whether the floor is in view, and the depth (world metres), once what the depth lays on the floor is
+        checked against the camera's motion (`parallax.FloorParallax`, on the depth at the held floor gain): a table
+        or counter the depth model draws at the floor's depth is not the floor, and its depth is brought to where
+        the motion puts it."""
+        check = self.floor_parallax
+        if visible and tracked.state is TrackingState.TRACKING:
+            def world_pose(i: int) -> np.ndarray | None:
+                pose = self.tracker.pose_of(i)
+                return None if pose is None else _rigid(self._world_from_map @ pose)
+
+            raised = check.raised(image, timestamp, depth, intr, cam_to_world, world_pose, self._floor_gain)
+            if raised is not None:
+                visible = raised.visible
+                kept = cv2.resize(raised.kept.astype(np.uint8), (intr.width, intr.height),
+                                  interpolation=cv2.INTER_NEAREST).astype(bool)
+                moved = floor_region(depth * np.float32(self._floor_gain), intr, cam_to_world) & ~kept
+                depth = np.where(moved, depth * np.float32(raised.factor), depth)
+        check.remember(index, timestamp, image)
+        return visible, depth
+
     def _whole_pull(self, decision: FloorDecision, height: float, dt: float) -> float:
         """The share of the pull band over which a tracked frame's floor is pulled wholly onto its plane:
         FLOOR_PULL_FULL where this frame's depth finds the floor itself at the tracked camera `height`, less as its
@@ -734,6 +766,8 @@ class Pipeline:
         if self.floor_colours is not None:
             self.floor_colours.reset()
         self._pull_full = None
+        if self.floor_parallax is not None:
+            self.floor_parallax.reset()
         self._tracked_height = None
         self._camera_y = None
         self._vertical_passed = 0.0

@@ -98,7 +98,7 @@ def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool =
     # the same anchors on the bare loop's poses and the model's own depth (of this frame: synchronous runs only)
     bare = None if asynchronous else BareLoop()
     bare_placed, bare_errors = {}, {s: [] for s in SECONDS}
-    poses, depths, raws, stage_ms = [], [], [], []
+    poses, depths, raws, stage_ms, check_ms = [], [], [], [], []
     for i, (image, true_depth, intr, true_pose) in enumerate(frames):
         state = pipe.process(arsdk.Frame(image, i * spacing, i, intrinsics=intr))
         poses.append(state.camera_to_world)
@@ -108,6 +108,8 @@ def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool =
             raws.append(state.depth_raw)
         if "tracking" in state.timings:
             stage_ms.append(state.timings["tracking"] / 1e3)
+        if "floor_check" in state.timings:
+            check_ms.append(state.timings["floor_check"] / 1e3)
         bare_state = PoseOnly(bare.track(image, state.depth_raw, intr)) if bare else None
         for s, n in steps.items():
             k = i - n
@@ -155,6 +157,8 @@ def run_sequence(name, frames, depth_model, tracking: bool, asynchronous: bool =
         out["anchor_drift_px_bare_loop"] = medians(bare_errors)
     if stage_ms:
         out["tracking_stage"] = stats_ms(stage_ms)
+    if check_ms:  # the floor checked against the motion (`parallax.FloorParallax`), part of the stage
+        out["floor_check"] = {**stats_ms(check_ms), "mean_ms": round(float(np.mean(check_ms)) * 1e3, 3)}
     if asynchronous:
         out["depth_lag_frames_mean"] = round(float(np.mean(lag)), 2)
     return out
