@@ -35,7 +35,7 @@ class ParallaxSettings:
     of the blocks of a raised region that are matched on their own, and floor_like: the factor from which such a
     block moves like the floor (on its own and against the rest) and is kept on it; min_kept_share: the share of
     the view kept blocks must cover for the floor to stay in view; every_s: seconds between checks while the floor
-    holds (each frame while it does not); hold_turn_deg, hold_move: how far the camera may turn (degrees) or move
+    holds (each frame while it does not), and retry_s after a check that could not tell; hold_turn_deg, hold_move: how far the camera may turn (degrees) or move
     (a share of its height) from a check before its verdict lapses; keep_s, keep_every_s: how far back past views
     are kept, and how far apart (at a camera's rate most frames are skipped: the picture is brought down only for
     a view kept or checked)."""
@@ -54,7 +54,8 @@ class ParallaxSettings:
     block: int = 20
     floor_like: float = 0.8
     min_kept_share: float = 0.05
-    every_s: float = 0.2
+    every_s: float = 0.5
+    retry_s: float = 0.2
     hold_turn_deg: float = 15.0
     hold_move: float = 0.25
     keep_s: float = 2.0
@@ -78,6 +79,7 @@ class ParallaxSettings:
             ("floor_like", self.raised < self.floor_like <= 1.0, "a factor in (raised, 1]"),
             ("min_kept_share", 0.0 <= self.min_kept_share <= 1.0, "a share in [0, 1]"),
             ("every_s", self.every_s >= 0.0, "seconds >= 0"),
+            ("retry_s", self.retry_s >= 0.0, "seconds >= 0"),
             ("hold_turn_deg", self.hold_turn_deg > 0.0, "degrees > 0"),
             ("hold_move", self.hold_move > 0.0, "a share of the camera height > 0"),
             ("keep_s", self.keep_s > 0.0, "seconds > 0"),
@@ -198,6 +200,7 @@ class FloorParallax:
         # (RaisedFloor or None, camera-to-world where it was checked)
         self._verdict: tuple[RaisedFloor | None, np.ndarray] | None = None
         self._checked_at: float | None = None
+        self._tried_at: float | None = None  # the last check made, whether or not it could tell
         self._small: tuple[float | None, np.ndarray] | None = None
 
     def small(self, image: np.ndarray, timestamp: float | None = None) -> np.ndarray:
@@ -230,9 +233,12 @@ class FloorParallax:
         s = self.settings
         height = float(camera_to_world[1, 3])
         every = 0.0 if self._verdict is not None and self._verdict[0] is not None else s.every_s
-        due = self._checked_at is None or timestamp - self._checked_at >= every
-        if due and height > 0:
-            found = self._check(self.small(image, timestamp), depth, scale, intr, camera_to_world, height, past_pose)
+        due = ((self._checked_at is None or timestamp - self._checked_at >= every)
+               and (self._tried_at is None or timestamp - self._tried_at >= s.retry_s))
+        ref = self._reference(camera_to_world, height, past_pose) if due and height > 0 else None
+        if ref is not None:
+            found = self._check(self.small(image, timestamp), ref, depth, scale, intr, camera_to_world)
+            self._tried_at = timestamp
             if found is not False:
                 self.checks += 1
                 self._checked_at = timestamp
@@ -247,24 +253,26 @@ class FloorParallax:
             return None
         return found
 
-    def _check(self, gray, depth, scale, intr, camera_to_world, height, past_pose) -> RaisedFloor | None | bool:
-        """A raised floor region, None where it moves like the floor, False where no past view lies far enough
-        away or a region has too little texture to tell."""
-        s = self.settings
-        h, w = gray.shape
-        small = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(scale)
-        sintr = intr.scaled(w, h)
-        ref = None
+    def _reference(self, camera_to_world, height, past_pose) -> tuple[_Past, np.ndarray] | None:
+        """The latest past view at least `min_baseline` camera heights away, and this camera's pose relative to it."""
         for past in reversed(self._past):
             pose = past_pose(past.index)
-            if pose is None or past.gray.shape != gray.shape:
+            if pose is None:
                 continue
             current_to_past = np.linalg.inv(pose) @ camera_to_world
-            if np.linalg.norm(current_to_past[:3, 3]) >= s.min_baseline * height:
-                ref = (past, current_to_past)
-                break
-        if ref is None:
+            if np.linalg.norm(current_to_past[:3, 3]) >= self.settings.min_baseline * height:
+                return past, current_to_past
+        return None
+
+    def _check(self, gray, ref, depth, scale, intr, camera_to_world) -> RaisedFloor | None | bool:
+        """A raised floor region, None where it moves like the floor, False where a region has too little texture
+        to tell or its match has no peak inside the factors tried."""
+        s = self.settings
+        h, w = gray.shape
+        if ref[0].gray.shape != gray.shape:  # the frame size changed
             return False
+        small = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(scale)
+        sintr = intr.scaled(w, h)
         known = np.isfinite(small) & (small > 0)
         floor = floor_region(small, sintr, camera_to_world)
         ncc, counts = match_by_scale(gray, ref[0].gray, small, sintr, ref[1], s.scales, s.window, s.min_texture)

@@ -131,6 +131,23 @@ def test_no_check_without_a_past_view_far_enough_away(views):
     assert check.raised(rgb(g1), 0.6, drawn, INTR, moved, lambda i: None) is None
 
 
+def test_a_check_that_cannot_tell_is_retried_at_its_own_pace(views, monkeypatch):
+    """A view too plain to match says nothing (no verdict, no check counted), and is tried again only after
+    `retry_s`: at a camera's rate the full match is not run on every frame of a blank wall."""
+    import arsdk.parallax as parallax
+
+    (c0, _, _, _), (c1, _, _, drawn) = views
+    calls = []
+    real = parallax.match_by_scale
+    monkeypatch.setattr(parallax, "match_by_scale", lambda *a, **k: calls.append(1) or real(*a, **k))
+    blank = np.full((INTR.height, INTR.width, 3), 128, np.uint8)
+    check = FloorParallax()
+    check.remember(0, 0.0, blank)
+    for t in (0.5, 0.55, 0.6, 0.75):  # retry_s 0.2: tried at 0.5 and 0.75
+        assert check.raised(blank, t, drawn, INTR, c1, lambda i: c0) is None
+    assert len(calls) == 2 and check.checks == 0
+
+
 def test_block_scales_and_settings():
     ncc = np.zeros((3, 40, 40), np.float32)
     ncc[1, :20, :20] = 1.0   # the top-left block matches best at the 2nd factor
