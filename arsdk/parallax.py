@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .errors import check_fields
-from .geometry import Intrinsics
+from .geometry import Intrinsics, pixel_rays, ray_descent
 from .tracking import rotation_deg
 
 
@@ -107,8 +107,8 @@ def match_by_scale(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, intr: 
     R, t = current_to_past[:3, :3], current_to_past[:3, 3]
     known = np.isfinite(depth) & (depth > 0)
     z = np.where(known, depth, 0.0).astype(np.float32)
-    rx = ((np.arange(w, dtype=np.float32) - intr.cx) / intr.fx)[None, :]
-    ry = ((np.arange(h, dtype=np.float32) - intr.cy) / intr.fy)[:, None]
+    rx, ry = pixel_rays(intr)
+    rx, ry = rx[None, :], ry[:, None]
     # the past pixel of a point s * z * ray is K (R z ray + t / s) up to its scale: one product, then a sum per factor
     KR = (K @ R).astype(np.float32)
     base = [z * (KR[i, 0] * rx + KR[i, 1] * ry + KR[i, 2]) for i in range(3)]
@@ -157,12 +157,9 @@ def block_scales(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scales
 def floor_region(depth: np.ndarray, intr: Intrinsics, camera_to_world: np.ndarray, band: float = 0.1) -> np.ndarray:
     """The pixels whose `depth` (world metres) puts them on the world's floor (y = 0) or below it: less than `band`
     camera heights above it (camera_to_world: y up, the camera `camera_to_world[1, 3]` above the floor)."""
-    h, w = depth.shape
     up = camera_to_world[1, :3]  # world up in the camera's axes
-    rx = ((np.arange(w, dtype=np.float32) - intr.cx) / intr.fx)[None, :]
-    ry = ((np.arange(h, dtype=np.float32) - intr.cy) / intr.fy)[:, None]
     height = float(camera_to_world[1, 3])
-    above = height + depth * (up[0] * rx + up[1] * ry + up[2])
+    above = height - depth * ray_descent(intr, up)
     return np.isfinite(depth) & (depth > 0) & (above < band * height)
 
 
