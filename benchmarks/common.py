@@ -114,3 +114,49 @@ def with_auto_exposure(images, seed: int = 0, wander: float = 0.015, step: float
         gain = min(limits[1], max(limits[0], gain))
         out.append(cv2.convertScaleAbs(image, alpha=gain))
     return out
+
+
+def frame_motion(frames, i: int) -> np.ndarray:
+    """Posed frame i's image motion over one frame time (HxWx2, px): for each pixel, where its point (by the frame's
+    depth, gaps filled from the nearest known pixel) lay in the frame before, minus where it lies now; the first
+    frame takes the motion to the second, reversed. frames: PosedFrames of one stream, in order."""
+    from arsdk.evaluation import fill_nearest
+    from arsdk.geometry import project, unproject
+
+    f, other = frames[i], frames[i - 1] if i else frames[1]
+    pts = unproject(fill_nearest(f.depth), f.intrinsics).reshape(-1, 3).astype(np.float64)
+    to_other = np.linalg.inv(other.camera_to_world) @ f.camera_to_world
+    there = project(pts @ to_other[:3, :3].T + to_other[:3, 3], f.intrinsics)
+    h, w = f.depth.shape
+    here = np.stack(np.meshgrid(np.arange(w), np.arange(h)), axis=-1).reshape(-1, 2)
+    flow = (there - here).reshape(h, w, 2).astype(np.float32)
+    return flow if i else -flow
+
+
+def with_motion_blur(frames, exposure: float = 1.0, max_samples: int = 24) -> tuple[list, list[float]]:
+    """The pictures of posed frames (PosedFrames of one stream at a camera's rate, in order) as a camera whose
+    shutter stays open `exposure` of the frame time would take them: each pixel the mean of the picture along its
+    own motion (`frame_motion`), centred on the frame's time, sampled every pixel or so of the path (at most
+    `max_samples` samples). Occlusions are not modelled. Returns (pictures, the median blur length of each, px)."""
+    if not 0.0 <= exposure <= 1.0:
+        raise ValueError(f"exposure: expected a share of the frame time in [0, 1], got {exposure}")
+    out, lengths = [], []
+    for i, f in enumerate(frames):
+        if i % 100 == 0 or i + 1 == len(frames):
+            print(f"\r  blurring the views {i + 1}/{len(frames)}", end="", flush=True)
+        streak = frame_motion(frames, i) * np.float32(exposure)
+        length = np.hypot(streak[..., 0], streak[..., 1])
+        lengths.append(float(np.median(length)))
+        samples = min(max_samples, int(math.ceil(float(np.percentile(length, 95)))) + 1)
+        if samples < 2:
+            out.append(f.image)
+            continue
+        h, w = length.shape
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        acc = np.zeros(f.image.shape, np.float32)
+        for s in np.linspace(-0.5, 0.5, samples, dtype=np.float32):
+            acc += cv2.remap(f.image, gx + s * streak[..., 0], gy + s * streak[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+        out.append(np.clip(acc / samples + 0.5, 0, 255).astype(np.uint8))
+    print()
+    return out, lengths

@@ -36,6 +36,11 @@ Writes benchmarks/results/tracking.json (tracking_off.json with --no-tracking, t
 scores only the 30 frame/s views as a webcam's auto-exposure would deliver them (`with_auto_exposure`: the
 picture's gain wandering and stepping by a fifth every few seconds) and writes tracking_exposure.json; the same
 views unaltered are `hololens_30fps` in tracking.json.
+
+    python benchmarks/tracking.py --blur
+
+scores the same views with motion blur (`with_motion_blur`: each pixel averaged along its own true motion over a
+whole frame time, as a webcam in a dim room exposes) and writes tracking_blur.json.
 """
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit,
-                    stats_ms, with_auto_exposure, write_result)
+                    stats_ms, with_auto_exposure, with_motion_blur, write_result)
 
 import arsdk
 from arsdk.depth import DepthEstimator, default_depth_model
@@ -63,6 +68,7 @@ SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING
              "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
+ALTERATIONS = {"exposure": "auto-exposure steps", "blur": "motion blur (the shutter open the whole frame time)"}
 
 
 def sequences(root):
@@ -353,11 +359,14 @@ def main():
     ap.add_argument("--exposure", action="store_true",
                     help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), written "
                          "to tracking_exposure.json")
+    ap.add_argument("--blur", action="store_true",
+                    help="only the 30 frame/s views with motion blur, the shutter open the whole frame time (about 6 "
+                         "minutes), written to tracking_blur.json")
     args = ap.parse_args()
     root = shared_data_or_exit("tracking")
     name = args.depth_model or default_depth_model()
-    if args.exposure:
-        exposure_run(root, name)
+    if args.exposure or args.blur:
+        altered_run(root, name, "exposure" if args.exposure else "blur")
         return
     print(f"tracking: {name} on {root}, tracking {'off' if args.no_tracking else 'on'}")
     results, seqs = {}, sequences(root)
@@ -397,19 +406,31 @@ def main():
     write_result("tracking" + ("_off" if args.no_tracking else "") + ("_async" if args.asynchronous else ""), out)
 
 
-def exposure_run(root, name: str):
-    """The 30 frame/s views with a webcam's auto-exposure (`with_auto_exposure`), tracked: tracking_exposure.json."""
-    print(f"tracking: {name} on {root}, the 30 frame/s views with auto-exposure steps")
+def altered_run(root, name: str, alteration: str):
+    """The 30 frame/s views as a webcam would deliver them, tracked: with auto-exposure steps (`with_auto_exposure`,
+    tracking_exposure.json) or motion blur from a shutter open the whole frame time (`with_motion_blur`,
+    tracking_blur.json)."""
+    print(f"tracking: {name} on {root}, the 30 frame/s views with {ALTERATIONS[alteration]}")
     t0 = time.perf_counter()
     views = hololens_at_30fps(root)
-    images = with_auto_exposure([f.image for f in views])
+    extra = {}
+    if alteration == "exposure":
+        images = with_auto_exposure([f.image for f in views])
+    else:
+        images, lengths = with_motion_blur(views, exposure=1.0)
+        # the streaks at 640 px wide, as the anchor drift is given
+        at_640 = np.asarray(lengths) * 640.0 / views[0].intrinsics.width
+        extra = {"blur_px_at_640": {"median": round(float(np.median(at_640)), 1),
+                                    "p90": round(float(np.percentile(at_640, 90)), 1),
+                                    "max": round(float(np.max(at_640)), 1)}}
+        print(f"  motion blur, median length per frame at 640 px wide: {extra['blur_px_at_640']}")
     frames = [(image, f.depth, f.intrinsics, f.camera_to_world) for image, f in zip(images, views)]
     del views, images
     result = run_sequence("hololens_30fps", frames, name, True, model_tae=True)
-    print(f"  {'hololens_30fps with auto-exposure':12s} {result}  ({time.perf_counter() - t0:.0f} s)")
-    write_result("tracking_exposure", {"depth_model": name, "tracking": True, "asynchronous": False,
-                                       "sequences": {"hololens_30fps_auto_exposure": result}})
-
+    key = f"hololens_30fps_{'auto_exposure' if alteration == 'exposure' else 'motion_blur'}"
+    print(f"  {key} {result}  ({time.perf_counter() - t0:.0f} s)")
+    write_result(f"tracking_{alteration}", {"depth_model": name, "tracking": True, "asynchronous": False,
+                                            "sequences": {key: {**result, **extra}}})
 
 if __name__ == "__main__":
     main()
