@@ -379,6 +379,9 @@ class Pipeline:
         needs: what the effects will read, a set of "depth", "mask", "world" (`arsdk.effects.needs_of(effects)`); the
         models nobody reads are not run (blur alone: no depth model). None: everything the pipeline has."""
         with self._lock:
+            if not self._finalizer.alive:  # its threads are stopped: a synchronous frame would fail deep inside, and
+                # an asynchronous one would hand back the last result again
+                raise InputError("Pipeline: used after close(); make a new one (Pipeline.default() or Pipeline(...))")
             if bgr:
                 image = check_image(frame.image if isinstance(frame, Frame) else frame, "frame")
                 rgb = np.ascontiguousarray(image[..., ::-1])

@@ -225,6 +225,9 @@ def _in_context(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
+        released = getattr(self, "_finalizer", None)
+        if released is not None and not released.alive:  # its GL objects are gone: moderngl's errors name none of it
+            raise InputError(f"Renderer: {method.__name__}() used after release(); make a new Renderer")
         with self.current:
             return method(self, *args, **kwargs)
 

@@ -374,3 +374,15 @@ def test_example_plugin_installs_and_runs_through_the_app(tmp_path):
     assert ok
     b, g, red = (bgr[..., i].astype(float).mean() for i in range(3))
     assert red > g > b and red - b > 20  # sepia: warm, everywhere (the person not kept)
+
+
+def test_a_released_renderer_says_so(gt_state):
+    """After release() (or a `with` block) its GL objects are gone: render() failed with moderngl's
+    "'InvalidObject' object has no attribute '__enter__'", which names neither the renderer nor the cause."""
+    from arsdk.render import Renderer
+
+    with Renderer(640, 480, mode="headless") as r:
+        assert r.render(gt_state, [effects.create("flood")]).shape == (480, 640, 3)
+    for call in (lambda: r.render(gt_state, [effects.create("flood")]), r.read, lambda: r.upload(gt_state)):
+        with pytest.raises(InputError, match="used after release"):
+            call()

@@ -134,6 +134,17 @@ def test_bad_frames(pipe):
         p.process(np.zeros((480, 480, 3), np.uint8))
 
 
+def test_a_closed_pipeline_says_so(demo_source):
+    """After close() (or a `with` block) its threads are stopped: a synchronous frame failed inside the thread pool
+    ("cannot schedule new futures") and an asynchronous one handed back the last result again."""
+    frame = demo_source.render(0.0)
+    for asynchronous in (False, True):
+        with arsdk.Pipeline.default(asynchronous=asynchronous) as pipe:
+            assert pipe.process(frame).depth.shape == (480, 640)
+        with pytest.raises(InputError, match="used after close"):
+            pipe.process(frame)
+
+
 def test_asynchronous_mode_never_waits_for_the_models(demo_source):
     pipe = arsdk.Pipeline.default(asynchronous=True)
     frames = [demo_source.render(i / 30) for i in range(20)]
