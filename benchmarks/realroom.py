@@ -36,8 +36,8 @@ no floor, and every frame has a true up.
   pixels (`KnownFloorCells`): the flood IoU an exact floor segmentation would give on the depth model's depth;
 - video rate: the first 100 HoloLens frames with 11 views rendered between each pair from the real pictures and
   depth (`evaluation.video_rate_frames`), fed at 30 frame/s as a live camera would be; again with a sensor's
-  noise (two seeds), as JPEG and with a webcam's auto-exposure (`video_rate_camera_inputs`), since the stream's
-  first seconds turn on which early floor sets the height;
+  noise (two seeds), as JPEG, with a webcam's auto-exposure and with motion blur (`video_rate_camera_inputs`),
+  since the stream's first seconds turn on which early floor sets the height;
 - still camera: frames with a floor fed 20 times with fresh sensor noise; the share of the water area that
   changes state from one frame to the next (the waterline's shimmer);
 - cost: the new geometry (gravity, floor decision, levelling) against the old per-frame floor RANSAC, and the
@@ -55,7 +55,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS, hololens_at_30fps,
-                    shared_data_or_exit, stats_ms, with_auto_exposure, write_result)
+                    shared_data_or_exit, stats_ms, with_auto_exposure, with_motion_blur, write_result)
 
 import arsdk
 from arsdk import effects
@@ -374,7 +374,8 @@ def with_sensor_noise(image: np.ndarray, sigma: float, rng: np.random.Generator)
 def camera_inputs(frames):
     """The views as a camera might deliver them, yielded one altered copy at a time (name, frames): with a
     sensor's noise (Gaussian, 2 grey levels, two seeds), JPEG-compressed at quality 90 (a webcam's MJPEG), and with
-    a webcam's auto-exposure (`common.with_auto_exposure`)."""
+    a webcam's auto-exposure (`common.with_auto_exposure`), and with motion blur from a shutter open the whole frame
+    time (`common.with_motion_blur`)."""
     for seed in (0, 1):
         rng = np.random.default_rng(seed)
         yield f"noise_seed{seed}", [dataclasses.replace(f, image=with_sensor_noise(f.image, 2.0, rng)) for f in frames]
@@ -383,6 +384,7 @@ def camera_inputs(frames):
         cv2.COLOR_BGR2RGB)) for f in frames]
     yield "auto_exposure", [dataclasses.replace(f, image=image)
                             for f, image in zip(frames, with_auto_exposure([f.image for f in frames]))]
+    yield "motion_blur", [dataclasses.replace(f, image=image) for f, image in zip(frames, with_motion_blur(frames)[0])]
 
 
 class KnownFloorCells:
@@ -592,7 +594,7 @@ def main():
     print(f"  7-Scenes as a stream {seven}")
     video, video_inputs = video_rate_stream(name, root)
     print(f"  HoloLens at 30 frame/s {video}")
-    print(f"  the same with a camera's noise, JPEG or auto-exposure: {video_inputs}")
+    print(f"  the same with a camera's noise, JPEG, auto-exposure or motion blur: {video_inputs}")
     floor_known = known_floor(name, root)
     print(f"  HoloLens walk with its floor's pixels known: {floor_known}")
     sparse = sparse_streams(name, root)
