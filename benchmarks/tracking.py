@@ -356,12 +356,13 @@ def main():
                     help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     ap.add_argument("--no-video", action="store_true",
                     help="skip the HoloLens frames rendered at 30 frame/s (about 4 minutes, 5 GB of memory)")
-    ap.add_argument("--exposure", action="store_true",
-                    help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), written "
-                         "to tracking_exposure.json")
-    ap.add_argument("--blur", action="store_true",
-                    help="only the 30 frame/s views with motion blur, the shutter open the whole frame time (about 6 "
-                         "minutes), written to tracking_blur.json")
+    altered = ap.add_mutually_exclusive_group()
+    altered.add_argument("--exposure", action="store_true",
+                         help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), "
+                              "written to tracking_exposure.json")
+    altered.add_argument("--blur", action="store_true",
+                         help="only the 30 frame/s views with motion blur, the shutter open the whole frame time "
+                              "(about 9 minutes), written to tracking_blur.json")
     args = ap.parse_args()
     root = shared_data_or_exit("tracking")
     name = args.depth_model or default_depth_model()
@@ -431,6 +432,7 @@ def altered_run(root, name: str, alteration: str):
     print(f"  {key} {result}  ({time.perf_counter() - t0:.0f} s)")
     write_result(f"tracking_{alteration}", {"depth_model": name, "tracking": True, "asynchronous": False,
                                             "sequences": {key: {**result, **extra}}})
+
 
 if __name__ == "__main__":
     main()
