@@ -140,7 +140,7 @@ def with_motion_blur(frames, exposure: float = 1.0, max_samples: int = 24) -> tu
     `max_samples` samples). Occlusions are not modelled. Returns (pictures, the median blur length of each, px)."""
     if not 0.0 <= exposure <= 1.0:
         raise ValueError(f"exposure: expected a share of the frame time in [0, 1], got {exposure}")
-    out, lengths = [], []
+    out, lengths, grid = [], [], None
     for i, f in enumerate(frames):
         if i % 100 == 0 or i + 1 == len(frames):
             print(f"\r  blurring the views {i + 1}/{len(frames)}", end="", flush=True)
@@ -152,7 +152,9 @@ def with_motion_blur(frames, exposure: float = 1.0, max_samples: int = 24) -> tu
             out.append(f.image)
             continue
         h, w = length.shape
-        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        if grid is None or grid[0].shape != (h, w):  # one stream: one size, made once
+            grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        gx, gy = grid
         acc = np.zeros(f.image.shape, np.float32)
         for s in np.linspace(-0.5, 0.5, samples, dtype=np.float32):
             acc += cv2.remap(f.image, gx + s * streak[..., 0], gy + s * streak[..., 1], cv2.INTER_LINEAR,

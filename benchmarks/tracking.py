@@ -68,7 +68,9 @@ SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING
              "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
-ALTERATIONS = {"exposure": "auto-exposure steps", "blur": "motion blur (the shutter open the whole frame time)"}
+# the 30 frame/s views as a webcam would deliver them: (what is said of them, their key in the results)
+ALTERATIONS = {"exposure": ("auto-exposure steps", "hololens_30fps_auto_exposure"),
+               "blur": ("motion blur (the shutter open the whole frame time)", "hololens_30fps_motion_blur")}
 
 
 def sequences(root):
@@ -411,7 +413,8 @@ def altered_run(root, name: str, alteration: str):
     """The 30 frame/s views as a webcam would deliver them, tracked: with auto-exposure steps (`with_auto_exposure`,
     tracking_exposure.json) or motion blur from a shutter open the whole frame time (`with_motion_blur`,
     tracking_blur.json)."""
-    print(f"tracking: {name} on {root}, the 30 frame/s views with {ALTERATIONS[alteration]}")
+    said, key = ALTERATIONS[alteration]
+    print(f"tracking: {name} on {root}, the 30 frame/s views with {said}")
     t0 = time.perf_counter()
     views = hololens_at_30fps(root)
     extra = {}
@@ -428,7 +431,6 @@ def altered_run(root, name: str, alteration: str):
     frames = [(image, f.depth, f.intrinsics, f.camera_to_world) for image, f in zip(images, views)]
     del views, images
     result = run_sequence("hololens_30fps", frames, name, True, model_tae=True)
-    key = f"hololens_30fps_{'auto_exposure' if alteration == 'exposure' else 'motion_blur'}"
     print(f"  {key} {result}  ({time.perf_counter() - t0:.0f} s)")
     write_result(f"tracking_{alteration}", {"depth_model": name, "tracking": True, "asynchronous": False,
                                             "sequences": {key: {**result, **extra}}})
