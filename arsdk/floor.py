@@ -370,6 +370,9 @@ class GroundResult:
     # the surface normals of the depth sampled every `stride` pixels (camera frame; a scale or the levelling's few
     # degrees barely turn them), for whoever checks the floor again in a depth derived from this one
     normals: np.ndarray | None = None
+    # with no floor in view: how far below the camera along up (m, as `depth`) the lowest surface seen lies
+    # (`lowest_seen`), which the assumed floor lies under; None with a floor in view or nothing seen within reach
+    lowest_seen: float | None = None
 
 
 class GroundTracker:
@@ -597,4 +600,4 @@ class GroundTracker:
             height = max(height, lowest + self.settings.clearance)
         decision = FloorDecision(_plane(g.up, height, False), tilt, decision.measured, decision.candidate_height)
         levelled = level_depth(depth * np.float32(scale) if scale != 1.0 else depth, *pixel_rays(intr), tilt)
-        return GroundResult(g, decision, levelled, scale, normals)
+        return GroundResult(g, decision, levelled, scale, normals, lowest)

@@ -575,14 +575,19 @@ class Pipeline:
                 fix[1, 3] += held if abs(held) >= abs(mean) else mean
             if not first:  # the first frame's view set the height and is counted
                 self._height_views += views
-        elif (centre[1] + self.HEIGHT_DEADBAND_M < ground.decision.plane.d
-              <= self.ground.settings.camera_height_range[1]):
+        elif ground.lowest_seen is not None:
             # no floor in view, and the tracked floor lies above something this frame sees (a table the water
-            # would climb): pulled down toward the assumed floor, which lies below everything in view. Not toward
-            # one deeper than a camera is held above a floor: that is a window's view or the model's error (a
-            # stream started at HoloLens frame 140 faces a counter and a window, and was pulled 1 m too high in
-            # 6 s; the first 24 s of streams, four runs, floor right 0.779 -> 0.805)
-            fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (ground.decision.plane.d - centre[1])
+            # would climb): pulled down toward a floor below everything in view. Not toward one deeper than a
+            # camera is held above a floor: that is a window's view or the model's error (a stream started at
+            # HoloLens frame 140 faces a counter and a window, and was pulled 1 m too high in 6 s; the first 24 s
+            # of streams, four runs, floor right 0.779 -> 0.805). Nor toward the ground tracker's assumed floor
+            # where it is deeper only because its remembered height is: that is the last floor its depth found,
+            # which the tracked world weighed against its own height already (a floor found at 1.87 m on the
+            # 7-Scenes kitchen's table views, against 1.45 tracked, then pulled the world 0.2 m up over the
+            # floorless views after it)
+            below = ground.lowest_seen + self.ground.settings.clearance
+            if centre[1] + self.HEIGHT_DEADBAND_M < below <= self.ground.settings.camera_height_range[1]:
+                fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (below - centre[1])
         self._world_from_map = fix @ self._world_from_map
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         self._camera_y = float(c2w[1, 3])

@@ -388,6 +388,7 @@ def test_a_table_seen_from_above_is_not_a_floor():
     # the floor assumed under it: the default height, and never above what is seen
     assert result.decision.plane.d >= FloorSettings().default_camera_height
     assert result.decision.plane.d >= lowest
+    assert result.lowest_seen == pytest.approx(lowest, rel=0.05)  # the surface seen, for a tracked world's pull
 
 
 def test_remembered_camera_height_is_kept_when_the_floor_leaves_the_view():
@@ -400,6 +401,8 @@ def test_remembered_camera_height_is_kept_when_the_floor_leaves_the_view():
     after = tracker.update(np.zeros((480, 640, 3), np.uint8), wall, INTR, given_up=up)
     assert not after.decision.visible
     assert after.decision.plane.d == pytest.approx(floor.decision.plane.d, rel=0.35)
+    assert floor.lowest_seen is None  # said only where no floor is in view
+    assert after.lowest_seen < after.decision.plane.d - FloorSettings().clearance  # the wall's foot: the height held
 
 
 def test_a_sliver_of_floor_under_a_big_table_is_found_once_the_tilt_is_known():
@@ -683,10 +686,11 @@ def test_a_lowered_camera_takes_the_world_with_it():
     assert 0.3 < lowered < 0.5, (heights[29], heights[44])
 
 
-def _heights_after(readings: list[tuple[float, bool]], dt: float, poses: list | None = None) -> list[float]:
-    """The tracked world's camera height after each of `readings` (the floor decision's camera height, and whether
-    it saw a floor), `dt` seconds apart, on a level camera, still (the pipeline's height pull alone) or tracked
-    at `poses` (TrackedPose each)."""
+def _heights_after(readings: list[tuple], dt: float, poses: list | None = None) -> list[float]:
+    """The tracked world's camera height after each of `readings` (the floor decision's camera height, whether it
+    saw a floor, and on a floorless one optionally how far below the camera the lowest surface seen lies:
+    `GroundResult.lowest_seen`), `dt` seconds apart, on a level camera, still (the pipeline's height pull alone)
+    or tracked at `poses` (TrackedPose each)."""
     from arsdk.floor import FloorDecision, GroundResult
     from arsdk.geometry import FloorPlane
     from arsdk.tracking import TrackedPose, TrackingState
@@ -695,23 +699,32 @@ def _heights_after(readings: list[tuple[float, bool]], dt: float, poses: list | 
     poses = poses or [TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)] * len(readings)
     heights = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
-        for i, ((d, visible), tracked) in enumerate(zip(readings, poses)):
+        for i, (reading, tracked) in enumerate(zip(readings, poses)):
+            d, visible, *lowest = reading
             decision = FloorDecision(FloorPlane(up, d, 1.0, visible), np.zeros(3))
-            ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+            ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0, None,
+                                  lowest[0] if lowest else None)
             heights.append(float(p._tracked_world(tracked, ground, i, i, dt)[1, 3]))
     return heights
 
 
 def test_the_world_is_pulled_down_toward_a_floor_assumed_under_what_is_seen_but_not_past_a_held_camera():
     """With no floor in view and something seen under the tracked floor (a table the water would climb), the
-    world's camera height moves toward the floor assumed below everything in view; not toward one deeper than a
-    camera is held above a floor (FloorSettings.camera_height_range): FastDepth draws a window's view or its own
-    error there, and a stream facing a kitchen counter and a window was pulled 1 m too high in 6 s."""
-    high = FloorSettings().camera_height_range[1]
-    within = _heights_after([(1.5, True)] + [(high - 0.2, False)] * 10, 0.4)
+    world's camera height moves toward a floor below everything in view (FloorSettings.clearance under the lowest
+    surface seen); not toward one deeper than a camera is held above a floor (FloorSettings.camera_height_range):
+    FastDepth draws a window's view or its own error there, and a stream facing a kitchen counter and a window was
+    pulled 1 m too high in 6 s. Nor toward the ground tracker's assumed floor where only its remembered height
+    puts it deeper (the last floor its depth found, which the tracked world has weighed already): on the 7-Scenes
+    kitchen that pulled the world 0.2 m up over the floorless views after a table taken for the floor."""
+    settings = FloorSettings()
+    high, clearance = settings.camera_height_range[1], settings.clearance
+    within = _heights_after([(1.5, True)] + [(high - 0.2, False, high - 0.2 - clearance)] * 10, 0.4)
     assert within[-1] > 1.5 + 0.2
-    beyond = _heights_after([(1.5, True)] + [(high + 1.5, False)] * 10, 0.4)
+    beyond = _heights_after([(1.5, True)] + [(high + 1.5, False, high + 1.5 - clearance)] * 10, 0.4)
     assert beyond == pytest.approx([1.5] * 11)
+    remembered = _heights_after([(1.5, True)] + [(1.9, False, 1.0)] * 10, 0.4)  # a table 1 m down; 1.9 held
+    assert remembered == pytest.approx([1.5] * 11)
+    assert _heights_after([(1.5, True)] + [(1.9, False)] * 10, 0.4) == pytest.approx([1.5] * 11)  # nothing seen
 
 
 def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
