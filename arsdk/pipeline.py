@@ -19,7 +19,7 @@ import numpy as np
 
 from .frame import Frame, FrameState
 from .depth import DepthEstimator, DepthResult
-from .errors import InputError, check_image
+from .errors import InputError, ModelError, check_image
 from .floor import (FloorDecision, GroundResult, GroundTracker, agreement, floor_gain, lowest_seen,
                     pull_onto_floor, unblocked_floor_share)
 from .floor_colour import FloorColours
@@ -344,6 +344,10 @@ class Pipeline:
         t0 = time.perf_counter()
         result = self.depth_estimator.estimate(image, intr)
         t1 = time.perf_counter()
+        if result.filtered.shape != image.shape[:2]:  # else it fails deep in the geometry, far from its cause
+            raise ModelError(f"depth estimator: depth of {result.filtered.shape[1]}x{result.filtered.shape[0]} for a "
+                             f"{image.shape[1]}x{image.shape[0]} picture; expected the picture's size (frames wider "
+                             f"than Pipeline.DEPTH_WIDTH = {self.DEPTH_WIDTH} px reach it brought down)")
         if segments is not None:
             segments = segments.result()
         # a frame whose pose is used needs no gravity or floor of ours: its depth must stay as the model gave it
@@ -737,7 +741,13 @@ class Pipeline:
         h, w = image.shape[:2]
         if not self.DEPTH_WIDTH or w <= self.DEPTH_WIDTH:
             return image, intr
-        sw, sh = self.DEPTH_WIDTH, max(MIN_FRAME_SIDE, round(h * self.DEPTH_WIDTH / w))
+        # a very wide frame keeps MIN_FRAME_SIDE rows, and its aspect with them (the model's and the line detector's
+        # intrinsics must describe one camera)
+        sw, sh = self.DEPTH_WIDTH, round(h * self.DEPTH_WIDTH / w)
+        if sh < MIN_FRAME_SIDE:
+            sw, sh = round(w * MIN_FRAME_SIDE / h), MIN_FRAME_SIDE
+            if sw >= w:
+                return image, intr
         return downscale(image, (sw, sh)), intr.scaled(sw, sh)
 
     def _unknown_depth(self, h: int, w: int) -> np.ndarray:

@@ -231,3 +231,32 @@ def test_a_frame_wider_than_depth_width_is_worked_on_brought_down():
     assert one.floor.visible == two.floor.visible and abs(one.floor.d - two.floor.d) < 1e-6
     assert np.allclose(enlarge_depth(one.depth, (1280, 960)), two.depth, rtol=1e-5)
     assert np.allclose(placed[1], placed[2], atol=1e-6)
+
+
+def test_a_depth_estimator_giving_depth_of_another_size_is_named(demo_source):
+    """A depth estimator (an app's own, or a model whose spec is wrong) that hands back depth of another size than
+    the picture it was given fails with that said, not in the geometry far from it."""
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        real = pipe.depth_estimator.estimate
+
+        def half_size(image, intr):
+            return real(image[::2, ::2].copy(), intr.scaled(intr.width // 2, intr.height // 2))
+
+        pipe.depth_estimator.estimate = half_size
+        with pytest.raises(arsdk.ModelError, match="320x240 for a 640x480 picture"):
+            pipe.process(demo_source.render(0.0))
+
+
+def test_a_very_wide_frame_keeps_its_aspect_when_brought_down():
+    """A frame so wide that DEPTH_WIDTH would leave it under MIN_FRAME_SIDE rows keeps that many rows and its
+    aspect (intrinsics of one camera), and is worked on."""
+    from arsdk.pipeline import MIN_FRAME_SIDE
+
+    w, h = 128 * arsdk.Pipeline.DEPTH_WIDTH // MIN_FRAME_SIDE, 64  # 16 px high at 640 wide: 8 rows
+    image = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    with arsdk.Pipeline.default(segmentation=False) as pipe:
+        small, sintr = pipe._depth_frame(image, arsdk.Intrinsics.from_fov(w, h, 60.0))
+        assert small.shape[0] == MIN_FRAME_SIDE and abs(small.shape[1] / small.shape[0] - w / h) < 0.01 * w / h
+        assert (sintr.width, sintr.height) == (small.shape[1], small.shape[0])
+        state = pipe.process(arsdk.Frame(image, 0.0, 0, intrinsics=arsdk.Intrinsics.from_fov(w, h, 60.0)))
+        assert state.depth.shape == (h, w)
