@@ -213,6 +213,12 @@ class Pipeline:
     # floor right over four line draws 0.736 / 0.721 -> 0.773 / 0.750 from frame 0 / 1; every 3rd 0.661 -> 0.658)
     GRAVITY_AGREE_FRAMES = 2
     GRAVITY_AGREE_S = 1.2
+    # The world's up set from one reading (a stream's first frame, or a frame the tracker lost, whose turn is a guess)
+    # rests on that reading alone: until readings of GRAVITY_SETTLE_VIEWS views (each weighed by its confidence) are
+    # in, the up is at least their mean, whatever the tracker's trust, and no reading is held off as an odd one. Fed
+    # every 2nd frame, the walk's tracker lost its map at frame 195 and the world took a reading 11 degrees off, then
+    # held it against the readings after it for 6 s
+    GRAVITY_SETTLE_VIEWS = 4.0
     HEIGHT_DEADBAND_M = 0.03
     # A height assumed on the first frame (no floor in view: the default, or below everything seen) is no
     # measurement: the floors seen after it take over as their mean (each weighed by its `agreement`, the assumption
@@ -293,6 +299,7 @@ class Pipeline:
         self._vertical_passed = 0.0
         # gravity readings far from the tracked world's up (`gravity_pull`'s agreed)
         self._far_up = AgreedReadings(self.GRAVITY_AGREE_FRAMES, self.GRAVITY_AGREE_S, self.GRAVITY_GATE_DEG / 2)
+        self._up_views = 0.0  # how many readings' views the world's up rests on (`GRAVITY_SETTLE_VIEWS`)
         self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
         self.asynchronous = asynchronous
@@ -557,11 +564,17 @@ class Pipeline:
             self._far_up.wait(dt)
         else:
             self._far_up.clear()
+        # this reading's share of a view (as the height's below), and the world's up as the mean of few readings
+        views = ground.gravity.confidence * min(dt, REFERENCE_S) / REFERENCE_S
+        if first or tracked.state is TrackingState.LOST:
+            self._up_views = 0.0
+        share = gravity_pull(gap, ground.gravity.confidence, tracked.confidence, share_over(self.GRAVITY_PULL, dt),
+                             self.TRACKING_TRUSTED, self.GRAVITY_GATE_DEG, agreed)
+        if self._up_views < self.GRAVITY_SETTLE_VIEWS and views > 0:
+            share = max(share, views / (self._up_views + views))
+        self._up_views += views
         if gap > self.GRAVITY_DEADBAND_DEG:
-            fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]),
-                                           gravity_pull(gap, ground.gravity.confidence, tracked.confidence,
-                                                        share_over(self.GRAVITY_PULL, dt), self.TRACKING_TRUSTED,
-                                                        self.GRAVITY_GATE_DEG, agreed))
+            fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]), share)
         # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
         ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
@@ -790,6 +803,7 @@ class Pipeline:
         self._camera_y = None
         self._vertical_passed = 0.0
         self._far_up.clear()
+        self._up_views = 0.0
         self._clock.reset()
 
     def close(self):

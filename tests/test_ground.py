@@ -708,6 +708,44 @@ def _heights_after(readings: list[tuple], dt: float, poses: list | None = None) 
     return heights
 
 
+def _ups_after(readings: list[tuple], dt: float = 0.8) -> list[float]:
+    """How far (degrees) the tracked world's up lies from the true one after each of `readings` (the reading's
+    pitch error in degrees, and the tracker's state), on a still, level camera whose tracker is sure of itself
+    (confidence 1) where it tracks."""
+    from arsdk.floor import FloorDecision, GroundResult
+    from arsdk.geometry import FloorPlane
+    from arsdk.tracking import TrackedPose, TrackingState, rotation_between
+
+    true_up = np.array([0.0, -1.0, 0.0])
+    errors = []
+    with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+        for i, (off_deg, state) in enumerate(readings):
+            up = rotation_between(true_up, [0.0, 0.0, -1.0], off_deg / 90.0) @ true_up  # pitched off_deg
+            decision = FloorDecision(FloorPlane(true_up, 1.5, 1.0, True), np.zeros(3))
+            ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+            tracked = TrackedPose(np.eye(4), state, 0.0 if state is TrackingState.LOST else 1.0, 100)
+            world_up = p._tracked_world(tracked, ground, i, i, dt)[1, :3]  # the world's up in the camera's axes
+            errors.append(angle_deg(world_up, true_up))
+    return errors
+
+
+def test_an_up_taken_from_one_reading_is_the_mean_of_the_readings_after_it_until_enough_are_in():
+    """The world's up set from one reading (a stream's first frame, or a frame the tracker lost) rests on that
+    reading alone: the readings after it are averaged in (`Pipeline.GRAVITY_SETTLE_VIEWS` views), not held off as
+    odd ones by a tracker trusted again. Fed every 2nd frame, the HoloLens walk's tracker lost its map at frame 195,
+    the world took a reading 11 degrees off and held it for 6 s. Once settled, one odd reading moves it little."""
+    from arsdk.tracking import TrackingState
+
+    T, L = TrackingState.TRACKING, TrackingState.LOST
+    after_loss = _ups_after([(0.0, T), (10.0, L), (0.0, T), (0.0, T)])
+    assert after_loss[1] == pytest.approx(10.0, abs=0.1)
+    assert after_loss[3] < 4.0  # the mean of three: 3.3; held off as an odd one, 8.6
+    at_start = _ups_after([(10.0, T), (0.0, T), (0.0, T)])
+    assert at_start[2] < 4.0
+    settled = _ups_after([(0.0, T)] * 8 + [(12.0, T)])
+    assert settled[-1] < 1.0
+
+
 def test_the_world_is_pulled_down_toward_a_floor_assumed_under_what_is_seen_but_not_past_a_held_camera():
     """With no floor in view and something seen under the tracked floor (a table the water would climb), the
     world's camera height moves toward a floor below everything in view (FloorSettings.clearance under the lowest
@@ -751,9 +789,9 @@ def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
 
 
 def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agree_on():
-    """A stream whose first view misread gravity (HoloLens walk from frame 260: 17-21 degrees off on its first six
-    frames) holds that up while the tracker trusts itself, until later readings have agreed among themselves for
-    1.2 s and 3 frames. A reading too weak to count (confidence 0.3 here) neither agrees nor disagrees: it used to
+    """A stream whose first views misread gravity (HoloLens walk from frame 260: 17-21 degrees off on its first six
+    frames) settles on that up (`Pipeline.GRAVITY_SETTLE_VIEWS`) and holds it while the tracker trusts itself, until
+    later readings have agreed among themselves for 1.2 s and 3 frames. A reading too weak to count (confidence 0.3 here) neither agrees nor disagrees: it used to
     start the agreement over, and the walk's start held the wrong up 3.2 s longer (floor right over its first 24 s
     0.46; 0.65 so)."""
     from arsdk.floor import FloorDecision, GroundResult
@@ -775,11 +813,12 @@ def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agre
                 out.append(angle_deg(c2w[1, :3], level))  # the world's up (y) in camera axes against the truth
         return out
 
-    strong_only = world_off([(misread, 1.0)] + [(level, 1.0)] * 6)
-    assert strong_only[0] == pytest.approx(18.0, abs=0.1)
-    assert strong_only[2] > 15.0  # one or two readings far from a trusted tracker's up count for little...
+    settled = [(misread, 1.0)] * 4  # four views: the world's up rests on them
+    strong_only = world_off(settled + [(level, 1.0)] * 6)
+    assert strong_only[3] == pytest.approx(18.0, abs=0.1)
+    assert strong_only[5] > 15.0  # one or two readings far from a trusted tracker's up count for little...
     assert strong_only[-1] < 8.0  # ...readings agreeing for 1.2 s and 3 frames turn it
-    mixed = world_off([(misread, 1.0)] + [(level, 1.0), (level, 0.3)] * 6)
+    mixed = world_off(settled + [(level, 1.0), (level, 0.3)] * 6)
     assert mixed[-1] < 8.0, mixed  # the weak readings between did not start the agreement over
 
 
@@ -807,10 +846,13 @@ def test_on_frames_far_apart_two_views_agreeing_for_long_enough_turn_the_world()
                 out.append(angle_deg(p._tracked_world(still, ground, i, i, dt)[1, :3], level))
         return out
 
-    sparse = world_off([misread] + [level] * 3, 1.2)
-    assert sparse[1] > 15.0  # one far reading counts for little
-    assert sparse[2] < 0.8 * sparse[1], sparse  # the second, 1.2 s on, agreeing with it, turns the world
-    video = world_off([misread] + [level] * 10, 1 / 30)
+    # the world's up settled on the misread first (`Pipeline.GRAVITY_SETTLE_VIEWS`: four views, 1.6 s of frames)
+    sparse = world_off([misread] * 4 + [level] * 3, 1.2)
+    assert sparse[3] == pytest.approx(18.0, abs=0.1)
+    assert sparse[4] > 15.0  # one far reading counts for little
+    assert sparse[5] < 0.8 * sparse[4], sparse  # the second, 1.2 s on, agreeing with it, turns the world
+    video = world_off([misread] * 60 + [level] * 10, 1 / 30)
+    assert video[59] == pytest.approx(18.0, abs=0.1)
     assert video[-1] > 15.0, video  # ten frames at 30 frame/s are a third of a second
 
 
