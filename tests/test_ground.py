@@ -791,9 +791,9 @@ def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
 def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agree_on():
     """A stream whose first views misread gravity (HoloLens walk from frame 260: 17-21 degrees off on its first six
     frames) settles on that up (`Pipeline.GRAVITY_SETTLE_VIEWS`) and holds it while the tracker trusts itself, until
-    later readings have agreed among themselves for 1.2 s and 3 frames. A reading too weak to count (confidence 0.3 here) neither agrees nor disagrees: it used to
-    start the agreement over, and the walk's start held the wrong up 3.2 s longer (floor right over its first 24 s
-    0.46; 0.65 so)."""
+    later readings have agreed among themselves for 1.2 s and 3 frames. A reading too weak to count (confidence 0.3
+    here) neither agrees nor disagrees: it used to start the agreement over, and the walk's start held the wrong up
+    3.2 s longer (floor right over its first 24 s 0.46; 0.65 so)."""
     from arsdk.floor import FloorDecision, GroundResult
     from arsdk.geometry import FloorPlane, angle_deg
     from arsdk.tracking import TrackedPose, TrackingState
