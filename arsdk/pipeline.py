@@ -564,17 +564,19 @@ class Pipeline:
             self._far_up.wait(dt)
         else:
             self._far_up.clear()
-        # this reading's share of a view (as the height's below), and the world's up as the mean of few readings
-        views = ground.gravity.confidence * min(dt, REFERENCE_S) / REFERENCE_S
+        # a view lasts REFERENCE_S: at 30 frame/s a view's 12 frames together count as the one view they are
+        frame_time = min(dt, REFERENCE_S)
+        # the world's up as the mean of the few readings it rests on (`GRAVITY_SETTLE_VIEWS`)
+        up_view = ground.gravity.confidence * frame_time / REFERENCE_S
         if first or tracked.state is TrackingState.LOST:
             self._up_views = 0.0
-        share = gravity_pull(gap, ground.gravity.confidence, tracked.confidence, share_over(self.GRAVITY_PULL, dt),
-                             self.TRACKING_TRUSTED, self.GRAVITY_GATE_DEG, agreed)
-        if self._up_views < self.GRAVITY_SETTLE_VIEWS and views > 0:
-            share = max(share, views / (self._up_views + views))
-        self._up_views += views
         if gap > self.GRAVITY_DEADBAND_DEG:
+            share = gravity_pull(gap, ground.gravity.confidence, tracked.confidence, share_over(self.GRAVITY_PULL, dt),
+                                 self.TRACKING_TRUSTED, self.GRAVITY_GATE_DEG, agreed)
+            if self._up_views < self.GRAVITY_SETTLE_VIEWS and up_view > 0:
+                share = max(share, up_view / (self._up_views + up_view))
             fix[:3, :3] = rotation_between(measured_up, np.array([0.0, 1.0, 0.0]), share)
+        self._up_views += up_view
         # the metric scale: the ground tracker's (one slowly updated scale per scene) over the map's
         ratio = 1.0 / (tracked.depth_scale * _scale_of(self._world_from_map))
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
@@ -584,8 +586,7 @@ class Pipeline:
             gap = ground.decision.plane.d - centre[1]
             trusted = centre[1] if self._height_tracked(tracked) else None
             weight = agreement(ground.decision.plane.d, trusted, self.ground.height_spread())
-            # this frame's share of a view: at 30 frame/s a view's 12 frames together count as the one view they are
-            views = weight * min(dt, REFERENCE_S) / REFERENCE_S
+            views = weight * frame_time / REFERENCE_S  # this frame's share of a view
             if abs(gap) > self.HEIGHT_DEADBAND_M and views > 0:
                 held = share_over(self.HEIGHT_PULL, dt) * gap * weight
                 mean = views / (self._height_views + views) * gap

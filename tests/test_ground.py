@@ -708,24 +708,29 @@ def _heights_after(readings: list[tuple], dt: float, poses: list | None = None) 
     return heights
 
 
-def _ups_after(readings: list[tuple], dt: float = 0.8) -> list[float]:
-    """How far (degrees) the tracked world's up lies from the true one after each of `readings` (the reading's
-    pitch error in degrees, and the tracker's state), on a still, level camera whose tracker is sure of itself
-    (confidence 1) where it tracks."""
+def _pitched(deg: float) -> np.ndarray:
+    """A level camera's up (camera axes) read `deg` degrees off in pitch."""
+    return np.array([0.0, -math.cos(math.radians(deg)), math.sin(math.radians(deg))])
+
+
+def _world_up_errors(readings: list[tuple], dt: float, tracker_confidence: float = 0.9) -> list[float]:
+    """How far (degrees) the tracked world's up lies from the true one after each of `readings` (the measured up in
+    camera axes, its confidence, and the tracker's state), `dt` seconds apart, on a still, level camera whose
+    tracker has `tracker_confidence` where it tracks (none where it lost the camera). The floor decided lies square
+    to each reading, as the ground tracker's does, so a stream's first reading sets the world."""
     from arsdk.floor import FloorDecision, GroundResult
     from arsdk.geometry import FloorPlane
-    from arsdk.tracking import TrackedPose, TrackingState, rotation_between
+    from arsdk.tracking import TrackedPose, TrackingState
 
-    true_up = np.array([0.0, -1.0, 0.0])
+    level = _pitched(0.0)
     errors = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
-        for i, (off_deg, state) in enumerate(readings):
-            up = rotation_between(true_up, [0.0, 0.0, -1.0], off_deg / 90.0) @ true_up  # pitched off_deg
-            decision = FloorDecision(FloorPlane(true_up, 1.5, 1.0, True), np.zeros(3))
-            ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
-            tracked = TrackedPose(np.eye(4), state, 0.0 if state is TrackingState.LOST else 1.0, 100)
-            world_up = p._tracked_world(tracked, ground, i, i, dt)[1, :3]  # the world's up in the camera's axes
-            errors.append(angle_deg(world_up, true_up))
+        for i, (up, confidence, state) in enumerate(readings):
+            decision = FloorDecision(FloorPlane(up, 1.5, 1.0, True), np.zeros(3))
+            ground = GroundResult(Gravity(up, confidence, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
+            trust = 0.0 if state is TrackingState.LOST else tracker_confidence
+            c2w = p._tracked_world(TrackedPose(np.eye(4), state, trust, 100), ground, i, i, dt)
+            errors.append(angle_deg(c2w[1, :3], level))  # the world's up (y) in camera axes against the truth
     return errors
 
 
@@ -736,13 +741,13 @@ def test_an_up_taken_from_one_reading_is_the_mean_of_the_readings_after_it_until
     the world took a reading 11 degrees off and held it for 6 s. Once settled, one odd reading moves it little."""
     from arsdk.tracking import TrackingState
 
-    T, L = TrackingState.TRACKING, TrackingState.LOST
-    after_loss = _ups_after([(0.0, T), (10.0, L), (0.0, T), (0.0, T)])
+    level, off = (_pitched(0.0), 1.0, TrackingState.TRACKING), (_pitched(10.0), 1.0, TrackingState.TRACKING)
+    after_loss = _world_up_errors([level, (_pitched(10.0), 1.0, TrackingState.LOST), level, level], 0.8)
     assert after_loss[1] == pytest.approx(10.0, abs=0.1)
     assert after_loss[3] < 4.0  # the mean of three: 3.3; held off as an odd one, 8.6
-    at_start = _ups_after([(10.0, T), (0.0, T), (0.0, T)])
-    assert at_start[2] < 4.0
-    settled = _ups_after([(0.0, T)] * 8 + [(12.0, T)])
+    at_start = _world_up_errors([off, level, level], 0.8)
+    assert at_start[0] == pytest.approx(10.0, abs=0.1) and at_start[2] < 4.0
+    settled = _world_up_errors([level] * 8 + [(_pitched(12.0), 1.0, TrackingState.TRACKING)], 0.8)
     assert settled[-1] < 1.0
 
 
@@ -794,24 +799,12 @@ def test_weak_gravity_readings_do_not_hold_off_a_correction_the_strong_ones_agre
     later readings have agreed among themselves for 1.2 s and 3 frames. A reading too weak to count (confidence 0.3
     here) neither agrees nor disagrees: it used to start the agreement over, and the walk's start held the wrong up
     3.2 s longer (floor right over its first 24 s 0.46; 0.65 so)."""
-    from arsdk.floor import FloorDecision, GroundResult
-    from arsdk.geometry import FloorPlane, angle_deg
-    from arsdk.tracking import TrackedPose, TrackingState
+    from arsdk.tracking import TrackingState
 
-    level = np.array([0.0, -1.0, 0.0])  # the true up in the camera's axes: a level camera
-    tilt = math.radians(18.0)
-    misread = np.array([0.0, -math.cos(tilt), math.sin(tilt)])
-    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 0.9, 100)
+    level, misread = _pitched(0.0), _pitched(18.0)
 
     def world_off(readings):  # (up, confidence) per frame, 0.4 s apart -> the world's up off the truth, degrees
-        out = []
-        with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
-            for i, (up, confidence) in enumerate(readings):
-                decision = FloorDecision(FloorPlane(up, 1.5, 1.0, True), np.zeros(3))
-                ground = GroundResult(Gravity(up, confidence, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
-                c2w = p._tracked_world(still, ground, i, i, 0.4)
-                out.append(angle_deg(c2w[1, :3], level))  # the world's up (y) in camera axes against the truth
-        return out
+        return _world_up_errors([(up, c, TrackingState.TRACKING) for up, c in readings], 0.4)
 
     settled = [(misread, 1.0)] * 4  # four views: the world's up rests on them
     strong_only = world_off(settled + [(level, 1.0)] * 6)
@@ -828,23 +821,12 @@ def test_on_frames_far_apart_two_views_agreeing_for_long_enough_turn_the_world()
     three asked for, a world the readings agreed was 10-12 degrees off was held 1.2 s longer (the walk fed every
     2nd frame: floor right over line draws 0-3 0.736 / 0.721 -> 0.773 / 0.750). At a camera's rate the 1.2 s
     decide: a third of a second of readings does not turn it."""
-    from arsdk.floor import FloorDecision, GroundResult
-    from arsdk.geometry import FloorPlane, angle_deg
-    from arsdk.tracking import TrackedPose, TrackingState
+    from arsdk.tracking import TrackingState
 
-    level = np.array([0.0, -1.0, 0.0])
-    tilt = math.radians(18.0)
-    misread = np.array([0.0, -math.cos(tilt), math.sin(tilt)])
-    still = TrackedPose(np.eye(4), TrackingState.TRACKING, 0.9, 100)
+    level, misread = _pitched(0.0), _pitched(18.0)
 
     def world_off(readings, dt):
-        out = []
-        with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
-            for i, up in enumerate(readings):
-                decision = FloorDecision(FloorPlane(up, 1.5, 1.0, True), np.zeros(3))
-                ground = GroundResult(Gravity(up, 1.0, "lines"), decision, np.ones((4, 4), np.float32), 1.0)
-                out.append(angle_deg(p._tracked_world(still, ground, i, i, dt)[1, :3], level))
-        return out
+        return _world_up_errors([(up, 1.0, TrackingState.TRACKING) for up in readings], dt)
 
     # the world's up settled on the misread first (`Pipeline.GRAVITY_SETTLE_VIEWS`: four views, 1.6 s of frames)
     sparse = world_off([misread] * 4 + [level] * 3, 1.2)

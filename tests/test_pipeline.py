@@ -252,11 +252,12 @@ def test_a_very_wide_frame_keeps_its_aspect_when_brought_down():
     aspect (intrinsics of one camera), and is worked on."""
     from arsdk.pipeline import MIN_FRAME_SIDE
 
-    w, h = 128 * arsdk.Pipeline.DEPTH_WIDTH // MIN_FRAME_SIDE, 64  # 16 px high at 640 wide: 8 rows
+    w, h = 128 * arsdk.Pipeline.DEPTH_WIDTH // MIN_FRAME_SIDE, 64  # DEPTH_WIDTH wide, it would be 8 rows high
     image = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    intr = arsdk.Intrinsics.from_fov(w, h, 60.0)
     with arsdk.Pipeline.default(segmentation=False) as pipe:
-        small, sintr = pipe._depth_frame(image, arsdk.Intrinsics.from_fov(w, h, 60.0))
+        small, sintr = pipe._depth_frame(image, intr)
         assert small.shape[0] == MIN_FRAME_SIDE and abs(small.shape[1] / small.shape[0] - w / h) < 0.01 * w / h
         assert (sintr.width, sintr.height) == (small.shape[1], small.shape[0])
-        state = pipe.process(arsdk.Frame(image, 0.0, 0, intrinsics=arsdk.Intrinsics.from_fov(w, h, 60.0)))
+        state = pipe.process(arsdk.Frame(image, 0.0, 0, intrinsics=intr))
         assert state.depth.shape == (h, w)
