@@ -341,7 +341,7 @@ def level_depth(depth: np.ndarray, rays_x: np.ndarray, rays_y: np.ndarray, tilt:
         return depth
     # z' = z / (1 + z c.r): the relative change z c.r, bounded, in one buffer (this runs on every full frame);
     # unknown depth (0) stays 0
-    q = np.add.outer(c[1] * rays_y + c[2], c[0] * rays_x).astype(np.float32)
+    q = np.add.outer(c[1] * rays_y + c[2], c[0] * rays_x).astype(np.float32, copy=False)
     q *= depth
     np.clip(q, -max_change, max_change, out=q)
     q += np.float32(1.0)
