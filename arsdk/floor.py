@@ -456,10 +456,13 @@ class GroundTracker:
         settings.tracked_height_spread while the scene's floor is new, narrowing to settled_height_spread as frames
         with a floor in view add up (over height_settle_s seconds of them)."""
         s = self.settings
-        if s.height_settle_s <= 0.0:
-            return s.settled_height_spread
-        settled = 1.0 - math.exp(-self._floor_seconds / s.height_settle_s)
-        return s.tracked_height_spread + settled * (s.settled_height_spread - s.tracked_height_spread)
+        return s.tracked_height_spread + self.height_settled() * (s.settled_height_spread - s.tracked_height_spread)
+
+    def height_settled(self) -> float:
+        """How settled the scene's camera height is, 0-1: 1 - exp(-t / settings.height_settle_s) of the seconds t of
+        frames with a floor in view so far (1 with height_settle_s 0)."""
+        s = self.settings
+        return 1.0 if s.height_settle_s <= 0.0 else 1.0 - math.exp(-self._floor_seconds / s.height_settle_s)
 
     @property
     def held_up_s(self) -> float:

@@ -603,9 +603,18 @@ class Pipeline:
             # which the tracked world weighed against its own height already (a floor found at 1.87 m on the
             # 7-Scenes kitchen's table views, against 1.45 tracked, then pulled the world 0.2 m up over the
             # floorless views after it)
+            # Once the scene's height has settled on floors seen, this is one more measurement, counted by its
+            # agreement with the tracked height as a floor seen is: at full weight, FastDepth's far floor drawn
+            # 2.1-2.5 m down on a few floorless views pushed the walk seen through a 16:9 crop 0.25 m up in 12
+            # frames, and the floors seen after it, 20-40 % off the height it had reached, then counted for almost
+            # nothing (floor right there 0.42 -> 0.73). Before, it counts in full: a first floor that was a table
+            # or counter is corrected by it (weighed from the start, the first 24 s of streams lost 0.03)
             below = ground.lowest_seen + self.ground.settings.clearance
             if centre[1] + self.HEIGHT_DEADBAND_M < below <= self.ground.settings.camera_height_range[1]:
-                fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (below - centre[1])
+                trusted = centre[1] if self._height_tracked(tracked) else None
+                settled = self.ground.height_settled()
+                weight = 1.0 - settled + settled * agreement(below, trusted, self.ground.height_spread())
+                fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (below - centre[1]) * weight
         self._world_from_map = fix @ self._world_from_map
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
         self._camera_y = float(c2w[1, 3])

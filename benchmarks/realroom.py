@@ -33,6 +33,9 @@ no floor, and every frame has a true up.
   one draw can send the height astray where another does not;
 - other resolutions: the single frames resized to 0.75x and 2x (intrinsics with them): floor right, and how often
   the decision is the one made at the native size;
+- other crops: the HoloLens walk (3:2) seen through the centre of its pictures at 4:3 and 16:9, as cameras of other
+  shapes would see the room (`other_crops`), and the means with the walk itself: the tuning was made on the walk
+  as it is, and a crop is a second and third look at the same room;
 - the floor's pixels known: the HoloLens walk with the floor grown over its colours replaced by the true floor's
   pixels (`KnownFloorCells`): the flood IoU an exact floor segmentation would give on the depth model's depth;
 - video rate: the first 100 HoloLens frames with 11 views rendered between each pair from the real pictures and
@@ -336,6 +339,46 @@ def other_resolutions(depth_name: str, root, zooms=(0.75, 2.0)) -> dict:
     return result
 
 
+def centre_crop(frame, aspect: float):
+    """A posed frame seen through the centre of its picture at another aspect (width / height): rows cut for a
+    wider one, columns for a narrower one; its depth and intrinsics with it."""
+    h, w = frame.image.shape[:2]
+    if aspect >= w / h:
+        ch, cw = int(round(w / aspect)), w
+    else:
+        ch, cw = h, int(round(h * aspect))
+    top, left = (h - ch) // 2, (w - cw) // 2
+    window = (slice(top, top + ch), slice(left, left + cw))
+    return dataclasses.replace(frame, image=np.ascontiguousarray(frame.image[window]),
+                               depth=np.ascontiguousarray(frame.depth[window]),
+                               intrinsics=frame.intrinsics.cropped(left, top, cw, ch))
+
+
+CROP_KEYS = ("floor_right", "floor_said_visible", "floor_wrong_angle", "floor_wrong_height", "flood_iou_0.15",
+             "flood_iou_0.40", "no_floor_wrongly_wet_share_median", "no_floor_wrongly_wet_share_mean")
+
+
+def other_crops(depth_name: str, root, sdk_run: dict, aspects=((4, 3), (16, 9))) -> dict:
+    """The HoloLens walk (3:2) seen through the centre of its pictures at other aspects, as cameras of another
+    shape would see that room: a 4:3 one (narrower; most webcams at 640x480, NYU, 7-Scenes) and a 16:9 one (a
+    laptop webcam at 1280x720, a phone's video). The model sees each picture squeezed otherwise, and less of the
+    room: a second and third look at one room, whose decisions should hold as well as on the walk itself."""
+    pipe = arsdk.Pipeline(make_depth(depth_name), None)
+    flood = FloodRenderer()
+    seq = load_training_sequences(root)[0]
+    out = {}
+    for w, h in aspects:
+        frames = [centre_crop(f, w / h) for f in seq]
+        s = summarise(score_stream(pipe, frames, flood, f"HoloLens walk through a {w}:{h} crop", HOLOLENS_SPACING_S))
+        out[f"{w}x{h}"] = {k: s[k] for k in CROP_KEYS}
+    flood.close()
+    pipe.close()
+    for key in ("floor_right", "flood_iou_0.15", "flood_iou_0.40"):
+        out[f"{key}_mean_with_walk"] = round(float(np.mean([sdk_run[key], *(out[f"{w}x{h}"][key]
+                                                                          for w, h in aspects)])), 3)
+    return out
+
+
 def line_draws(depth_name: str, root, seeds=(1, 2, 3, 4)) -> dict:
     """The HoloLens walk again with the line search's random pairs drawn from other seeds
     (`GravityEstimator.seed`; the SDK's is 0): floor right and its misses per seed, and their mean and worst. The
@@ -610,6 +653,8 @@ def main():
     zoomed = other_resolutions(name, root)
     for k, v in zoomed.items():
         print(f"  single frames at {k:5s} {v}")
+    crops = other_crops(name, root, sets["hololens"])
+    print(f"  HoloLens walk through other crops {crops}")
     seven = seven_scenes_stream(name, root)
     print(f"  7-Scenes as a stream {seven}")
     seven_draws = seven_scenes_draws(name, root, seven)
@@ -636,6 +681,7 @@ def main():
     timing = cost(name, root)
     print(f"  cost {timing}")
     write_result("realroom", {"depth_model": name, "sets": sets, "line_draws": draws, "other_resolutions": zoomed,
+                              "other_crops": crops,
                               "seven_scenes_stream": seven, "seven_scenes_line_draws": seven_draws,
                               "video_rate": video,
                               "video_rate_camera_inputs": video_inputs,

@@ -686,11 +686,14 @@ def test_a_lowered_camera_takes_the_world_with_it():
     assert 0.3 < lowered < 0.5, (heights[29], heights[44])
 
 
-def _heights_after(readings: list[tuple], dt: float, poses: list | None = None) -> list[float]:
+def _heights_after(readings: list[tuple], dt: float, poses: list | None = None,
+                   floor_seen_s: float | None = None) -> list[float]:
     """The tracked world's camera height after each of `readings` (the floor decision's camera height, whether it
     saw a floor, and on a floorless one optionally how far below the camera the lowest surface seen lies:
     `GroundResult.lowest_seen`), `dt` seconds apart, on a level camera, still (the pipeline's height pull alone)
-    or tracked at `poses` (TrackedPose each)."""
+    or tracked at `poses` (TrackedPose each). floor_seen_s: seconds of frames with a floor in view before the first
+    reading (the world's height is then a tracked one, as settled as they make it: `GroundTracker.height_settled`);
+    None: no floor measured yet."""
     from arsdk.floor import FloorDecision, GroundResult
     from arsdk.geometry import FloorPlane
     from arsdk.tracking import TrackedPose, TrackingState
@@ -699,6 +702,8 @@ def _heights_after(readings: list[tuple], dt: float, poses: list | None = None) 
     poses = poses or [TrackedPose(np.eye(4), TrackingState.TRACKING, 1.0, 100)] * len(readings)
     heights = []
     with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as p:
+        if floor_seen_s is not None:
+            p._floor_seen, p.ground._floor_seconds = True, floor_seen_s
         for i, (reading, tracked) in enumerate(zip(readings, poses)):
             d, visible, *lowest = reading
             decision = FloorDecision(FloorPlane(up, d, 1.0, visible), np.zeros(3))
@@ -768,6 +773,23 @@ def test_the_world_is_pulled_down_toward_a_floor_assumed_under_what_is_seen_but_
     remembered = _heights_after([(1.5, True)] + [(1.9, False, 1.0)] * 10, 0.4)  # a table 1 m down; 1.9 held
     assert remembered == pytest.approx([1.5] * 11)
     assert _heights_after([(1.5, True)] + [(1.9, False)] * 10, 0.4) == pytest.approx([1.5] * 11)  # nothing seen
+
+
+def test_a_floor_assumed_under_what_is_seen_counts_by_its_agreement_with_a_settled_height():
+    """The lowest surface seen on a floorless frame says the floor lies at least clearance under it. Once the
+    scene's height has settled on floors seen, that is one more measurement, weighed by its agreement with the
+    tracked height as a floor seen is (`floor.agreement`): FastDepth draws a far floor 2.1-2.5 m down on a few
+    floorless views, and followed in full those pushed the HoloLens walk seen through a 16:9 crop 0.25 m up in 12
+    frames, where the floors seen after it, far from the height it had reached, then counted for almost nothing.
+    Before it has settled (a stream's start, whose first floor may be a table), it counts in full."""
+    clearance = FloorSettings().clearance
+    far = [(2.5, False, 2.5 - clearance)] * 10
+    untracked = _heights_after([(1.6, False)] + far, 0.4)
+    new = _heights_after([(1.6, True)] + far, 0.4, floor_seen_s=0.4)
+    settled = _heights_after([(1.6, True)] + far, 0.4, floor_seen_s=30.0)
+    assert untracked[-1] > 1.9  # 0.05 of the gap per 0.4 s
+    assert new[-1] > 1.85
+    assert 1.6 < settled[-1] < 1.65  # 1.61 (1.96 when counted in full, as before)
 
 
 def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
