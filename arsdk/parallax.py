@@ -35,10 +35,10 @@ class ParallaxSettings:
     of the blocks of a raised region that are matched on their own, and floor_like: the factor from which such a
     block moves like the floor (on its own and against the rest) and is kept on it; min_kept_share: the share of
     the view kept blocks must cover for the floor to stay in view; every_s: seconds between checks while the floor
-    holds (each frame while it does not), and retry_s after a check that could not tell; hold_turn_deg, hold_move: how far the camera may turn (degrees) or move
-    (a share of its height) from a check before its verdict lapses; keep_s, keep_every_s: how far back past views
-    are kept, and how far apart (at a camera's rate most frames are skipped: the picture is brought down only for
-    a view kept or checked)."""
+    holds (each frame while it does not), and retry_s after a check that could not tell; hold_turn_deg, hold_move:
+    how far the camera may turn (degrees) or move (a share of its height) from a check before its verdict lapses;
+    keep_s, keep_every_s: how far back past views are kept, and how far apart (at a camera's rate most frames are
+    skipped: the picture is brought down only for a view kept or checked)."""
 
     width: int = 160
     scales: tuple[float, ...] = tuple(float(x) for x in np.exp(np.linspace(np.log(0.3), np.log(1.6), 15)))

@@ -153,9 +153,9 @@ class ShaderLibrary:
         header = "".join(f"#define {name} {value}\n" for name, value in defines)
         try:
             with self.current:
-                return self.ctx.program(vertex_shader=_with_defines(shaders.load_source(vert, self.search_dirs), header),
-                                        fragment_shader=_with_defines(shaders.load_source(frag, self.search_dirs),
-                                                                      header))
+                vertex = _with_defines(shaders.load_source(vert, self.search_dirs), header)
+                fragment = _with_defines(shaders.load_source(frag, self.search_dirs), header)
+                return self.ctx.program(vertex_shader=vertex, fragment_shader=fragment)
         except Exception as exc:  # moderngl raises a plain Error with the driver's log
             raise RenderError(f"shader {vert} + {frag} {dict(defines)}: {exc}") from exc
 

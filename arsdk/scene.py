@@ -480,6 +480,7 @@ class SceneRenderer:
         return SceneView(np.ascontiguousarray(rgb), depth, mask, intr, np.asarray(camera_to_world, np.float64))
 
     def release(self):
-        for obj in (self._noise, self._vao, self._vbo, self._photos, self.fbo, self._color, self._depth, self._mask, self.prog):
+        for obj in (self._noise, self._vao, self._vbo, self._photos, self.fbo, self._color, self._depth, self._mask,
+                    self.prog):
             if obj is not None:
                 obj.release()

@@ -60,7 +60,8 @@ def test_letterbox_bars_leave_the_picture_s_depth_as_it_was(fastdepth):
     assert plain.padding == (0, 0, 0, 0)
     boxed = np.zeros((h + 100, w, 3), np.uint8)  # 50 px black bars above and below, as a 16:9 player would add
     boxed[50:50 + h] = photo
-    result = fastdepth.estimate(boxed, Intrinsics(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy + 50, width=w, height=h + 100))
+    result = fastdepth.estimate(boxed, Intrinsics(fx=intr.fx, fy=intr.fy, cx=intr.cx, cy=intr.cy + 50, width=w,
+                                                  height=h + 100))
     assert result.padding == (51, 51, 0, 0)  # each bar and the line where bar and picture meet
     assert np.array_equal(result.raw[:51], np.repeat(result.raw[51:52], 51, axis=0))
     inside = result.raw[51:-51]
@@ -164,7 +165,8 @@ def test_spec_and_input_errors(fastdepth, tmp_path):
         fastdepth.estimate(np.zeros((48, 64, 3), np.uint8), Intrinsics.from_fov(64, 64, 60))
 
 
-@pytest.mark.parametrize("mean,std", [((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)), ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+@pytest.mark.parametrize("mean,std", [((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+                                      ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
 def test_nhwc_preprocess_is_the_normalisation_exactly(mean, std):
     import dataclasses
 

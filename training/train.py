@@ -176,8 +176,8 @@ def main(argv=None):
                     help="keep an exponential moving average of the weights (BatchNorm statistics included) with "
                          "this decay and export it instead of the last weights (0: off)")
     ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser; a --run "
-                         "that already has a checkpoint resumes from it instead, so the same command resumes")
+                    help="start a new run from this checkpoint's weights (fine-tuning), with a fresh optimiser; a "
+                         "--run that already has a checkpoint resumes from it instead, so the same command resumes")
     ap.add_argument("--device", default="auto", help="cpu, cuda, or auto (cuda when PyTorch sees a GPU)")
     ap.add_argument("--run", default="last")
     args = ap.parse_args(argv)
@@ -189,7 +189,8 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SystemExit(f"--device {args.device}: this PyTorch ({torch.__version__}) sees no CUDA GPU; use --device cpu")
+        raise SystemExit(f"--device {args.device}: this PyTorch ({torch.__version__}) sees no CUDA GPU; "
+                         "use --device cpu")
     from tqdm import tqdm
 
     data = load_seeds(args)
@@ -273,7 +274,8 @@ def main(argv=None):
             # real photos: the teacher's depth is the only label, and only its shape (scale-invariant) is trusted
             ridx = torch.randint(0, len(real_images), (args.real_per_batch,), generator=gen, device=gen.device)
             rimg, rtea, _, rfeats, rflipped = augment(real_images[ridx].float() / 255, real_teacher[ridx],
-                                                      real_teacher[ridx], gen, [m[ridx].float() for m in real_hint_maps])
+                                                      real_teacher[ridx], gen,
+                                                      [m[ridx].float() for m in real_hint_maps])
             rlog, rdecoder_maps = predict_log_depth(model, rimg, args.input)
             if hints:
                 loss = loss + args.hint_weight * hints.loss(rdecoder_maps, rfeats, ~rflipped)
