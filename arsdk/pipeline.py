@@ -582,10 +582,11 @@ class Pipeline:
         if abs(math.log(ratio)) > self.SCALE_DEADBAND:
             fix[:3, :3] *= ratio ** share_over(self.SCALE_PULL, dt)
         fix[:3, 3] = centre - fix[:3, :3] @ centre  # turned and scaled about the camera
+        # a height measured this frame counts by its agreement with a tracked one
+        trusted, spread = centre[1] if self._height_tracked(tracked) else None, self.ground.height_spread()
         if ground.decision.visible:  # and the camera height, where a floor is in view (a far one counts little)
             gap = ground.decision.plane.d - centre[1]
-            trusted = centre[1] if self._height_tracked(tracked) else None
-            weight = agreement(ground.decision.plane.d, trusted, self.ground.height_spread())
+            weight = agreement(ground.decision.plane.d, trusted, spread)
             views = weight * frame_time / REFERENCE_S  # this frame's share of a view
             if abs(gap) > self.HEIGHT_DEADBAND_M and views > 0:
                 held = share_over(self.HEIGHT_PULL, dt) * gap * weight
@@ -611,9 +612,8 @@ class Pipeline:
             # or counter is corrected by it (weighed from the start, the first 24 s of streams lost 0.03)
             below = ground.lowest_seen + self.ground.settings.clearance
             if centre[1] + self.HEIGHT_DEADBAND_M < below <= self.ground.settings.camera_height_range[1]:
-                trusted = centre[1] if self._height_tracked(tracked) else None
                 settled = self.ground.height_settled()
-                weight = 1.0 - settled + settled * agreement(below, trusted, self.ground.height_spread())
+                weight = 1.0 - settled + settled * agreement(below, trusted, spread)
                 fix[1, 3] += share_over(self.HEIGHT_PULL, dt) * (below - centre[1]) * weight
         self._world_from_map = fix @ self._world_from_map
         c2w = _rigid(self._world_from_map @ tracked.camera_to_world)
