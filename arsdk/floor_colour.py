@@ -31,11 +31,12 @@ class FloorColourSettings:
     so a new room's floor takes over; width: about how many cells wide the grid is (the picture's width over a whole
     number of pixels a cell); min_floor_share: the share of the known pixels the floor's colours must have been
     learned from (in this frame's weight) before any pixel is grown; release: the share of a grown cell's hold on the
-    floor let go per temporal.REFERENCE_S once it is no longer grown; seen_odds: how much likelier (natural log) a
-    colour must be on the floor than off it to count toward the floor `seen` in a picture. The decision flickers with the depth's noise,
+    floor let go per temporal.REFERENCE_S once it is no longer grown. The decision flickers with the depth's noise,
     and each flicker moved the cell's depth by up to `reach` camera heights: at 30 frame/s on the HoloLens views,
     held so, TAE 1.93 -> 1.76 and flood IoU 0.693 / 0.722 -> 0.702 / 0.724 (let go at once: as before; followed
-    both ways at 0.7, TAE 1.75 but IoU at 0.15 m 0.668, the carpet half laid)."""
+    both ways at 0.7, TAE 1.75 but IoU at 0.15 m 0.668, the carpet half laid). seen_odds: how much likelier
+    (natural log) a colour must be on the floor than off it to count toward the floor `seen` in a picture (at e^2.5
+    most of what `seen` gains on the HoloLens walk went, BENCHMARKS.md)."""
 
     on_floor: float = 0.03
     above_floor: float = 0.2

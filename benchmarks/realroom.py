@@ -452,8 +452,9 @@ def camera_inputs(frames):
 
 class KnownFloorCells:
     """Stands in for a pipeline's `floor_colours` (`floor_colour.FloorColours`): the cells it lays on the floor
-    plane are the true floor's, the pixels within KNOWN_FLOOR_M of it in the sensor's depth, as an exact floor
-    segmentation would find them. Set `truth` (HxW bool, the frame's pixels) before each frame."""
+    plane, and the floor it sees in a picture, are the true floor's, the pixels within KNOWN_FLOOR_M of it in the
+    sensor's depth, as an exact floor segmentation would find them. Set `truth` (HxW bool, the frame's pixels)
+    before each frame."""
 
     def __init__(self):
         self.truth: np.ndarray | None = None
@@ -468,6 +469,10 @@ class KnownFloorCells:
         cells = cv2.resize(self.truth.astype(np.uint8), (depth.shape[1], depth.shape[0]),
                            interpolation=cv2.INTER_NEAREST)
         return cells.astype(np.float32) if cells.any() else None
+
+    def seen(self, image, intr, up) -> float:
+        """The share of the picture the true floor covers: an exact segmentation sees the floor wherever it is."""
+        return 0.0 if self.truth is None else float(np.mean(self.truth))
 
     def let_go(self):
         pass
