@@ -302,6 +302,9 @@ def warp_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray
     return out.reshape(target.height, target.width)
 
 
+MIN_CARRIED_DEPTH_M = 0.05  # nearer than this, a carried point is one the camera has come up to (`follow_depth`)
+
+
 def follow_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarray) -> np.ndarray:
     """Depth (HxW metres, 0 unknown) carried to a camera that moved a little (the 4x4 `source_to_target`, metres):
     the image warped by the homography of the rotation and of the translation at the depth's median distance,
@@ -322,9 +325,15 @@ def follow_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarr
     # a source point at depth z lies at z / (R^T ray)_z along the target's z (ray: the target pixel's, at z = 1),
     # shifted by the translation's z
     rx, ry = pixel_rays(intr)
-    out /= np.add.outer(np.float32(R[1, 2]) * ry + np.float32(R[2, 2]), np.float32(R[0, 2]) * rx)
+    along = np.add.outer(np.float32(R[1, 2]) * ry + np.float32(R[2, 2]), np.float32(R[0, 2]) * rx)
+    out /= along
     out += np.float32(t[2])
-    out[unknown] = 0.0
+    # what the camera has come up to or passed is not in view: unknown, not a depth of millimetres or below zero
+    # (the live app's depth, 1-3 frames late on the HoloLens walk, held such pixels on dozens of frames); nor is
+    # what lies more than 70 degrees off the source camera's axis (`along` is at most the cosine of that angle): it
+    # was outside any webcam's view, its value the border's, and the division made it kilometres (a depth 6 frames
+    # late, turned far: 1100 km)
+    out[unknown | (out < np.float32(MIN_CARRIED_DEPTH_M)) | (along < np.float32(0.35))] = 0.0
     return out
 
 

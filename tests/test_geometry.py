@@ -241,6 +241,35 @@ def test_follow_depth_matches_the_exact_warp_on_a_slanted_wall():
     np.testing.assert_allclose(follow_depth(depth, intr, np.eye(4)), depth, rtol=1e-6)
 
 
+def test_follow_depth_leaves_what_the_camera_has_come_up_to_unknown():
+    """A camera moved 0.4 m forward: a box 0.3 m ahead of where it was is now behind it, and one 0.42 m ahead 2 cm
+    before it: both unknown (0), not a depth below zero or of millimetres; the wall 2 m ahead is 1.6 m ahead."""
+    intr = Intrinsics.from_fov(320, 240, 60.0)
+    depth = np.full((240, 320), 2.0, np.float32)
+    depth[100:140, 40:80] = 0.3
+    depth[100:140, 240:280] = 0.42
+    motion = np.eye(4)
+    motion[2, 3] = -0.4  # source points 0.4 m nearer along z in the target camera
+    carried = follow_depth(depth, intr, motion)
+    assert carried.min() >= 0.0
+    assert np.all((carried == 0) | (carried >= 0.05))
+    assert np.median(carried[carried > 0]) == pytest.approx(1.6, abs=1e-4)
+    assert (carried == 0).sum() >= 0.5 * 2 * 40 * 40  # the boxes, wherever the homography put them
+
+
+def test_follow_depth_leaves_what_the_old_camera_could_not_see_unknown():
+    """A camera turned 75 degrees: the pixels whose rays lie more than 70 degrees off the old camera's axis are
+    unknown, not the border's depth divided toward infinity; the rest stay within the room's depths."""
+    intr = Intrinsics.from_fov(320, 240, 60.0)
+    depth = np.full((240, 320), 3.0, np.float32)
+    angle = math.radians(75.0)
+    motion = np.eye(4)
+    motion[:3, :3] = [[math.cos(angle), 0, math.sin(angle)], [0, 1, 0], [-math.sin(angle), 0, math.cos(angle)]]
+    carried = follow_depth(depth, intr, motion)
+    assert (carried == 0).any() and (carried > 0).any()
+    assert carried.max() < 3.0 / 0.35 + 1e-3
+
+
 def test_away_from_depth_edges_drops_steps_and_holes_only():
     depth = np.full((60, 80), 2.0, np.float32)
     depth[:, 40:] = 1.0
