@@ -330,9 +330,9 @@ def follow_depth(depth: np.ndarray, intr: Intrinsics, source_to_target: np.ndarr
     out += np.float32(t[2])
     # what the camera has come up to or passed is not in view: unknown, not a depth of millimetres or below zero
     # (the live app's depth, 1-3 frames late on the HoloLens walk, held such pixels on dozens of frames); nor is
-    # what lies more than 70 degrees off the source camera's axis (`along` is at most the cosine of that angle): it
-    # was outside any webcam's view, its value the border's, and the division made it kilometres (a depth 6 frames
-    # late, turned far: 1100 km)
+    # what lies where `along` (the ray's length times the cosine of its angle off the source camera's axis) is
+    # under 0.35, over 70 degrees off that axis: outside any webcam's view, its value the border's, which the
+    # division made kilometres (a depth 6 frames late, turned far: 1100 km)
     out[unknown | (out < np.float32(MIN_CARRIED_DEPTH_M)) | (along < np.float32(0.35))] = 0.0
     return out
 
