@@ -438,6 +438,10 @@ class GroundTracker:
         self._far = AgreedReadings(self.snap_frames, self.snap_s, self.snap_deg / 2, self.snap_turn_deg_per_s)
         self._floor_seconds = 0.0  # frame time with a floor in view since the scene began
         self._gravity = None  # the last Gravity returned, held on frames between line readings
+        # whether the held up was carried into this frame's axes (`turn`), and into every frame's since the last
+        # reading: then it is the camera's up now however old the reading
+        self._carried, self._carried_since_reading = False, True
+        self._reference = None
         self._last_reading: float | None = None  # the timestamp of the last line reading
         self._since_reading = 0.0  # frame time since the last gravity update
         self._clock.reset()
@@ -474,7 +478,7 @@ class GroundTracker:
         return self.snap_deg / self.snap_turn_deg_per_s if self.snap_turn_deg_per_s > 0 else math.inf
 
     def _held_up_fresh(self, dt: float | None) -> bool:
-        return dt is None or dt <= self.held_up_s
+        return dt is None or dt <= self.held_up_s or (self._carried and self._carried_since_reading)
 
     def _prior_up(self, dt: float | None = None) -> np.ndarray | None:
         return self.up if self.confidence > 0.5 and self._held_up_fresh(dt) else None
@@ -497,7 +501,11 @@ class GroundTracker:
         if g.source == GIVEN or self.up is None:
             self.up, self.confidence = g.up.copy(), g.confidence
             return g
-        if angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5 and self._held_up_fresh(dt):
+        # a far reading the world's up backs says the held up is the odd one (`turn`)
+        ref = self._reference if (self._carried and self._carried_since_reading) else None
+        backed = ref is not None and angle_deg(g.up, ref) < self.snap_deg / 2
+        if (angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5 and self._held_up_fresh(dt)
+                and not backed):
             # the camera turned, or one odd frame: taken once agreed on for long enough
             if self._far.add(g.up, dt):
                 self.up, self.confidence = g.up.copy(), g.confidence
@@ -511,6 +519,32 @@ class GroundTracker:
         self.up = up / np.linalg.norm(up)
         self.confidence = max(g.confidence, self.confidence * keep)
         return Gravity(self.up.copy(), self.confidence, g.source)
+
+    def turn(self, rotation: np.ndarray, reference_up=None):
+        """The camera turned by `rotation` (3x3, its axes at the last update to its axes now; a tracker's
+        measurement, `CameraTracker.turn_into`) before this frame's update: the held up, which lives in the camera's
+        axes, follows it, so this frame's reading is compared with the up the camera holds now, and the line search
+        is guided by it however long ago the last frame was (`held_up_s` applies to an up not carried).
+        reference_up: up in this frame's camera axes by another measure (the tracked world's, None: none); a
+        reading far from the held up but within snap_deg / 2 of it is smoothed in, not held off as an odd one.
+
+        Not carried, the held up is the earlier camera's. Fed every 2nd HoloLens frame (0.8 s apart), a camera
+        pitching 5-20 degrees between frames left it 12-22 degrees off while the readings it held off as odd were
+        within 2-3. Carried exactly, a held up that took in a run of misread lines stays wrong in the room, and the
+        right readings after them were held off for 3 frames (the walk's frames 253-256, 12.6 degrees off): the
+        tracked world, which holds such runs off by their agreement in the map's axes, says which is the odd one."""
+        rotation = np.asarray(rotation, np.float64)
+        if rotation.shape != (3, 3) or not np.isfinite(rotation).all():
+            raise InputError(f"rotation: expected a finite 3x3 rotation matrix, got shape {rotation.shape}")
+        if self.up is None:
+            return
+        self.up = rotation @ self.up
+        self._far.turn(rotation)
+        held = self._gravity
+        if held is not None:
+            self._gravity = Gravity(rotation @ held.up, held.confidence, held.source)
+        self._carried = True
+        self._reference = None if reference_up is None else np.asarray(reference_up, np.float64)
 
     def _level_floor(self, grid: np.ndarray, up, tilt, decision: FloorDecision) -> FloorDecision:
         """A second look, once the model's tilt is known from earlier frames: in the depth levelled with it (`grid`,
@@ -561,6 +595,8 @@ class GroundTracker:
                 g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up(gravity_dt),
                                                     walls=self.up is None)
             g = self._gravity = self._smooth_gravity(g, gravity_dt)
+        self._carried_since_reading = reads or (self._carried and self._carried_since_reading)
+        self._carried, self._reference = False, None
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)
         decision = decide_floor(points * np.float32(scale), g.up, self.settings, self.camera_height,

@@ -393,6 +393,11 @@ class AgreedReadings:
                 and all(angle_deg(u, up) < max(self.spread_deg, self.turn_deg_per_s * age)
                         for age, u in self._readings))
 
+    def turn(self, rotation: np.ndarray):
+        """The camera turned by `rotation` (3x3, its old axes to its new): the kept readings, taken in its old
+        axes, follow into the new."""
+        self._readings = [(age, rotation @ u) for age, u in self._readings]
+
     def wait(self, dt: float):
         """`dt` seconds with no reading to count (one too weak to agree or disagree): the kept ones age."""
         self._readings = [(age + dt, u) for age, u in self._readings]

@@ -448,6 +448,19 @@ class Pipeline:
                 mask, t = self._segmentation_stage(seg_item)
                 timings.update(t)
             if want_depth:
+                if self.tracker is not None and not posed and frame.index is not None:
+                    # the camera's turn since the last frame, solved from the picture before its depth: the
+                    # ground's held up, in the camera's axes, follows it before this frame's gravity is read
+                    # (`GroundTracker.turn`; `track` below goes on from the pose solved here)
+                    t0 = time.perf_counter()
+                    turn = self.tracker.turn_into(image, intr, frame.index)
+                    timings["tracking"] = (time.perf_counter() - t0) * 1e3  # the rest is added after the depth
+                    if turn is not None:
+                        # and the tracked world's up, in this camera's axes, backs a reading far from the held up
+                        world = None
+                        if self._world_from_map is not None:
+                            world = _rigid(self._world_from_map @ self.tracker.pose)[:3, :3].T @ np.array([0.0, 1, 0])
+                        self.ground.turn(turn, world)
                 reads = not posed and gravity is None and self.ground.reads_lines_at(frame.timestamp)
                 lines = self._helper.submit(self.ground.lines, small, sintr, dt) if reads else None
                 result, ground, depth_index, t = self._depth_stage(item, lines)
@@ -501,7 +514,7 @@ class Pipeline:
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
             self.anchors.update(self._world_from_map, at_map_scale, depth)
-            timings["tracking"] = (time.perf_counter() - t0) * 1e3
+            timings["tracking"] = timings.get("tracking", 0.0) + (time.perf_counter() - t0) * 1e3
         else:
             floor = self.world.update(ground.decision.plane)
             cam_to_world = camera_to_world_from_floor(floor)

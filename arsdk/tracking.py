@@ -452,6 +452,22 @@ class _View:
         self.xyz = self.xyz @ fix[:3, :3].T + fix[:3, 3]
 
 
+@dataclass
+class _Begun:
+    """A frame's tracking as far as its picture takes it (`CameraTracker.turn_into`), waiting for its depth."""
+
+    index: int | None
+    gray: np.ndarray
+    wintr: Intrinsics
+    view: np.ndarray
+    corrected: np.ndarray | None
+    predicted: np.ndarray | None = None  # None: the map starts on this frame
+    solved: tuple | None = None          # (pose, inliers, confidence), or None: not solved
+    relocalised: bool = False
+    pose: np.ndarray | None = None       # the solved pose
+    before: np.ndarray | None = None     # the last frame's, where it was solved
+
+
 class _Beside:
     """Work started on a thread beside the caller (or done at once), its answer picked up later: `result()` waits
     for it and raises what went wrong on the thread (handed to the caller, not lost there); `wait()` waits only."""
@@ -512,6 +528,7 @@ class CameraTracker:
         self.reset()
 
     def reset(self):
+        self._begun: _Begun | None = None  # a frame begun by `turn_into`
         self._drop_view_check()
         self._drop_adjustment()
         self._map = _Map()
@@ -545,12 +562,10 @@ class CameraTracker:
 
     # --- image preparation
 
-    def _work(self, image, depth, intr) -> tuple[np.ndarray, np.ndarray, Intrinsics, np.ndarray]:
-        """(work grey image, depth at its size, its intrinsics, the grey image past views are found on: at most
-        view_width wide)."""
+    def _work(self, image, intr) -> tuple[np.ndarray, Intrinsics, np.ndarray]:
+        """(work grey image, its intrinsics, the grey image past views are found on: at most view_width wide)."""
         h, w = image.shape[:2]
-        s = min(1.0, self.settings.work_width / w)
-        ww, wh = max(1, round(w * s)), max(1, round(h * s))
+        wh, ww = self._work_shape(image)
         self._work_scale = ww / w
         self._work_intr = intr.scaled(ww, wh)
         view = gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -561,9 +576,14 @@ class CameraTracker:
             view = gray = downscale(gray, (vw, max(1, round(h * vw / w))))
         if gray.shape != (wh, ww):
             gray = cv2.resize(gray, (ww, wh), interpolation=cv2.INTER_AREA)
-        if depth.shape != (wh, ww):
-            depth = cv2.resize(depth, (ww, wh), interpolation=cv2.INTER_NEAREST)
-        return gray, depth, intr.scaled(ww, wh), view
+        return gray, intr.scaled(ww, wh), view
+
+    @staticmethod
+    def _work_depth(depth, shape: tuple[int, int]) -> np.ndarray:
+        """The depth at the work image's size."""
+        if depth.shape != shape:
+            depth = cv2.resize(depth, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        return depth
 
     # --- the map
 
@@ -618,28 +638,73 @@ class CameraTracker:
         picture brought down to a smaller size of the same shape (a pipeline's depth chain works at most 640 px wide:
         the tracker reads the depth at its 320 px work size only); intrinsics of the image. index numbers the frame;
         depth_index, when the depth was computed on an earlier frame (a depth model on a worker thread), says which:
-        that depth is carried into this frame with the tracked motion before new corners are lifted with it."""
+        that depth is carried into this frame with the tracked motion before new corners are lifted with it.
+        After `turn_into(image, intrinsics, index)` on the same frame, it goes on from the pose solved there."""
         check_image(image, "image")
         check_depth(depth, "depth")
         (h, w), (dh, dw) = image.shape[:2], depth.shape
         if dh > h or dw > w or (round(w * dh / h) != dw and round(h * dw / w) != dh):
             raise InputError(f"depth: shape {depth.shape} is neither the image's {image.shape[:2]} nor that brought "
                              f"down to a smaller size")
+        begun, self._begun = self._begun, None
+        if begun is None or index is None or begun.index != index or begun.gray.shape != self._work_shape(image):
+            begun = self._begin(image, intrinsics, index)
+        return self._finish(begun, depth, index, depth_index)
+
+    def turn_into(self, image: np.ndarray, intrinsics: Intrinsics, index: int) -> np.ndarray | None:
+        """The camera's turn from the last frame into this one (3x3, the last frame's camera axes to this one's),
+        solved from this frame's picture alone, before its depth is known: `track` on the same frame index goes on
+        from it. None where the pose was not solved from the picture or the last frame's was not (a first frame,
+        the motion model's guess, a jump back onto a lost map)."""
+        check_image(image, "image")
+        begun = self._begun = self._begin(image, intrinsics, index)
+        if begun.solved is None or begun.relocalised or begun.before is None:
+            return None
+        return begun.pose[:3, :3].T @ begun.before[:3, :3]
+
+    def _work_shape(self, image: np.ndarray) -> tuple[int, int]:
+        h, w = image.shape[:2]
+        s = min(1.0, self.settings.work_width / w)
+        return max(1, round(h * s)), max(1, round(w * s))
+
+    def _begin(self, image, intrinsics, index) -> "_Begun":
+        """The part of `track` that needs no depth: the corners followed into this frame and the pose solved."""
         intr = intrinsics.matching(image.shape[1], image.shape[0])
         # the last frame's past-view check, run beside the caller since: its correction lands before this frame
         corrected = self._finish_view_check()
         self._finish_adjustment()  # the last frame's, run beside the caller since
         self.tick += 1
-        gray, d, wintr, view = self._work(image, depth, intr)
+        gray, wintr, view = self._work(image, intr)
+        begun = _Begun(index, gray, wintr, view, corrected)
         if self._size != gray.shape or self._gray is None:
+            return begun
+        before = None if self._coast else self._pose.copy()  # the last frame's pose, if solved
+        predicted = self._pose @ self._velocity
+        begun.predicted = predicted
+        begun.solved = solved = self._solve(gray, wintr, predicted)
+        self._gray = gray
+        if solved is None:
+            return begun
+        pose, inliers, confidence = solved
+        self.confidence_sum += confidence
+        self._velocity = np.linalg.inv(self._pose) @ pose
+        self._pose, self._coast = pose, 0
+        self._trusted += confidence >= _TRUSTED
+        begun.relocalised = self._lost is not None and self._relocalise(gray, wintr)
+        begun.pose, begun.before = self._pose.copy(), before
+        return begun
+
+    def _finish(self, begun: "_Begun", depth, index, depth_index) -> TrackedPose:
+        """The rest of `track`, with this frame's depth: new corners lifted, the map kept up."""
+        gray, wintr, view, corrected = begun.gray, begun.wintr, begun.view, begun.corrected
+        d = self._work_depth(depth, gray.shape)
+        if begun.solved is None and begun.predicted is None:
             self._size = gray.shape
             return self._remember(index, self._start(gray, d, wintr, self._pose, TrackingState.INITIALISING,
                                                            corrected))
         s = self.settings
-        predicted = self._pose @ self._velocity
-        solved = self._solve(gray, wintr, predicted)
-        self._gray = gray
-        if solved is None:
+        if begun.solved is None:
+            predicted = begun.predicted
             self._coast += 1
             self._pose = predicted
             if self._coast > s.max_coast:
@@ -651,12 +716,8 @@ class CameraTracker:
                 return self._remember(index, self._start(gray, d, wintr, predicted, TrackingState.LOST, corrected))
             return self._remember(index, TrackedPose(predicted.copy(), TrackingState.TRACKING, 0.0, 0, self._scale,
                                                      corrected=corrected))
-        pose, inliers, confidence = solved
-        self.confidence_sum += confidence
-        self._velocity = np.linalg.inv(self._pose) @ pose
-        self._pose, self._coast = pose, 0
-        self._trusted += confidence >= _TRUSTED
-        relocalised = self._lost is not None and self._relocalise(gray, wintr)
+        _, inliers, confidence = begun.solved
+        relocalised = begun.relocalised
         pose = self._pose
         self._triangulate(pose, wintr)
         reach = self._reach(pose) if s.adjust_views else 1.0
@@ -814,16 +875,24 @@ class CameraTracker:
         if self._solved is None:
             return None
         found = self._by_appearance(*self._solved, gray, intr)
+        if found is not None and not self._plausible(found, predicted):
+            # a wrong minimum, and the keypoints may still find the view: the 7-Scenes kitchen's step to frame 23
+            # (11 degrees) was matched by appearance 27 degrees off the motion model, and with no keypoint search
+            # after it the map was lost two frames later
+            found = None
         if found is None:  # a longer step: the last solved view found by keypoints of its own
             found = self._by_features(gray, intr)
-        if found is None:
+        if found is None or not self._plausible(found, predicted):
             return None
         pose, kept, share = found
-        step = np.linalg.inv(predicted) @ pose
-        if len(kept) < 2 * self.settings.min_inliers and rotation_deg(step[:3, :3]) > 20.0:
-            return None
         self._map = kept
         return pose, len(kept), min(1.0, len(kept) / 60.0) * share
+
+    def _plausible(self, found, predicted) -> bool:
+        """A pose found again on few corners far from the motion model is more likely a wrong minimum."""
+        pose, kept, _ = found
+        step = np.linalg.inv(predicted) @ pose
+        return len(kept) >= 2 * self.settings.min_inliers or rotation_deg(step[:3, :3]) <= 20.0
 
     def _keep_solved(self, gray, depth, pose):
         """This frame as the last solved view, for finding the map again: its work image, the map as it saw it,

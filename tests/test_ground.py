@@ -974,6 +974,52 @@ def test_a_turning_camera_s_readings_replace_a_stale_held_up_and_odd_ones_do_not
     assert angle_deg(out, pitched(20)) < 0.1
 
 
+def test_a_held_up_carried_with_the_camera_s_turn_takes_the_readings_it_turned_to():
+    """The held up lives in the camera's axes. Told the camera's turn (a tracker's, `GroundTracker.turn`), it
+    follows it: a camera pitching 14 degrees a step 0.9 s apart has each reading taken, where the held up left
+    behind held the first off as an odd one; the line search is guided by the carried up even 1.2 s on, where an
+    up not carried is no guide (`held_up_s`); and a still camera's odd reading is still held off."""
+    def rotation_x(deg):
+        c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+        return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+    turn = rotation_x(14.0)
+    assert angle_deg(turn @ _pitched(20), _pitched(34)) < 1e-6
+    carried, left = GroundTracker(), GroundTracker()
+    for g in (carried, left):
+        g._smooth_gravity(Gravity(_pitched(20), 1.0, "lines"), 0.9)
+    errors = {"carried": [], "left": []}
+    for deg in (34, 48, 62):
+        carried.turn(turn)
+        errors["carried"].append(angle_deg(carried._smooth_gravity(Gravity(_pitched(deg), 1.0, "lines"), 0.9).up,
+                                           _pitched(deg)))
+        carried._carried_since_reading, carried._carried = True, False  # as `update` leaves it
+        errors["left"].append(angle_deg(left._smooth_gravity(Gravity(_pitched(deg), 1.0, "lines"), 0.9).up,
+                                        _pitched(deg)))
+    assert max(errors["carried"]) < 1e-6
+    assert errors["left"][0] > 13.9
+
+    assert carried._prior_up(1.2) is None  # not carried into the next frame yet
+    carried.turn(np.eye(3))
+    assert carried._prior_up(1.2) is not None
+    assert carried._smooth_gravity(Gravity(_pitched(90), 1.0, "lines"), 0.4).up @ _pitched(62) > 0.999
+
+
+def test_a_far_reading_the_tracked_world_backs_is_not_held_off_as_an_odd_one():
+    """A held up carried with the camera's turn stays wrong in the room once misread lines were taken in; the right
+    readings after them are far from it. Told the tracked world's up (`turn`'s reference_up), a far reading within
+    snap_deg / 2 of it is smoothed in at once; one far from both is still held off."""
+    def after(reading_deg, reference_deg):
+        g = GroundTracker()
+        g._smooth_gravity(Gravity(_pitched(20), 1.0, "lines"), 0.4)
+        g.turn(np.eye(3), None if reference_deg is None else _pitched(reference_deg))
+        return angle_deg(g._smooth_gravity(Gravity(_pitched(reading_deg), 1.0, "lines"), 0.4).up, _pitched(20))
+
+    assert after(40, None) < 1e-6  # held off as an odd one
+    assert after(40, 38) > 12.0  # backed by the world: 0.7 of the way there at 0.4 s
+    assert after(40, 25) < 1e-6  # the world is no nearer it than the held up
+
+
 def test_a_stale_held_up_is_not_the_line_search_s_prior():
     """The line search looks for up within prior_cone_deg of the held up; after more than `held_up_s` the camera
     may have turned its up that far, so the frame's lines are read with no prior."""

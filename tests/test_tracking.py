@@ -48,6 +48,24 @@ def test_tracker_recovers_known_motion_on_the_demo_room(moving_demo):
     assert np.median(err[:, 1]) < 0.15 and err[:, 1].max() < 0.4
 
 
+def test_the_turn_solved_from_the_picture_is_the_camera_s_and_tracking_goes_on_from_it(moving_demo):
+    """`turn_into` solves a frame's pose before its depth is known (for the ground's held up, which must follow the
+    camera before the frame's gravity is read): its turn is the true one, and `track` on that frame goes on from it
+    to the same pose as tracking it in one call. A first frame has no turn."""
+    plain, split = CameraTracker(), CameraTracker()
+    truth = [f.camera_to_world for f in moving_demo]
+    turns = []
+    for i, f in enumerate(moving_demo):
+        turns.append(split.turn_into(f.image, f.intrinsics, i))
+        a = plain.track(f.image, f.depth, f.intrinsics, i)
+        b = split.track(f.image, f.depth, f.intrinsics, i)
+        assert np.array_equal(a.camera_to_world, b.camera_to_world) and a.state is b.state
+    assert turns[0] is None and all(t is not None for t in turns[1:])
+    for i in range(1, len(truth)):
+        true_turn = truth[i][:3, :3].T @ truth[i - 1][:3, :3]
+        assert rotation_deg(turns[i] @ true_turn.T) < 0.4  # the tracked motion's own error (test above)
+
+
 def test_tracker_states_and_loss_on_a_cut(moving_demo):
     tracker = CameraTracker()
     states = [tracker.track(f.image, f.depth, f.intrinsics).state for f in moving_demo[:4]]
@@ -172,6 +190,30 @@ def test_a_map_the_flow_loses_is_found_again_by_appearance(moving_demo, monkeypa
     assert rotation_deg(result.camera_to_world[:3, :3].T @ truth[:3, :3]) < 0.5
     rest = [tracker.track(f.image, f.depth, f.intrinsics) for f in moving_demo[6:9]]
     assert all(r.state is TrackingState.TRACKING and r.confidence > 0.5 for r in rest)
+
+
+def test_an_appearance_match_refused_as_a_wrong_minimum_falls_through_to_the_keypoints(moving_demo, monkeypatch):
+    """When the flow loses the map and the match by appearance gives a pose on few corners far from the motion model
+    (refused: more likely a wrong minimum), the last solved view is still looked for by its keypoints: the frame is
+    solved, not coasted."""
+    from arsdk import tracking
+
+    tracker = CameraTracker()
+    for f in moving_demo[:3]:
+        tracker.track(f.image, f.depth, f.intrinsics)
+    follow = tracking._follow_points
+    monkeypatch.setattr(tracking, "_follow_points",
+                        lambda last, gray, p0, *a, **k: (follow(last, gray, p0, *a, **k)[0], np.zeros(len(p0), bool)))
+    wrong = np.eye(4)
+    wrong[:3, :3] = rotation_between(np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.7, 0.7]))  # 45 degrees off
+    few = tracker._map.copy()
+    few.keep(np.arange(len(few)) < tracker.settings.min_inliers)
+    monkeypatch.setattr(CameraTracker, "_by_appearance", lambda self, *a: (tracker.pose @ wrong, few, 1.0))
+    jump = moving_demo[4]
+    result = tracker.track(jump.image, jump.depth, jump.intrinsics)
+    assert result.state is TrackingState.TRACKING and result.confidence > 0.0, result
+    truth = np.linalg.inv(moving_demo[0].camera_to_world) @ jump.camera_to_world
+    assert rotation_deg(result.camera_to_world[:3, :3].T @ truth[:3, :3]) < 1.0
 
 
 def test_tracker_rejects_bad_input(moving_demo):
