@@ -477,8 +477,12 @@ class GroundTracker:
         does better with it (0.79 / 0.76 against 0.70 / 0.73)."""
         return self.snap_deg / self.snap_turn_deg_per_s if self.snap_turn_deg_per_s > 0 else math.inf
 
+    def _held_up_carried(self) -> bool:
+        """Whether the held up was carried into this frame's axes and every frame's since the last reading."""
+        return self._carried and self._carried_since_reading
+
     def _held_up_fresh(self, dt: float | None) -> bool:
-        return dt is None or dt <= self.held_up_s or (self._carried and self._carried_since_reading)
+        return dt is None or dt <= self.held_up_s or self._held_up_carried()
 
     def _prior_up(self, dt: float | None = None) -> np.ndarray | None:
         return self.up if self.confidence > 0.5 and self._held_up_fresh(dt) else None
@@ -502,7 +506,7 @@ class GroundTracker:
             self.up, self.confidence = g.up.copy(), g.confidence
             return g
         # a far reading the world's up backs says the held up is the odd one (`turn`)
-        ref = self._reference if (self._carried and self._carried_since_reading) else None
+        ref = self._reference if self._held_up_carried() else None
         backed = ref is not None and angle_deg(g.up, ref) < self.snap_deg / 2
         if (angle_deg(g.up, self.up) > self.snap_deg and g.confidence > 0.5 and self._held_up_fresh(dt)
                 and not backed):
@@ -595,7 +599,7 @@ class GroundTracker:
                 g = self.gravity_estimator.estimate(segments, intr, normals, self._prior_up(gravity_dt),
                                                     walls=self.up is None)
             g = self._gravity = self._smooth_gravity(g, gravity_dt)
-        self._carried_since_reading = reads or (self._carried and self._carried_since_reading)
+        self._carried_since_reading = reads or self._held_up_carried()
         self._carried, self._reference = False, None
         # the scene's scale so far applies to this frame before its floor is looked for, so heights compare
         scale = 1.0 if self._log_scale is None else math.exp(self._log_scale)

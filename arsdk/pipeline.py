@@ -459,7 +459,7 @@ class Pipeline:
                         # and the tracked world's up, in this camera's axes, backs a reading far from the held up
                         world = None
                         if self._world_from_map is not None:
-                            world = _rigid(self._world_from_map @ self.tracker.pose)[:3, :3].T @ np.array([0.0, 1, 0])
+                            world = floor_from_pose(_rigid(self._world_from_map @ self.tracker.pose)).normal
                         self.ground.turn(turn, world)
                 reads = not posed and gravity is None and self.ground.reads_lines_at(frame.timestamp)
                 lines = self._helper.submit(self.ground.lines, small, sintr, dt) if reads else None

@@ -875,15 +875,13 @@ class CameraTracker:
         if self._solved is None:
             return None
         found = self._by_appearance(*self._solved, gray, intr)
-        if found is not None and not self._plausible(found, predicted):
-            # a wrong minimum, and the keypoints may still find the view: the 7-Scenes kitchen's step to frame 23
-            # (11 degrees) was matched by appearance 27 degrees off the motion model, and with no keypoint search
-            # after it the map was lost two frames later
-            found = None
-        if found is None:  # a longer step: the last solved view found by keypoints of its own
-            found = self._by_features(gray, intr)
+        # not found, or a wrong minimum (`_plausible`): a longer step, and the last solved view may still be found
+        # by keypoints of its own. The 7-Scenes kitchen's step to frame 23 (11 degrees) was matched by appearance 27
+        # degrees off the motion model, and with no keypoint search after it the map was lost two frames later
         if found is None or not self._plausible(found, predicted):
-            return None
+            found = self._by_features(gray, intr)
+            if found is None or not self._plausible(found, predicted):
+                return None
         pose, kept, share = found
         self._map = kept
         return pose, len(kept), min(1.0, len(kept) / 60.0) * share
