@@ -509,7 +509,10 @@ class Pipeline:
                 timings["floor_check"] = (time.perf_counter() - t1) * 1e3  # part of "tracking"
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
-            depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full)
+            # the depth at the map's scale over the ground tracker's, whose floor the world's height follows
+            ground_scale = tracked.depth_scale * _scale_of(self._world_from_map)
+            depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full,
+                                       ground_scale)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -720,21 +723,29 @@ class Pipeline:
 
     def _on_the_floor(self, depth: np.ndarray, image: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
-                      full: float) -> np.ndarray:
+                      full: float, ground_scale: float = 1.0) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
         are none of that size; dt: seconds since the last frame; full: the share of the band over which the pull is
         whole, `floor.pull_onto_floor`). With no floor in view the held factor is kept, but
         never so large that what is seen reaches down to the assumed floor's clearance: water must not climb a table
-        because the depth was stretched."""
+        because the depth was stretched.
+
+        ground_scale: `depth` over the ground tracker's depth of the same frame. The floor's middle is looked for,
+        and a frame's factor judged (FLOOR_GAIN_LIMIT), on the depth at the ground tracker's scale: the world's
+        camera height follows the floors found there, while a tracked depth is at the map's scale, which the world
+        follows slowly. On streams fed a frame every 0.8-1.2 s the map's scale drifts faster than that, and the
+        tracked depth drew the floor at 0.6-0.8 of the world's height for tens of seconds: looked for around the
+        height, it was not found, or judged a table, and the floor stayed dry under a floor decided right."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
         if visible:
             if normals is None or normals.shape != grid.shape:
                 normals = normals_from_points(grid)
-            gain = floor_gain(grid, normals, up, height)
-            if gain is not None and 1.0 / self.FLOOR_GAIN_LIMIT < gain < self.FLOOR_GAIN_LIMIT:
+            own = floor_gain(grid / np.float32(ground_scale), normals, up, height)
+            if own is not None and 1.0 / self.FLOOR_GAIN_LIMIT < own < self.FLOOR_GAIN_LIMIT:
+                gain = own / ground_scale
                 self._floor_gain += share_over(self.FLOOR_GAIN_SHARE, dt) * (gain - self._floor_gain)
             gain = self._floor_gain
             if self.FLOOR_PULL_BAND > 0:

@@ -117,6 +117,40 @@ def test_the_floor_is_pulled_whole_only_where_the_frame_finds_the_tracked_floor(
     pipe.reset()
 
 
+def test_the_floor_gain_is_found_on_the_depth_at_the_ground_tracker_s_scale(pipe):
+    """A tracked depth is at the map's scale, which the world follows slowly, while the world's camera height
+    follows the floors the ground tracker finds in its own depth. Where the map's scale has drifted (a stream fed
+    a frame every 0.8 s drew the floor at 0.6-0.8 of the world's height for tens of seconds), the floor is looked
+    for and judged on the depth at the ground tracker's scale: found, and laid on the world's floor. The same
+    depth at the ground tracker's own scale is a level 0.7 of the height down (a table), and is not."""
+    from arsdk.geometry import (FloorPlane, Intrinsics, angle_deg, camera_to_world_from_floor, ray_descent,
+                                sample_points)
+
+    intr = Intrinsics(fx=50.0, fy=50.0, cx=32.0, cy=24.0, width=64, height=48)
+    pitch = np.radians(35.0)
+    up = np.array([0.0, -np.cos(pitch), -np.sin(pitch)])  # a camera looking 35 degrees down
+    cam_to_world = camera_to_world_from_floor(FloorPlane(up, 1.6))
+    assert angle_deg(cam_to_world[1, :3], up) < 1e-6
+    descent = ray_descent(intr, up.astype(np.float32))
+    depth = np.where(descent > 0.05, 0.7 * 1.6 / np.maximum(descent, 0.05), 0.0).astype(np.float32)
+    image = np.full((48, 64, 3), 128, np.uint8)
+    grid = sample_points(depth, intr, 4)
+
+    def lay(ground_scale, frames=30):
+        pipe.reset()
+        for _ in range(frames):
+            shown = pipe._on_the_floor(depth, image, grid, None, cam_to_world, True, intr, 0.4, 0.0, ground_scale)
+        return shown
+
+    shown = lay(0.7)
+    assert pipe._floor_gain == pytest.approx(1 / 0.7, rel=0.02)
+    below = -(sample_points(shown, intr, 4).reshape(-1, 3) @ up)
+    assert np.nanmedian(below) == pytest.approx(1.6, rel=0.02)  # the floor lies on the world's
+    lay(1.0)
+    assert pipe._floor_gain == 1.0  # at its own scale, a level 0.7 of the height down is no floor
+    pipe.reset()
+
+
 def test_world_frame_still_without_tracking(demo_source):
     pipe = arsdk.Pipeline.default(segmentation=False, tracking=False)
     mats = [pipe.process(f).camera_to_world for f in still_camera(demo_source)]
