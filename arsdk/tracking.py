@@ -464,8 +464,7 @@ class _Begun:
     predicted: np.ndarray | None = None  # None: the map starts on this frame
     solved: tuple | None = None          # (pose, inliers, confidence), or None: not solved
     relocalised: bool = False
-    pose: np.ndarray | None = None       # the solved pose
-    before: np.ndarray | None = None     # the last frame's, where it was solved
+    before: np.ndarray | None = None     # the last frame's pose, where it was solved
 
 
 class _Beside:
@@ -660,7 +659,7 @@ class CameraTracker:
         begun = self._begun = self._begin(image, intrinsics, index)
         if begun.solved is None or begun.relocalised or begun.before is None:
             return None
-        return begun.pose[:3, :3].T @ begun.before[:3, :3]
+        return begun.solved[0][:3, :3].T @ begun.before[:3, :3]
 
     def _work_shape(self, image: np.ndarray) -> tuple[int, int]:
         h, w = image.shape[:2]
@@ -691,7 +690,7 @@ class CameraTracker:
         self._pose, self._coast = pose, 0
         self._trusted += confidence >= _TRUSTED
         begun.relocalised = self._lost is not None and self._relocalise(gray, wintr)
-        begun.pose, begun.before = self._pose.copy(), before
+        begun.before = before
         return begun
 
     def _finish(self, begun: "_Begun", depth, index, depth_index) -> TrackedPose:
