@@ -709,7 +709,9 @@ class Pipeline:
         first frames back left most of it dry (HoloLens walk IoU 0.593 / 0.647 -> 0.609 / 0.655 at 0.15 / 0.40 m).
         The floor is compared at the depth's held gain (`_on_the_floor`): where FastDepth draws the floor nearer than
         the tracked height for seconds, the gain takes that up, and the pull need not shrink for it (HoloLens walk IoU
-        0.599 / 0.648 -> 0.624 / 0.663)."""
+        0.599 / 0.648 -> 0.624 / 0.663). The plane is at the ground tracker's scale and the gain at the map's; brought
+        to one scale (times `ground_scale`) the comparison gave the sparse streams more water and the walk less
+        (BENCHMARKS.md, "Where the flood IoU goes"), and is not made."""
         if not decision.visible and self._pull_full is not None:
             return self._pull_full
         # the floor as the pull will see it: the depth scaled by the held gain that brings its floor onto the world's

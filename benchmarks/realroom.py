@@ -18,6 +18,9 @@ no floor, and every frame has a true up.
 - flooded with no floor in view: the share of the frame the rendered flood changes at 0.15 m on frames with under
   5 % floor; wrongly flooded: of those, the pixels outside the true water (such a view's sliver of floor is rightly
   wet; a wet pixel whose true depth is unknown counts as wrong);
+- where the flood misses at 0.15 m (`flood_misses_0.15`): the union of wet and true water split into wet pixels by
+  their true height above the floor (a chair seat, a table top) and water left dry by the height the pipeline draws
+  it at above its floor (a rug drawn raised), each band a share of the union, pooled over the frames;
 - flood IoU on the true depth: the same water computed on the sensor's depth below the pipeline's floor, which
   splits the IoU's misses between the floor decision and the depth model;
 - stream starts: the first 24 s of the HoloLens sequence started at every 20th frame, as an app started anywhere in
@@ -73,6 +76,8 @@ from arsdk.render import Renderer
 from arsdk.segmentation import PersonSegmenter
 
 LEVELS = (0.15, 0.40)
+# heights above a floor (m) the flood's misses at LEVELS[0] are sorted by: under the level, then up to 0.3, ...
+MISS_EDGES = (LEVELS[0], 0.3, 0.5, 0.8, 1.2)
 FLOOR_SHARE = 0.05
 
 
@@ -172,7 +177,10 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
         on_true_depth = None if state.floor is None else state.floor.height_of(points)
         for level in LEVELS:
             water = known & (true_height < level)
-            row[f"iou_{level:.2f}"] = iou(flood.changed(state, level) & known, water)
+            wet = flood.changed(state, level) & known
+            row[f"iou_{level:.2f}"] = iou(wet, water)
+            if level == LEVELS[0]:
+                row.update(flood_misses(state, intr, true_height, wet))
             row[f"iou_true_depth_{level:.2f}"] = 0.0 if on_true_depth is None else iou(
                 known & (on_true_depth < level), water)
     else:
@@ -186,6 +194,40 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
             # among them, truly floor, so the share above overstates what is wrong by up to this much
             row["wet_unknown_share"] = float(np.mean(wet & ~np.isfinite(true_height)))
     return row
+
+
+def _by_height(heights: np.ndarray) -> np.ndarray:
+    edges = np.array([-np.inf, *MISS_EDGES, np.inf])
+    return np.histogram(heights[np.isfinite(heights)], edges)[0]
+
+
+def flood_misses(state, intr, true_height: np.ndarray, wet: np.ndarray) -> dict:
+    """Where the flood at LEVELS[0] misses, in pixels: wet (HxW bool, the rendered flood's changed pixels of known
+    true depth) where there is no water, by the pixel's true height above the true floor (a chair seat, a table top);
+    water left dry, by the height the pipeline draws the pixel at above its own floor (a rug drawn raised); and the
+    union of wet and water they are shares of."""
+    water = np.isfinite(true_height) & (true_height < LEVELS[0])
+    out = {"miss_union": int((wet | water).sum()), "miss_wet_by_true_height": _by_height(true_height[wet & ~water])}
+    if state.floor is not None and state.depth is not None:
+        drawn = state.floor.height_of(arsdk.unproject(state.depth, intr))
+        out["miss_dry_by_drawn_height"] = _by_height(drawn[water & ~wet])
+    return out
+
+
+def flood_miss_shares(rows: list[dict]) -> dict:
+    """The flood's misses at LEVELS[0] over frames (`flood_misses`), pooled: each height band's share of the union
+    of wet and water."""
+    union = sum(r["miss_union"] for r in rows)
+    names = [f"under_{MISS_EDGES[0]:.2f}"] + [f"{a:.2f}-{b:.2f}" for a, b in zip(MISS_EDGES, MISS_EDGES[1:])] + [
+        f"over_{MISS_EDGES[-1]:.2f}"]
+    out = {}
+    for key in ("miss_wet_by_true_height", "miss_dry_by_drawn_height"):
+        counts = [r[key] for r in rows if key in r]
+        if counts and union:
+            total = np.sum(counts, axis=0)
+            out[key.removeprefix("miss_")] = {"all": round(float(total.sum() / union), 3),
+                                              **{n: round(float(c / union), 3) for n, c in zip(names, total)}}
+    return out
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -204,6 +246,9 @@ def summarise(rows: list[dict]) -> dict:
             out[f"flood_iou_{level:.2f}"] = round(float(np.mean([r[f"iou_{level:.2f}"] for r in shown])), 3)
             out[f"flood_iou_true_depth_{level:.2f}"] = round(float(np.mean(
                 [r[f"iou_true_depth_{level:.2f}"] for r in shown])), 3)
+        misses = flood_miss_shares([r for r in shown if "miss_union" in r])
+        if misses:
+            out["flood_misses_0.15"] = misses
     grav = [r["gravity_deg"] for r in rows if r["gravity_deg"] is not None]
     if grav:
         out["gravity_median_deg"] = round(float(np.median(grav)), 2)
