@@ -185,10 +185,16 @@ class FloorColours:
         # thing the depth draws it as: FastDepth draws the HoloLens carpet runner raised for seconds on end, and
         # learned from the depth alone its blue turned from a floor colour into another's within 10 frames
         # (frames 200-209: grown 0.30 -> 0.00 of the view)
-        before = self._grow(known, above, on_floor, bins, height, down) if self._floor.any() else None
+        before = None
+        if self._floor.any():
+            before = self._grow(known, above, on_floor, bins, height, down)
+            # nor is a raised pixel of the floor's colours joined to the floor taught as another's where it is not
+            # grown (past the reach, or no floor beyond it up its column): the runner drawn 0.6-1.3 m up where it
+            # leaves the picture at the top came to be learned as another's colour (HoloLens walk frames 250-274)
+            other &= ~joined_to(on_floor, known & (above > 0) & (self._odds()[bins] > s.odds) & ~on_floor)
         taught = on_floor if before is None else on_floor | before
         self._floor += weight * np.bincount(bins[taught], minlength=_BINS)
-        self._other += weight * np.bincount(bins[other if before is None else other & ~before], minlength=_BINS)
+        self._other += weight * np.bincount(bins[other], minlength=_BINS)
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
             return None
         return self._grow(known, above, on_floor, bins, height, down)

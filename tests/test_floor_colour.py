@@ -101,6 +101,31 @@ def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     np.testing.assert_array_equal(out[inner(TABLE_AT)], depth[inner(TABLE_AT)])
 
 
+def test_a_runner_that_leaves_the_picture_drawn_raised_keeps_the_floor_s_colour():
+    """The rug, seen on the floor first, then as a runner that runs to a cabinet at the floor's far end, drawn
+    0.5 m up for 12 s on end, as FastDepth draws the HoloLens runner where it leaves the picture: with no floor
+    beyond it up its columns it is not grown, but joined to the floor and of the floor's colours it is not learned as
+    another's either, and seen inside the floor again it is laid on it at once."""
+    colours = FloorColours()
+    flat_image, flat_depth = room(0.0)
+    for _ in range(3):
+        grown(colours, flat_image, flat_depth)
+    image, depth = room(0.5)
+    start = int(np.flatnonzero((flat_depth[:, RUG_AT[1]] < 6.0).all(axis=1))[0])
+    runner = (slice(start, RUG_AT[0].stop), RUG_AT[1])
+    image[runner], depth[runner] = RUG, level_at(0.5)[runner]
+    end = (slice(0, start), RUG_AT[1])  # a cabinet at its end, nearer than the floor's far end
+    image[end], depth[end] = WALL, 3.0
+    cw = colours.cells(INTR.width, INTR.height)[0]
+    columns = slice(RUG_AT[1].start * cw // INTR.width, RUG_AT[1].stop * cw // INTR.width)
+    for _ in range(30):
+        cells = grown(colours, image, depth)
+        assert cells is None or not cells[:, columns].any()  # no floor beyond the runner: it is not grown
+    image, depth = room(0.5)
+    out = laid(colours, image, depth)
+    assert np.abs(heights(out)[inner(RUG_AT)]).max() < 0.01
+
+
 def test_a_cell_no_longer_grown_lets_go_of_the_floor_over_time():
     """The growth flickers with the depth's noise: a rug grown on one frame and not on the next (here: repainted in
     a colour never seen on the floor) stays laid by the share `release` has not let go of, per second at any frame
