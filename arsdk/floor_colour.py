@@ -191,7 +191,7 @@ class FloorColours:
             # nor is a raised pixel of the floor's colours joined to the floor taught as another's where it is not
             # grown (past the reach, or no floor beyond it up its column): the runner drawn 0.6-1.3 m up where it
             # leaves the picture at the top came to be learned as another's colour (HoloLens walk frames 250-274)
-            other &= ~joined_to(on_floor, known & (above > 0) & (self._odds()[bins] > s.odds) & ~on_floor)
+            other &= ~joined_to(on_floor, self._raised_of_floor_colours(known, above, bins) & ~on_floor)
         taught = on_floor if before is None else on_floor | before
         self._floor += weight * np.bincount(bins[taught], minlength=_BINS)
         self._other += weight * np.bincount(bins[other], minlength=_BINS)
@@ -199,10 +199,14 @@ class FloorColours:
             return None
         return self._grow(known, above, on_floor, bins, height, down)
 
+    def _raised_of_floor_colours(self, known, above, bins) -> np.ndarray:
+        """The pixels drawn above the floor whose colours are the floor's, by what is learned now."""
+        return known & (above > 0) & (self._odds()[bins] > self.settings.odds)
+
     def _grow(self, known, above, on_floor, bins, height, down) -> np.ndarray:
         """The raised cells of floor colours (by what is learned now) joined to the floor, with floor beyond them."""
         s = self.settings
-        raised = known & (above > 0) & (above < s.reach * height) & (down > 1e-3) & (self._odds()[bins] > s.odds)
+        raised = self._raised_of_floor_colours(known, above, bins) & (above < s.reach * height) & (down > 1e-3)
         # with floor beyond it (higher in the picture, in its column): a rug lies inside the floor, while a sofa or a
         # cabinet of the floor's colours stands against the room, with its back and the wall above it
         raised &= np.logical_or.accumulate(on_floor, axis=0)

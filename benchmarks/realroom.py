@@ -180,7 +180,7 @@ def score_frame(state, depth, intr, truth, share, flood: FloodRenderer) -> dict:
             wet = flood.changed(state, level) & known
             row[f"iou_{level:.2f}"] = iou(wet, water)
             if level == LEVELS[0]:
-                row.update(flood_misses(state, intr, true_height, wet))
+                row.update(flood_misses(state, intr, true_height, wet, water))
             row[f"iou_true_depth_{level:.2f}"] = 0.0 if on_true_depth is None else iou(
                 known & (on_true_depth < level), water)
     else:
@@ -201,12 +201,11 @@ def _by_height(heights: np.ndarray) -> np.ndarray:
     return np.histogram(heights[np.isfinite(heights)], edges)[0]
 
 
-def flood_misses(state, intr, true_height: np.ndarray, wet: np.ndarray) -> dict:
+def flood_misses(state, intr, true_height: np.ndarray, wet: np.ndarray, water: np.ndarray) -> dict:
     """Where the flood at LEVELS[0] misses, in pixels: wet (HxW bool, the rendered flood's changed pixels of known
-    true depth) where there is no water, by the pixel's true height above the true floor (a chair seat, a table top);
-    water left dry, by the height the pipeline draws the pixel at above its own floor (a rug drawn raised); and the
-    union of wet and water they are shares of."""
-    water = np.isfinite(true_height) & (true_height < LEVELS[0])
+    true depth) where there is no `water` (HxW bool, the true water at that level), by the pixel's true height above
+    the true floor (a chair seat, a table top); water left dry, by the height the pipeline draws the pixel at above
+    its own floor (a rug drawn raised); and the union of wet and water they are shares of."""
     out = {"miss_union": int((wet | water).sum()), "miss_wet_by_true_height": _by_height(true_height[wet & ~water])}
     if state.floor is not None and state.depth is not None:
         drawn = state.floor.height_of(arsdk.unproject(state.depth, intr))
