@@ -109,17 +109,21 @@ class FloorColours:
         return max(1, width // step), max(1, height // step)
 
     def grown(self, depth: np.ndarray, image: np.ndarray, intr: Intrinsics, up: np.ndarray, height: float,
-              dt: float) -> np.ndarray | None:
+              dt: float, remembered: np.ndarray | None = None, colours: np.ndarray | None = None) -> np.ndarray | None:
         """The cells of the floor grown over its colours: each cell's hold on the floor (float32 of `depth`'s size,
         1 where grown on this frame, less where grown on the frames before, `FloorColourSettings.release`), from a
         depth (HxW, m, the camera frame of `intr`; at `cells`' size, already pulled onto the floor where it lies near
         it) and the RGB picture it is of (any size of the same aspect), with a floor `height` below the camera along
         `up`. dt: seconds since the last frame (what is learned and let go is per second). None when nothing is held,
         and with no floor to grow from nothing is held. What the depth lays on the floor and well above it is learned
-        first, so a single frame teaches itself; what the colours learned before grow on it is learned as floor."""
+        first, so a single frame teaches itself; what the colours learned before grow on it is learned as floor.
+        remembered: cells known to show the floor by other means (HxW bool, `floor_map.FloorMap.recognised`), learned
+        and laid as floor; colours: the picture at `cells`' size (`cell_colours`), where the caller has it already."""
+        if colours is not None and colours.shape[:2] != depth.shape:
+            raise InputError(f"colours: shape {colours.shape[:2]} does not match depth {depth.shape}")
         if depth.shape != (intr.height, intr.width):
             raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
-        now = self._grown_now(depth, image, intr, up, height, dt) if height > 0 else None
+        now = self._grown_now(depth, image, intr, up, height, dt, remembered, colours) if height > 0 else None
         if now is None:  # no floor to grow from: nothing is held either
             self.let_go()
             return None
@@ -145,13 +149,13 @@ class FloorColours:
         cw, ch = self.cells(intr.width, intr.height)
         # rays that meet the floor within 20 camera heights: the horizon's own row is no floor's
         below = ray_descent(intr.scaled(cw, ch), np.asarray(up, np.float32)) > 0.05
-        floorish = below & (self._odds()[colour_bins(self._cell_colours(image, cw, ch))] > self.settings.seen_odds)
+        floorish = below & (self._odds()[colour_bins(self.cell_colours(image, cw, ch))] > self.settings.seen_odds)
         seeds = np.zeros_like(floorish)
         seeds[-1] = floorish[-1]
         return float(np.mean(joined_to(seeds, floorish)))
 
     @staticmethod
-    def _cell_colours(image: np.ndarray, cw: int, ch: int) -> np.ndarray:
+    def cell_colours(image: np.ndarray, cw: int, ch: int) -> np.ndarray:
         """The picture brought down to cw x ch cells: at twice the cells' size by bilinear, then averaged (INTER_AREA
         straight down costs 0.5 ms at 640x480 and more at odd sizes; a cell's colour is then the mean of 16 of its
         pixels, plenty for a histogram)."""
@@ -164,12 +168,12 @@ class FloorColours:
         return (np.log((self._floor + 1.0) / (self._floor.sum() + _BINS))
                 - np.log((self._other + 1.0) / (self._other.sum() + _BINS)))
 
-    def _grown_now(self, depth, image, intr, up, height, dt) -> np.ndarray | None:
+    def _grown_now(self, depth, image, intr, up, height, dt, remembered=None, colours=None) -> np.ndarray | None:
         """This frame's grown cells (bool, `depth`'s size), after learning its colours; None where there is no floor
         to grow from (none on the plane, or its colours not learned yet)."""
         s = self.settings
         ch, cw = depth.shape
-        small = self._cell_colours(image, cw, ch)
+        small = self.cell_colours(image, cw, ch) if colours is None else colours
         up = np.asarray(up, np.float32)
         down = ray_descent(intr, up)  # a pixel's height above the floor is height - z * down
         known = depth > 0
@@ -192,12 +196,16 @@ class FloorColours:
             # grown (past the reach, or no floor beyond it up its column): the runner drawn 0.6-1.3 m up where it
             # leaves the picture at the top came to be learned as another's colour (HoloLens walk frames 250-274)
             other &= ~joined_to(on_floor, self._raised_of_floor_colours(known, above, bins) & ~on_floor)
+        if remembered is not None:
+            before = remembered if before is None else before | remembered
+            other &= ~remembered
         taught = on_floor if before is None else on_floor | before
         self._floor += weight * np.bincount(bins[taught], minlength=_BINS)
         self._other += weight * np.bincount(bins[other], minlength=_BINS)
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
             return None
-        return self._grow(known, above, on_floor, bins, height, down)
+        now = self._grow(known, above, on_floor, bins, height, down)
+        return now if remembered is None else now | remembered
 
     def _raised_of_floor_colours(self, known, above, bins) -> np.ndarray:
         """The pixels drawn above the floor whose colours are the floor's, by what is learned now."""

@@ -507,7 +507,9 @@ class KnownFloorCells:
     def cells(self, width: int, height: int) -> tuple[int, int]:
         return self._grid.cells(width, height)
 
-    def grown(self, depth, image, intr, up, height, dt) -> np.ndarray | None:
+    cell_colours = staticmethod(FloorColours.cell_colours)
+
+    def grown(self, depth, image, intr, up, height, dt, remembered=None, colours=None) -> np.ndarray | None:
         if self.truth is None:
             return None
         cells = cv2.resize(self.truth.astype(np.uint8), (depth.shape[1], depth.shape[0]),
@@ -535,6 +537,7 @@ def known_floor(depth_name: str, root) -> dict:
     of what stands on the floor, and the floor decision's)."""
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     pipe.floor_colours = known = KnownFloorCells()
+    pipe.floor_map = None  # the floor known stands in for the floor remembered too
     flood = FloodRenderer()
 
     def know(frame, truth):

@@ -63,6 +63,39 @@ def shared_data():
     return root
 
 
+def _walk_floor_misses(shared_data, frames: int, first: int, turn_off=None) -> tuple[float, float]:
+    """The HoloLens walk's first `frames` frames through the default pipeline (FastDepth), scored from frame `first`
+    on at 0.15 m: the share of the true floor left dry, and the share of the known pixels 0.3 m or more above the
+    floor put under water. turn_off(pipe): switches a part of the pipeline off before the stream starts."""
+    from arsdk.depth import DepthEstimator
+    from arsdk.evaluation import load_training_sequences, sequence_floors
+
+    seq = load_training_sequences(shared_data)[0][:frames]
+    truths = sequence_floors(seq)
+    dry = floor_px = wrong = total = 0
+    with arsdk.Pipeline(DepthEstimator("fastdepth"), None) as pipe:
+        if turn_off is not None:
+            turn_off(pipe)
+        for i, (f, (truth, _)) in enumerate(zip(seq, truths)):
+            state = pipe.process(arsdk.Frame(f.image, i * 0.4, i, intrinsics=f.intrinsics))
+            if i < first or truth is None:
+                continue
+            true_h = truth.height_of(arsdk.unproject(f.depth, f.intrinsics))
+            shown = state.world_points[..., 1]
+            known = np.isfinite(true_h) & np.isfinite(shown)
+            floor_px += int((known & (true_h < 0.15)).sum())
+            dry += int((known & (true_h < 0.15) & (shown >= 0.15)).sum())
+            wrong += int((known & (true_h > 0.3) & (shown < 0.15)).sum())
+            total += int(known.sum())
+    return dry / floor_px, wrong / total
+
+
+@pytest.fixture(scope="session")
+def walk_floor_misses(shared_data):
+    """`_walk_floor_misses` on the shared data: call it with (frames, first, turn_off)."""
+    return lambda frames, first, turn_off=None: _walk_floor_misses(shared_data, frames, first, turn_off)
+
+
 @pytest.fixture(scope="session")
 def demo_source():
     return arsdk.DemoSource(640, 480, moving=False)
