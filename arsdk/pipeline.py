@@ -748,7 +748,9 @@ class Pipeline:
         camera height follows the floors found there, while a tracked depth is at the map's scale, which the world
         follows slowly. On streams fed a frame every 0.8-1.2 s the map's scale drifts faster than that, and the
         tracked depth drew the floor at 0.6-0.8 of the world's height for tens of seconds: looked for around the
-        height, it was not found, or judged a table, and the floor stayed dry under a floor decided right."""
+        height, it was not found, or judged a table, and the floor stayed dry under a floor decided right.
+
+        mapped: the camera is tracked, so the floor map (`floor_map`) is looked up and taught in this frame's world."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
