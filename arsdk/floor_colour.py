@@ -96,6 +96,9 @@ class FloorColours:
     def reset(self):
         self._floor = np.zeros(_BINS, np.float64)
         self._other = np.zeros(_BINS, np.float64)
+        # the cells the last `grown` laid on the floor itself: those the depth puts on the plane and those grown on
+        # that frame (HxW bool; not the cells held from frames before; None where its floor lay at no height)
+        self.laid: np.ndarray | None = None
         self.let_go()
 
     def let_go(self):
@@ -123,6 +126,7 @@ class FloorColours:
             raise InputError(f"colours: shape {colours.shape[:2]} does not match depth {depth.shape}")
         if depth.shape != (intr.height, intr.width):
             raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
+        self.laid = None
         now = self._grown_now(depth, image, intr, up, height, dt, remembered, colours) if height > 0 else None
         if now is None:  # no floor to grow from: nothing is held either
             self.let_go()
@@ -179,6 +183,7 @@ class FloorColours:
         known = depth > 0
         above = np.where(known, np.float32(height) - depth * down, np.nan)
         on_floor = known & (np.abs(above) < s.on_floor * height)
+        self.laid = on_floor
         other = known & (above > s.above_floor * height)
         bins = colour_bins(small)
         weight = min(dt, REFERENCE_S) / REFERENCE_S if dt > 0 else 1.0
@@ -205,7 +210,10 @@ class FloorColours:
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
             return None
         now = self._grow(known, above, on_floor, bins, height, down)
-        return now if remembered is None else now | remembered
+        if remembered is not None:
+            now |= remembered
+        self.laid = on_floor | now
+        return now
 
     def _raised_of_floor_colours(self, known, above, bins) -> np.ndarray:
         """The pixels drawn above the floor whose colours are the floor's, by what is learned now."""

@@ -26,7 +26,7 @@ from .floor_colour import FloorColours
 from .floor_map import FloorMap
 from .parallax import FloorParallax, floor_region
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
-                       follow_depth, normals_from_points, ray_descent, sample_points)
+                       follow_depth, normals_from_points, sample_points)
 from .gravity import AgreedReadings, Gravity
 from .imaging import downscale, enlarge_depth
 from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
@@ -256,10 +256,9 @@ class Pipeline:
     # floor away from the tracked height (the HoloLens meeting table, 0.6 of it) has table pixels pulled onto the
     # plane, and growing from them filled the table (0.02-0.11 of those frames, none with the gate)
     FLOOR_GROW_AGREEMENT = 0.35
-    # and what a tracked frame lays within this share of the camera height of the plane (pulled, or grown over its
-    # colours) is remembered where it lies on the floor (`floor_map.FloorMap`); a later view's cells that show a
-    # remembered patch in its colour are laid on the plane too, whatever the depth draws them at
-    FLOOR_MAP_BAND = 0.03
+    # and what a tracked frame lays on the floor (on the plane after the pull, or grown over its colours:
+    # `FloorColours.laid`) is remembered where it lies on the floor (`floor_map.FloorMap`); a later view's cells that
+    # show a remembered patch in its colour are laid on the plane too, whatever the depth draws them at
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
     # the tracked camera's up-down motion passes through a high-pass of this time constant (`temporal.high_pass`): a
     # camera lowered or raised takes the world with it at once, while the tracker's slow vertical drift (pitch
@@ -779,8 +778,13 @@ class Pipeline:
                     cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
                     cells = pull_onto_floor(cells, grid, normals, cintr, up, height, band, self.FLOOR_PULL_DEG, full)
                     grown = self.floor_colours.grown(cells, image, cintr, up, height, dt, remembered, colours)
-                    if mapped:
-                        self._remember_floor(cells, grown, remembered, colours, cintr, cam_to_world, dt)
+                    if mapped and self.floor_colours.laid is not None:
+                        # cells laid on the plane only because the map recognised them teach it nothing: a table top
+                        # the depth once drew on the floor, taught again by each view that recognised it, held the
+                        # HoloLens meeting table under water (walk IoU at 0.15 m 0.678 taught so, against 0.672 not,
+                        # but 30 frame/s 0.709 against 0.728, below the 0.718 with no map)
+                        laid = self.floor_colours.laid if remembered is None else self.floor_colours.laid & ~remembered
+                        self.floor_map.learn(laid, colours, cintr, cam_to_world, dt)
                 elif self.floor_colours is not None:  # cells held from before this frame would be out of place
                     self.floor_colours.let_go()
                     if mapped and remembered is not None and remembered.any():
@@ -797,22 +801,6 @@ class Pipeline:
         if abs(gain - 1.0) < 1e-3:
             return depth
         return depth * np.float32(gain)
-
-    def _remember_floor(self, cells: np.ndarray, grown: np.ndarray | None, remembered: np.ndarray | None,
-                        colours: np.ndarray, intr: Intrinsics, cam_to_world: np.ndarray, dt: float):
-        """Teach the floor map a tracked frame's floor cells (`cells`: its depth at the colour cells' size, pulled onto
-        the plane; `grown`: the cells grown over the floor's colours; `intr`: the cells' camera). Cells laid on the
-        plane only because the map recognised them teach it nothing: a table top the depth once drew on the floor,
-        taught again by each view that recognised it, held the HoloLens meeting table under water (walk IoU at 0.15 m
-        0.678 taught so, against 0.672 not, but 30 frame/s 0.709 against 0.728, below the 0.718 with no map)."""
-        up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
-        descent = ray_descent(intr, np.asarray(up, np.float32))
-        floor = (cells > 0) & (np.abs(height - cells * descent) < self.FLOOR_MAP_BAND * height)
-        if grown is not None:
-            floor |= grown >= 1.0
-        if remembered is not None:
-            floor &= ~remembered
-        self.floor_map.learn(floor, colours, intr, cam_to_world, dt)
 
     def _fused_depth(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose):
         """This frame's depth at the map's scale, fused with the frames before it (once per new depth result)."""

@@ -85,6 +85,31 @@ def test_a_rug_of_the_floor_s_colours_drawn_raised_is_laid_on_the_floor():
     assert np.median(heights(depth)[inner(RUG_AT)]) == pytest.approx(0.5, abs=0.01)  # it was raised
 
 
+def test_laid_is_the_floor_on_the_plane_and_what_this_frame_grows_not_what_is_held():
+    """`FloorColours.laid`, what the floor map learns from: the cells on the plane and those grown on this frame;
+    the cells still held from the frame before are not laid again."""
+    colours = FloorColours()
+    flat_image, flat_depth = room(0.0)
+    for _ in range(3):
+        grown(colours, flat_image, flat_depth)
+    image, depth = room(0.5)
+    hold = grown(colours, image, depth)
+    cw, ch = colours.cells(INTR.width, INTR.height)
+    cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+    on_plane = (cells > 0) & (np.abs(HEIGHT - cells * ray_descent(INTR.scaled(cw, ch), UP)) < 0.03 * HEIGHT)
+    np.testing.assert_array_equal(colours.laid, on_plane | (hold == 1.0))
+    assert (hold == 1.0).sum() > 20  # the rug is grown
+    table = np.zeros(depth.shape, np.uint8)
+    table[inner(TABLE_AT)] = 1
+    assert not colours.laid[cv2.resize(table, (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)].any()
+    # the next frame draws the rug raised in another's colour: its cells are held from before (under 1), not laid
+    image[RUG_AT] = WALL
+    hold = grown(colours, image, depth)
+    held = (hold > 0) & (hold < 1.0)
+    assert held.sum() > 20
+    assert not (colours.laid & held).any()
+
+
 def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     """The rug, seen on the floor on the first views, then drawn 0.5 m up for 12 s on end (as FastDepth draws the
     HoloLens carpet runner): what is grown is learned as floor, so its blue stays a floor colour and the rug stays
