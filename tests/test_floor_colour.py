@@ -62,6 +62,15 @@ def laid(colours: FloorColours, image: np.ndarray, depth: np.ndarray) -> np.ndar
     return pull_onto_floor(depth, grid, normals_from_points(grid), INTR, UP, HEIGHT, band=0.01, whole=cells)
 
 
+def taught_flat() -> FloorColours:
+    """Floor colours taught by three views of the room with its rug flat on the floor."""
+    colours = FloorColours()
+    flat_image, flat_depth = room(0.0)
+    for _ in range(3):
+        grown(colours, flat_image, flat_depth)
+    return colours
+
+
 def heights(depth: np.ndarray) -> np.ndarray:
     return unproject(depth, INTR) @ UP + np.float32(HEIGHT)
 
@@ -74,10 +83,7 @@ def test_a_rug_of_the_floor_s_colours_drawn_raised_is_laid_on_the_floor():
     """Seen on the floor on the first views, the rug's blue is a floor colour: drawn 0.5 m up later, the rug lands
     on the floor. The table (its brown seen only above the floor) keeps its depth, and so does the cloth on it, of
     the floor's own colour: joined to the floor only through the table."""
-    colours = FloorColours()
-    flat_image, flat_depth = room(0.0)
-    for _ in range(3):
-        grown(colours, flat_image, flat_depth)
+    colours = taught_flat()
     image, depth = room(0.5)
     out = laid(colours, image, depth)
     assert np.abs(heights(out)[inner(RUG_AT)]).max() < 0.01
@@ -88,10 +94,7 @@ def test_a_rug_of_the_floor_s_colours_drawn_raised_is_laid_on_the_floor():
 def test_laid_is_the_floor_on_the_plane_and_what_this_frame_grows_not_what_is_held():
     """`FloorColours.laid`, what the floor map learns from: the cells on the plane and those grown on this frame;
     the cells still held from the frame before are not laid again."""
-    colours = FloorColours()
-    flat_image, flat_depth = room(0.0)
-    for _ in range(3):
-        grown(colours, flat_image, flat_depth)
+    colours = taught_flat()
     image, depth = room(0.5)
     hold = grown(colours, image, depth)
     cw, ch = colours.cells(INTR.width, INTR.height)
@@ -114,10 +117,7 @@ def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     """The rug, seen on the floor on the first views, then drawn 0.5 m up for 12 s on end (as FastDepth draws the
     HoloLens carpet runner): what is grown is learned as floor, so its blue stays a floor colour and the rug stays
     down, while the table's brown, never grown, stays another's."""
-    colours = FloorColours()
-    flat_image, flat_depth = room(0.0)
-    for _ in range(3):
-        grown(colours, flat_image, flat_depth)
+    colours = taught_flat()
     image, depth = room(0.5)
     for _ in range(30):
         grown(colours, image, depth)
@@ -131,10 +131,8 @@ def test_a_runner_that_leaves_the_picture_drawn_raised_keeps_the_floor_s_colour(
     0.5 m up for 12 s on end, as FastDepth draws the HoloLens runner where it leaves the picture: with no floor
     beyond it up its columns it is not grown, but joined to the floor and of the floor's colours it is not learned as
     another's either, and seen inside the floor again it is laid on it at once."""
-    colours = FloorColours()
-    flat_image, flat_depth = room(0.0)
-    for _ in range(3):
-        grown(colours, flat_image, flat_depth)
+    colours = taught_flat()
+    flat_depth = room(0.0)[1]
     image, depth = room(0.5)
     start = int(np.flatnonzero((flat_depth[:, RUG_AT[1]] < 6.0).all(axis=1))[0])
     runner = (slice(start, RUG_AT[0].stop), RUG_AT[1])
@@ -156,10 +154,7 @@ def test_a_cell_no_longer_grown_lets_go_of_the_floor_over_time():
     a colour never seen on the floor) stays laid by the share `release` has not let go of, per second at any frame
     rate, and let_go() forgets it at once."""
     for dt in (0.4, 1.0 / 30.0):
-        colours = FloorColours()
-        flat_image, flat_depth = room(0.0)
-        for _ in range(3):
-            grown(colours, flat_image, flat_depth)
+        colours = taught_flat()
         image, depth = room(0.5)
         cw, ch = colours.cells(INTR.width, INTR.height)
         rug = inner(tuple(slice(s.start * cw // INTR.width, s.stop * cw // INTR.width) for s in RUG_AT), 2)
@@ -183,10 +178,7 @@ def test_a_colour_never_seen_on_the_floor_is_not_grown():
 
 def test_nothing_grows_without_a_floor_under_the_camera_or_in_view():
     image, depth = room(0.5)
-    colours = FloorColours()
-    flat_image, flat_depth = room(0.0)
-    for _ in range(3):
-        grown(colours, flat_image, flat_depth)
+    colours = taught_flat()
     assert grown(colours, image, depth) is not None
     assert grown(colours, image, depth, height=0.0) is None
     wall = np.full_like(depth, 2.0)  # a wall of the floor's colour 2 m ahead: nothing on the floor to grow from
