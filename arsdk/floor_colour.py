@@ -112,7 +112,8 @@ class FloorColours:
         return max(1, width // step), max(1, height // step)
 
     def grown(self, depth: np.ndarray, image: np.ndarray, intr: Intrinsics, up: np.ndarray, height: float,
-              dt: float, remembered: np.ndarray | None = None, colours: np.ndarray | None = None) -> np.ndarray | None:
+              dt: float, remembered: np.ndarray | None = None, colours: np.ndarray | None = None,
+              held_off: np.ndarray | None = None) -> np.ndarray | None:
         """The cells of the floor grown over its colours: each cell's hold on the floor (float32 of `depth`'s size,
         1 where grown on this frame, less where grown on the frames before, `FloorColourSettings.release`), from a
         depth (HxW, m, the camera frame of `intr`; at `cells`' size, already pulled onto the floor where it lies near
@@ -121,13 +122,18 @@ class FloorColours:
         and with no floor to grow from nothing is held. What the depth lays on the floor and well above it is learned
         first, so a single frame teaches itself; what the colours learned before grow on it is learned as floor.
         remembered: cells known to show the floor by other means (HxW bool, `floor_map.FloorMap.recognised`), learned
-        and laid as floor; colours: the picture at `cells`' size (`cell_colours`), where the caller has it already."""
-        if colours is not None and colours.shape[:2] != depth.shape:
-            raise InputError(f"colours: shape {colours.shape[:2]} does not match depth {depth.shape}")
+        and laid as floor; colours: the picture at `cells`' size (`cell_colours`), where the caller has it already;
+        held_off: cells the camera's motion shows to lie where the depth draws them, off the floor (HxW bool,
+        `parallax.FloorParallax.drawn_off_floor`): neither grown, recognised, taught as floor nor held from before."""
+        for name, given in (("colours", colours), ("remembered", remembered), ("held_off", held_off)):
+            if given is not None and given.shape[:2] != depth.shape:
+                raise InputError(f"{name}: shape {given.shape[:2]} does not match depth {depth.shape}")
         if depth.shape != (intr.height, intr.width):
             raise InputError(f"depth: shape {depth.shape} does not match intrinsics {intr.height}x{intr.width}")
         self.laid = None
-        now = self._grown_now(depth, image, intr, up, height, dt, remembered, colours) if height > 0 else None
+        if held_off is not None and remembered is not None:
+            remembered = remembered & ~held_off
+        now = self._grown_now(depth, image, intr, up, height, dt, remembered, colours, held_off) if height > 0 else None
         if now is None:  # no floor to grow from: nothing is held either
             self.let_go()
             return None
@@ -135,6 +141,8 @@ class FloorColours:
         if self._held is not None and self._held.shape == hold.shape:
             np.maximum(hold, self._held * np.float32(1.0 - share_over(self.settings.release, dt)), out=hold)
             hold[hold < _LET_GO] = 0.0
+        if held_off is not None:
+            hold[held_off] = 0.0
         self._held = hold
         return hold if hold.any() else None
 
@@ -172,7 +180,8 @@ class FloorColours:
         return (np.log((self._floor + 1.0) / (self._floor.sum() + _BINS))
                 - np.log((self._other + 1.0) / (self._other.sum() + _BINS)))
 
-    def _grown_now(self, depth, image, intr, up, height, dt, remembered=None, colours=None) -> np.ndarray | None:
+    def _grown_now(self, depth, image, intr, up, height, dt, remembered=None, colours=None,
+                   held_off=None) -> np.ndarray | None:
         """This frame's grown cells (bool, `depth`'s size), after learning its colours; None where there is no floor
         to grow from (none on the plane, or its colours not learned yet)."""
         s = self.settings
@@ -196,7 +205,7 @@ class FloorColours:
         # (frames 200-209: grown 0.30 -> 0.00 of the view)
         before = None
         if self._floor.any():
-            before = self._grow(known, above, on_floor, bins, height, down)
+            before = self._grow(known, above, on_floor, bins, height, down, held_off)
             # nor is a raised pixel of the floor's colours joined to the floor taught as another's where it is not
             # grown (past the reach, or no floor beyond it up its column): the runner drawn 0.6-1.3 m up where it
             # leaves the picture at the top came to be learned as another's colour (HoloLens walk frames 250-274)
@@ -209,7 +218,7 @@ class FloorColours:
         self._other += weight * np.bincount(bins[other], minlength=_BINS)
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
             return None
-        now = self._grow(known, above, on_floor, bins, height, down)
+        now = self._grow(known, above, on_floor, bins, height, down, held_off)
         if remembered is not None:
             now |= remembered
         self.laid = on_floor | now
@@ -219,10 +228,13 @@ class FloorColours:
         """The pixels drawn above the floor whose colours are the floor's, by what is learned now."""
         return known & (above > 0) & (self._odds()[bins] > self.settings.odds)
 
-    def _grow(self, known, above, on_floor, bins, height, down) -> np.ndarray:
-        """The raised cells of floor colours (by what is learned now) joined to the floor, with floor beyond them."""
+    def _grow(self, known, above, on_floor, bins, height, down, held_off=None) -> np.ndarray:
+        """The raised cells of floor colours (by what is learned now) joined to the floor, with floor beyond them,
+        except those `held_off` (nor grown through them)."""
         s = self.settings
         raised = self._raised_of_floor_colours(known, above, bins) & (above < s.reach * height) & (down > 1e-3)
+        if held_off is not None:
+            raised &= ~held_off
         # with floor beyond it (higher in the picture, in its column): a rug lies inside the floor, while a sofa or a
         # cabinet of the floor's colours stands against the room, with its back and the wall above it
         raised &= np.logical_or.accumulate(on_floor, axis=0)

@@ -38,7 +38,10 @@ class ParallaxSettings:
     holds (each frame while it does not), and retry_s after a check that could not tell; hold_turn_deg, hold_move:
     how far the camera may turn (degrees) or move (a share of its height) from a check before its verdict lapses;
     keep_s, keep_every_s: how far back past views are kept, and how far apart (at a camera's rate most frames are
-    skipped: the picture is brought down only for a view kept or checked)."""
+    skipped: the picture is brought down only for a view kept or checked); off_plane_margin: how much better
+    (correlation) a block of off_plane_block px square must match through the depth as drawn than through the floor
+    plane to be held off the floor (`FloorParallax.drawn_off_floor`; None: never), where more than half of it is
+    drawn more than off_plane_share of the plane's distance off the plane."""
 
     width: int = 160
     scales: tuple[float, ...] = tuple(float(x) for x in np.exp(np.linspace(np.log(0.3), np.log(1.6), 15)))
@@ -60,6 +63,9 @@ class ParallaxSettings:
     hold_move: float = 0.25
     keep_s: float = 2.0
     keep_every_s: float = 0.1
+    off_plane_margin: float | None = 0.15
+    off_plane_block: int = 8
+    off_plane_share: float = 0.15
 
     def __post_init__(self):
         checks = [
@@ -84,6 +90,10 @@ class ParallaxSettings:
             ("hold_move", self.hold_move > 0.0, "a share of the camera height > 0"),
             ("keep_s", self.keep_s > 0.0, "seconds > 0"),
             ("keep_every_s", 0.0 <= self.keep_every_s < self.keep_s, "seconds in [0, keep_s)"),
+            ("off_plane_margin", self.off_plane_margin is None or self.off_plane_margin >= 0.0,
+             "None, or a correlation >= 0"),
+            ("off_plane_block", self.off_plane_block >= self.window, "pixels >= window"),
+            ("off_plane_share", self.off_plane_share > 0.0, "a share > 0"),
         ]
         check_fields(self, checks)
 
@@ -154,6 +164,33 @@ def block_scales(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scales
     return np.where(n.min(axis=0) >= min_pixels, best, np.nan)
 
 
+def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_depth: np.ndarray, intr: Intrinsics,
+                   current_to_past: np.ndarray, block: int, margin: float, off_share: float, window: int = 7,
+                   min_texture: float = 4.0) -> np.ndarray:
+    """The `block` x `block` px blocks (bool, (H // block, W // block)) where `past` matches `gray` clearly better
+    with each pixel at its `depth` than at `plane_depth`, where its ray meets the floor (both metres, 0 or NaN
+    unknown; the other arguments as `match_by_scale`'s): two hypotheses, not a search over factors. Said where the
+    mean correlation over the pixels that count under both is higher by more than `margin`, at least a quarter of the
+    block's pixels count, and more than half of them are drawn more than `off_share` of the plane's distance off it
+    (nearer the plane the two hypotheses are one)."""
+    both = np.isfinite(depth) & (depth > 0) & np.isfinite(plane_depth) & (plane_depth > 0)
+    drawn, drawn_counts = match_by_scale(gray, past, np.where(both, depth, np.nan), intr, current_to_past, (1.0,),
+                                         window, min_texture)
+    plane, plane_counts = match_by_scale(gray, past, np.where(both, plane_depth, np.nan), intr, current_to_past,
+                                         (1.0,), window, min_texture)
+    h, w = gray.shape
+    by, bx = h // block, w // block
+
+    def per_block(a):
+        return a[:by * block, :bx * block].reshape(by, block, bx, block)
+
+    counted = per_block(drawn_counts[0] & plane_counts[0])
+    n = counted.sum(axis=(1, 3))
+    better = np.where(counted, per_block(drawn[0] - plane[0]), 0.0).sum(axis=(1, 3)) / np.maximum(n, 1)
+    off = both & (np.abs(depth - plane_depth) > off_share * plane_depth)
+    return (n >= block * block // 4) & (better > margin) & (per_block(off).mean(axis=(1, 3)) > 0.5)
+
+
 def floor_region(depth: np.ndarray, intr: Intrinsics, camera_to_world: np.ndarray, band: float = 0.1) -> np.ndarray:
     """The pixels whose `depth` (world metres) puts them on the world's floor (y = 0) or below it: less than `band`
     camera heights above it (camera_to_world: y up, the camera `camera_to_world[1, 3]` above the floor)."""
@@ -199,6 +236,8 @@ class FloorParallax:
         self._checked_at: float | None = None
         self._tried_at: float | None = None  # the last check made, whether or not it could tell
         self._small: tuple[float | None, np.ndarray] | None = None
+        # (timestamp, factor): where the last check found the rest of the view to match best, as a share of its depth
+        self._rest: tuple[float, float] | None = None
 
     def small(self, image: np.ndarray, timestamp: float | None = None) -> np.ndarray:
         """The grey picture the check works on (float32, `ParallaxSettings.width` wide), of an RGB `image`; the one
@@ -234,7 +273,7 @@ class FloorParallax:
                and (self._tried_at is None or timestamp - self._tried_at >= s.retry_s))
         ref = self._reference(camera_to_world, height, past_pose) if due and height > 0 else None
         if ref is not None:
-            found = self._check(self.small(image, timestamp), ref, depth, scale, intr, camera_to_world)
+            found = self._check(self.small(image, timestamp), ref, depth, scale, intr, camera_to_world, timestamp)
             self._tried_at = timestamp
             if found is not False:
                 self.checks += 1
@@ -250,6 +289,34 @@ class FloorParallax:
             return None
         return found
 
+    def drawn_off_floor(self, image: np.ndarray, timestamp: float, depth: np.ndarray, intr: Intrinsics,
+                        camera_to_world: np.ndarray, past_pose, scale: float = 1.0) -> np.ndarray | None:
+        """Where (bool, the check's picture size) `depth` times `scale` (world metres, `intr`'s size) draws the view
+        off the floor plane, and the camera's motion since a past view agrees (`moves_as_drawn`): there the floor's
+        colours must not grow, nor a floor map lay the floor (a table top of the floor's wood under a camera 1.6 m
+        up lies at half the plane's distance along its rays). None where no past view lies far enough away or the
+        test is off. Arguments as `raised`'s; both hypotheses are taken at the rest of the view's factor found by the
+        last check within `keep_s` (the tracked translation's scale can be off by a quarter)."""
+        s = self.settings
+        height = float(camera_to_world[1, 3])
+        ref = self._reference(camera_to_world, height, past_pose) if s.off_plane_margin is not None and height > 0 \
+            else None
+        gray = self.small(image, timestamp)
+        if ref is None or ref[0].gray.shape != gray.shape:
+            return None
+        h, w = gray.shape
+        sintr = intr.scaled(w, h)
+        rest = self._rest[1] if self._rest is not None and 0.0 <= timestamp - self._rest[0] <= s.keep_s else 1.0
+        small = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(scale * rest)
+        descent = ray_descent(sintr, camera_to_world[1, :3])
+        plane = np.where(descent > 1e-3, height * rest / np.maximum(descent, 1e-3), np.nan)
+        blocks = moves_as_drawn(gray, ref[0].gray, small, plane.astype(np.float32), sintr, ref[1], s.off_plane_block,
+                                s.off_plane_margin, s.off_plane_share, s.window, s.min_texture)
+        held = np.zeros((h, w), bool)
+        b = s.off_plane_block
+        held[:blocks.shape[0] * b, :blocks.shape[1] * b] = np.kron(blocks, np.ones((b, b), bool))
+        return held
+
     def _reference(self, camera_to_world, height, past_pose) -> tuple[_Past, np.ndarray] | None:
         """The latest past view at least `min_baseline` camera heights away, and this camera's pose relative to it."""
         for past in reversed(self._past):
@@ -261,7 +328,7 @@ class FloorParallax:
                 return past, current_to_past
         return None
 
-    def _check(self, gray, ref, depth, scale, intr, camera_to_world) -> RaisedFloor | None | bool:
+    def _check(self, gray, ref, depth, scale, intr, camera_to_world, timestamp) -> RaisedFloor | None | bool:
         """A raised floor region, None where it moves like the floor, False where a region has too little texture
         to tell or its match has no peak inside the factors tried."""
         s = self.settings
@@ -280,6 +347,7 @@ class FloorParallax:
         if min(best) == 0 or max(best) == len(s.scales) - 1:  # no peak inside the factors tried: nothing to go by
             return False
         on_floor, rest = s.scales[best[0]], s.scales[best[1]]
+        self._rest = (timestamp, rest)
         # raised, and clearly so: matched better there than where the rest of the view is
         at_rest = curves[0][best[1]]
         if not (on_floor <= s.raised and on_floor / rest <= s.raised_against_rest

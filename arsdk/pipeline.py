@@ -520,8 +520,14 @@ class Pipeline:
             mapped = tracked.state is TrackingState.TRACKING
             if not mapped and self.floor_map is not None:  # a map lost or begun anew: its world moves
                 self.floor_map.reset()
+            held_off = None
+            if self.floor_parallax is not None and self.floor_colours is not None and visible and mapped:
+                t1 = time.perf_counter()
+                held_off = self.floor_parallax.drawn_off_floor(small, frame.timestamp, depth, sintr, cam_to_world,
+                                                               self._world_pose, self._floor_gain)
+                timings["floor_check"] = timings.get("floor_check", 0.0) + (time.perf_counter() - t1) * 1e3
             depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full,
-                                       ground_scale, mapped)
+                                       ground_scale, mapped, held_off)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -693,11 +699,7 @@ class Pipeline:
         the motion puts it."""
         check = self.floor_parallax
         if visible and tracked.state is TrackingState.TRACKING:
-            def world_pose(i: int) -> np.ndarray | None:
-                pose = self.tracker.pose_of(i)
-                return None if pose is None else _rigid(self._world_from_map @ pose)
-
-            raised = check.raised(image, timestamp, depth, intr, cam_to_world, world_pose, self._floor_gain)
+            raised = check.raised(image, timestamp, depth, intr, cam_to_world, self._world_pose, self._floor_gain)
             if raised is not None:
                 visible = raised.visible
                 kept = cv2.resize(raised.kept.astype(np.uint8), (intr.width, intr.height),
@@ -706,6 +708,11 @@ class Pipeline:
                 depth = np.where(moved, depth * np.float32(raised.factor), depth)
         check.remember(index, timestamp, image)
         return visible, depth
+
+    def _world_pose(self, index: int) -> np.ndarray | None:
+        """A remembered frame's tracked camera-to-world in this frame's world, or None."""
+        pose = self.tracker.pose_of(index)
+        return None if pose is None else _rigid(self._world_from_map @ pose)
 
     def _whole_pull(self, decision: FloorDecision, height: float, dt: float) -> float:
         """The share of the pull band over which a tracked frame's floor is pulled wholly onto its plane:
@@ -734,7 +741,8 @@ class Pipeline:
 
     def _on_the_floor(self, depth: np.ndarray, image: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
-                      full: float, ground_scale: float = 1.0, mapped: bool = False) -> np.ndarray:
+                      full: float, ground_scale: float = 1.0, mapped: bool = False,
+                      held_off: np.ndarray | None = None) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
         are none of that size; dt: seconds since the last frame; full: the share of the band over which the pull is
@@ -749,7 +757,11 @@ class Pipeline:
         tracked depth drew the floor at 0.6-0.8 of the world's height for tens of seconds: looked for around the
         height, it was not found, or judged a table, and the floor stayed dry under a floor decided right.
 
-        mapped: the camera is tracked, so the floor map (`floor_map`) is looked up and taught in this frame's world."""
+        mapped: the camera is tracked, so the floor map (`floor_map`) is looked up and taught in this frame's world.
+        held_off: where the camera's motion shows the view to lie off the floor, as drawn (bool, any size:
+        `parallax.FloorParallax.drawn_off_floor`): the floor's colours and map lay no floor there. On the HoloLens
+        views of the meeting table at 30 frame/s, its wood, the floor's colour, was laid by them, 0.15-0.18 of the
+        view wet where no floor is in view."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
@@ -773,11 +785,16 @@ class Pipeline:
                     cintr = intr.scaled(cw, ch)
                     colours = self.floor_colours.cell_colours(image, cw, ch)
                     remembered = self.floor_map.recognised(colours, cintr, cam_to_world) if mapped else None
+                    if held_off is not None:
+                        held_off = cv2.resize(held_off.astype(np.uint8), (cw, ch),
+                                              interpolation=cv2.INTER_NEAREST).astype(bool)
+                        remembered = None if remembered is None else remembered & ~held_off
                 if self.floor_colours is not None and gate:
                     # decided on the depth pulled at the colour cells' size; laid on the plane in the same pull
                     cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
                     cells = pull_onto_floor(cells, grid, normals, cintr, up, height, band, self.FLOOR_PULL_DEG, full)
-                    grown = self.floor_colours.grown(cells, image, cintr, up, height, dt, remembered, colours)
+                    grown = self.floor_colours.grown(cells, image, cintr, up, height, dt, remembered, colours,
+                                                     held_off)
                     if mapped and self.floor_colours.laid is not None:
                         # the cells the map recognised teach it nothing, even where the depth or the growth laid them
                         # too (a patch fades unless views that did not recognise it lay it): a table top the depth

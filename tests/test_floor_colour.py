@@ -113,6 +113,26 @@ def test_laid_is_the_floor_on_the_plane_and_what_this_frame_grows_not_what_is_he
     assert not (colours.laid & held).any()
 
 
+def test_cells_the_motion_holds_off_the_floor_are_neither_grown_laid_nor_held():
+    """Cells the camera's motion shows lying where the depth draws them (`held_off`): the rug, of a floor colour and
+    grown on the frame before, is not grown on this one, nor laid for the floor map, nor held from before; the
+    rest of the floor is laid as without them."""
+    colours = taught_flat()
+    image, depth = room(0.5)
+    assert (grown(colours, image, depth) == 1.0).sum() > 20  # the rug is grown
+    cw, ch = colours.cells(INTR.width, INTR.height)
+    rug = np.zeros(depth.shape, np.uint8)
+    rug[RUG_AT] = 1
+    rug = cv2.resize(rug, (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+    before = colours.laid.copy()
+    cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+    hold = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, held_off=rug)
+    assert not hold[rug].any() and not colours.laid[rug].any()
+    np.testing.assert_array_equal(colours.laid, before & ~rug)
+    with pytest.raises(InputError, match="held_off"):
+        colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, held_off=rug[1:])
+
+
 def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     """The rug, seen on the floor on the first views, then drawn 0.5 m up for 12 s on end (as FastDepth draws the
     HoloLens carpet runner): what is grown is learned as floor, so its blue stays a floor colour and the rug stays
