@@ -151,9 +151,10 @@ def test_a_check_that_cannot_tell_is_retried_at_its_own_pace(views, monkeypatch)
 def test_a_table_drawn_where_it_is_is_held_off_the_floor_and_the_floor_is_not(views):
     """Two hypotheses for what the depth draws off the floor plane: each pixel at its drawn depth, or where its ray
     meets the floor. The table top at its true depth (half the plane's distance) moves as drawn: its blocks are held
-    off the floor, and no block of floor is. Drawn at the floor's depth the table is on the plane, where the two
-    hypotheses are one, and neither it nor the floor is held off (the wall, drawn where it is, still is, with the
-    table's far edge in the blocks it shares with it); with no past view far enough away, or the test off, nothing is said."""
+    off the floor, and of the floor only blocks the table's edge shares. Drawn at the floor's depth the table is on
+    the plane, where the two hypotheses are one, and neither it nor the floor is held off (the wall, drawn where it
+    is, still is, with the table's far edge in the blocks it shares with it); with no past view far enough away, or
+    the test off, nothing is said."""
     (c0, g0, _, _), (c1, g1, true, drawn) = views
     check = FloorParallax()
     check.remember(0, 0.0, rgb(g0))
