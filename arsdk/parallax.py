@@ -191,6 +191,14 @@ def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_
     return (n >= block * block // 4) & (better > margin) & (per_block(off).mean(axis=(1, 3)) > 0.5)
 
 
+def spread_blocks(blocks: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:
+    """A (H // block, W // block) bool grid of blocks as a pixel mask of `shape` (H, W); the last partial rows and
+    columns, which no block covers, are False."""
+    out = np.zeros(shape, bool)
+    out[:blocks.shape[0] * block, :blocks.shape[1] * block] = np.kron(blocks, np.ones((block, block), bool))
+    return out
+
+
 def floor_region(depth: np.ndarray, intr: Intrinsics, camera_to_world: np.ndarray, band: float = 0.1) -> np.ndarray:
     """The pixels whose `depth` (world metres) puts them on the world's floor (y = 0) or below it: less than `band`
     camera heights above it (camera_to_world: y up, the camera `camera_to_world[1, 3]` above the floor)."""
@@ -301,8 +309,10 @@ class FloorParallax:
         height = float(camera_to_world[1, 3])
         ref = self._reference(camera_to_world, height, past_pose) if s.off_plane_margin is not None and height > 0 \
             else None
+        if ref is None:
+            return None
         gray = self.small(image, timestamp)
-        if ref is None or ref[0].gray.shape != gray.shape:
+        if ref[0].gray.shape != gray.shape:  # the frame size changed
             return None
         h, w = gray.shape
         sintr = intr.scaled(w, h)
@@ -312,10 +322,7 @@ class FloorParallax:
         plane = np.where(descent > 1e-3, height * rest / np.maximum(descent, 1e-3), np.nan)
         blocks = moves_as_drawn(gray, ref[0].gray, small, plane.astype(np.float32), sintr, ref[1], s.off_plane_block,
                                 s.off_plane_margin, s.off_plane_share, s.window, s.min_texture)
-        held = np.zeros((h, w), bool)
-        b = s.off_plane_block
-        held[:blocks.shape[0] * b, :blocks.shape[1] * b] = np.kron(blocks, np.ones((b, b), bool))
-        return held
+        return spread_blocks(blocks, s.off_plane_block, (h, w))
 
     def _reference(self, camera_to_world, height, past_pose) -> tuple[_Past, np.ndarray] | None:
         """The latest past view at least `min_baseline` camera heights away, and this camera's pose relative to it."""
@@ -362,8 +369,6 @@ class FloorParallax:
         if np.count_nonzero(np.isfinite(blocks)) < s.min_coverage * np.count_nonzero(floor) / s.block ** 2:
             return None
         like = np.nan_to_num(np.minimum(blocks, blocks / rest), nan=0.0) >= s.floor_like
-        kept = np.zeros((h, w), bool)
-        kept[:like.shape[0] * s.block, :like.shape[1] * s.block] = np.kron(like, np.ones((s.block, s.block), bool))
-        kept &= floor
+        kept = spread_blocks(like, s.block, (h, w)) & floor
         visible = np.count_nonzero(kept) >= s.min_kept_share * max(1, np.count_nonzero(known))
         return RaisedFloor(on_floor, kept, bool(visible))

@@ -521,7 +521,9 @@ class Pipeline:
             if not mapped and self.floor_map is not None:  # a map lost or begun anew: its world moves
                 self.floor_map.reset()
             held_off = None
-            if self.floor_parallax is not None and self.floor_colours is not None and visible and mapped:
+            # only where the colours or the map will lay cells this frame (`_on_the_floor`): two warps a frame
+            if (self.floor_parallax is not None and self.floor_colours is not None and visible and mapped
+                    and self.FLOOR_PULL_BAND > 0 and (self.floor_map is not None or self._grows(full))):
                 t1 = time.perf_counter()
                 held_off = self.floor_parallax.drawn_off_floor(small, frame.timestamp, depth, sintr, cam_to_world,
                                                                self._world_pose, self._floor_gain)
@@ -739,6 +741,10 @@ class Pipeline:
         self._pull_full = full
         return full
 
+    def _grows(self, full: float) -> bool:
+        """Whether the floor's colours grow on a frame whose pull is whole over `full` of the band (`_whole_pull`)."""
+        return full >= self.FLOOR_GROW_AGREEMENT * self.FLOOR_PULL_FULL
+
     def _on_the_floor(self, depth: np.ndarray, image: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
                       full: float, ground_scale: float = 1.0, mapped: bool = False,
@@ -777,7 +783,7 @@ class Pipeline:
                 depth, grid = depth * np.float32(gain), grid * np.float32(gain)
                 band = self.FLOOR_PULL_BAND * height
                 grown = None
-                gate = full >= self.FLOOR_GROW_AGREEMENT * self.FLOOR_PULL_FULL
+                gate = self._grows(full)
                 mapped = mapped and self.floor_map is not None and self.floor_colours is not None
                 remembered = None
                 if self.floor_colours is not None and (gate or mapped):
