@@ -217,7 +217,11 @@ class FloorColours:
         self._floor += weight * np.bincount(bins[taught], minlength=_BINS)
         self._other += weight * np.bincount(bins[other], minlength=_BINS)
         if not on_floor.any() or self._floor.sum() < s.min_floor_share * weight * known.sum():
-            return None
+            if remembered is None or not remembered.any():
+                return None
+            # nothing to grow from, but the map knows floor here: laid as it is with the growth's gate shut
+            self.laid = on_floor | remembered
+            return remembered.copy()
         now = self._grow(known, above, on_floor, bins, height, down, held_off)
         if remembered is not None:
             now |= remembered

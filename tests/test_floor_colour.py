@@ -207,6 +207,25 @@ def test_nothing_grows_without_a_floor_under_the_camera_or_in_view():
         colours.grown(depth, image, INTR.scaled(80, 60), UP, HEIGHT, 0.4)
 
 
+def test_cells_the_map_remembers_are_laid_when_the_depth_lays_no_floor():
+    """A view whose depth draws no floor at all (FastDepth draws the HoloLens corridor's carpet like the wall
+    beside it) has nothing to grow from, but the cells the floor map recognises (`remembered`) are laid and held as
+    floor, as they are on a frame whose growth is gated off; held-off cells stay off. With nothing remembered,
+    nothing is held."""
+    colours = taught_flat()
+    image, _ = room(0.0)
+    cw, ch = colours.cells(INTR.width, INTR.height)
+    wall = np.full((ch, cw), 1.0, np.float32)  # nearer than the floor anywhere in view: nothing on the plane
+    remembered = np.zeros((ch, cw), bool)
+    remembered[-15:, 10:60] = True
+    held_off = np.zeros_like(remembered)
+    held_off[-15:, 10:20] = True
+    hold = colours.grown(wall, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, remembered, held_off=held_off)
+    np.testing.assert_array_equal(hold == 1.0, remembered & ~held_off)
+    np.testing.assert_array_equal(colours.laid, remembered & ~held_off)
+    assert colours.grown(wall, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, np.zeros_like(remembered)) is None
+
+
 def test_the_floor_seen_by_its_colours_reaches_up_from_the_bottom_of_the_picture():
     """`seen`: the share of the picture of learned floor colours joined to its bottom edge, below the horizon. The
     same colour on a patch the bottom does not reach (a cabinet front across floor of other colours) is not the floor
