@@ -75,8 +75,8 @@ def machine() -> dict:
     pins = pinned_versions()
     # a figure measured off the pins is not the committed one's reproduction; say which differ
     off_pins = {k: {"installed": v, "pinned": pins.get(k)} for k, v in versions.items() if v != pins.get(k)}
-    return {"cpu_count": os.cpu_count(), "cpu": cpu(), "platform": platform.platform(), "python": platform.python_version(),
-            "packages": versions, "packages_off_pins": off_pins, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    return {"cpu_count": os.cpu_count(), "cpu": cpu(), "platform": platform.platform(),
+            "python": platform.python_version(), "packages": versions, "packages_off_pins": off_pins, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def write_result(name: str, data: dict) -> Path:
