@@ -305,13 +305,14 @@ def test_the_apps_fps_is_the_wall_clock_with_capture_included():
     hundreds its own work would allow, and reports the render time beside the pipeline's stages."""
     from demo_app.app import App, AppConfig
 
-    app = App(AppConfig(source="demo", effects=["flood"], size=(64, 48), frames=16, headless=True,
+    app = App(AppConfig(source="demo", effects=["flood"], size=(64, 48), frames=40, headless=True,
                         auto_output=False, ground_truth=True), log_fn=lambda *_: None)
     app.source.close()
-    app.source = arsdk.DemoSource(64, 48, fps=20.0, frames=16, realtime=True)
+    app.source = arsdk.DemoSource(64, 48, fps=20.0, frames=40, realtime=True)
     summary = app.run()
     work_ms = summary["median_ms"]["pipeline"] + summary["median_ms"]["render"]
-    # about 20: the frame that waited while the first one compiled the shaders follows it at once. Not above the
-    # camera's rate; below it only by what a loaded machine takes (a full suite run here once fell under 14)
+    # about 20: the frames that waited while the first one compiled the shaders follow it at once (over 16 frames
+    # on a loaded machine that read 24.8: two such frames in 15; over 40, four read 22). Not above the camera's rate;
+    # below it only by what a loaded machine takes (a full suite run here once fell under 14)
     assert 8.0 < summary["fps"] < 24.0, summary
     assert 1000.0 / summary["fps"] > 3 * work_ms, summary  # the rate is the camera's, not the work's
