@@ -41,7 +41,10 @@ class ParallaxSettings:
     skipped: the picture is brought down only for a view kept or checked); off_plane_margin: how much better
     (correlation) a block of off_plane_block px square must match through the depth as drawn than through the floor
     plane to be held off the floor (`FloorParallax.drawn_off_floor`; None: never), where more than half of it is
-    drawn more than off_plane_share of the plane's distance off the plane."""
+    drawn more than off_plane_share of the plane's distance off the plane. block_raised: where the floor region moves
+    like the floor as a whole, a block of it whose own best factor is at most this times the region's, and matches
+    there better by block_margin (correlation) than at the region's, is lifted to its factor (`lifted_blocks`; None:
+    never): a sofa seat or a table top the depth draws among the floor."""
 
     width: int = 160
     scales: tuple[float, ...] = tuple(float(x) for x in np.exp(np.linspace(np.log(0.3), np.log(1.6), 15)))
@@ -66,6 +69,8 @@ class ParallaxSettings:
     off_plane_margin: float | None = 0.15
     off_plane_block: int = 8
     off_plane_share: float = 0.15
+    block_raised: float | None = 0.6
+    block_margin: float = 0.1
 
     def __post_init__(self):
         checks = [
@@ -94,6 +99,8 @@ class ParallaxSettings:
              "None, or a correlation >= 0"),
             ("off_plane_block", self.off_plane_block >= self.window, "pixels >= window"),
             ("off_plane_share", self.off_plane_share > 0.0, "a share > 0"),
+            ("block_raised", self.block_raised is None or 0.0 < self.block_raised < 1.0, "None, or a factor in (0, 1)"),
+            ("block_margin", self.block_margin >= 0.0, "a correlation >= 0"),
         ]
         check_fields(self, checks)
 
@@ -150,18 +157,45 @@ def scale_curve(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, min_pix
     return np.where(sel, ncc, 0.0).sum(axis=(1, 2)) / n
 
 
-def block_scales(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scales, block: int,
-                 min_pixels: int) -> np.ndarray:
-    """The best factor of `region` within each `block` x `block` pixel block: (H // block, W // block), NaN where
-    too few pixels count (the picture's last partial rows and columns are left out)."""
+def block_curves(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, block: int,
+                 min_pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean correlation of `region` within each `block` x `block` pixel block under each factor: (S, H // block,
+    W // block), and which blocks have `min_pixels` counting under every factor (the picture's last partial rows and
+    columns are left out)."""
     S, h, w = ncc.shape
     by, bx = h // block, w // block
     sel = (counts & region)[:, :by * block, :bx * block].reshape(S, by, block, bx, block)
     n = sel.sum(axis=(2, 4))
     mean = np.where(sel, ncc[:, :by * block, :bx * block].reshape(S, by, block, bx, block), 0.0).sum(axis=(2, 4))
-    mean = mean / np.maximum(n, 1)
-    best = np.asarray(scales, np.float64)[np.argmax(mean, axis=0)]
-    return np.where(n.min(axis=0) >= min_pixels, best, np.nan)
+    return mean / np.maximum(n, 1), n.min(axis=0) >= min_pixels
+
+
+def block_scales(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scales, block: int,
+                 min_pixels: int) -> np.ndarray:
+    """The best factor of `region` within each `block` x `block` pixel block: (H // block, W // block), NaN where
+    too few pixels count (`block_curves`)."""
+    mean, enough = block_curves(ncc, counts, region, block, min_pixels)
+    return np.where(enough, np.asarray(scales, np.float64)[np.argmax(mean, axis=0)], np.nan)
+
+
+def lifted_blocks(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scales, region_best: int, block: int,
+                  min_pixels: int, raised: float, margin: float) -> np.ndarray | None:
+    """The factor of each pixel of `region` whose `block` x `block` block matches best at a factor of at most `raised`
+    times the region's best (`scales[region_best]`), and better there by `margin` than at the region's; NaN
+    elsewhere (HxW float32), or None where no block is. The region moves like the floor as a whole, but a block of
+    it does not: FastDepth draws a sofa seat or a table top beside the floor at the floor's depth."""
+    mean, enough = block_curves(ncc, counts, region, block, min_pixels)
+    best = np.argmax(mean, axis=0)
+    scales = np.asarray(scales, np.float32)
+    lift = (enough & (scales[best] <= raised * scales[region_best])
+            & (np.take_along_axis(mean, best[None], 0)[0] - mean[region_best] >= margin))
+    if not lift.any():
+        return None
+    h, w = region.shape
+    factor = np.full((h, w), np.nan, np.float32)
+    by, bx = lift.shape
+    factor[:by * block, :bx * block] = np.repeat(np.repeat(np.where(lift, scales[best], np.nan), block, 0), block, 1)
+    return np.where(region, factor, np.float32(np.nan))
 
 
 def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_depth: np.ndarray, intr: Intrinsics,
@@ -212,11 +246,14 @@ def floor_region(depth: np.ndarray, intr: Intrinsics, camera_to_world: np.ndarra
 class RaisedFloor:
     """What the depth laid on the floor, found raised by the motion: its points lie at `factor` of their drawn
     distance, except in the blocks `kept` (bool, the check's picture size) whose own match puts them on the floor;
-    `visible`: whether those cover enough of the view for the floor to stay in view."""
+    `visible`: whether those cover enough of the view for the floor to stay in view. Or, where the region moves like
+    the floor as a whole, `lifted`: the factor of the pixels of its blocks that do not (float32, the check's picture
+    size, NaN elsewhere; `lifted_blocks`), with factor 1 and every block kept."""
 
     factor: float
     kept: np.ndarray
     visible: bool
+    lifted: np.ndarray | None = None
 
 
 @dataclass
@@ -359,7 +396,11 @@ class FloorParallax:
         at_rest = curves[0][best[1]]
         if not (on_floor <= s.raised and on_floor / rest <= s.raised_against_rest
                 and curves[0][best[0]] - at_rest >= s.min_margin):
-            return None
+            if s.block_raised is None:
+                return None
+            lifted = lifted_blocks(ncc, counts, floor, s.scales, best[0], s.block, s.min_block_pixels,
+                                   s.block_raised, s.block_margin)
+            return None if lifted is None else RaisedFloor(1.0, np.ones((h, w), bool), True, lifted)
         # a region raised as a whole can hold some floor (a table with the floor beside it): blocks that move like
         # the floor on their own stay on it
         blocks = block_scales(ncc, counts, floor, s.scales, s.block, s.min_block_pixels)

@@ -506,10 +506,11 @@ class Pipeline:
                 depth = follow_depth(depth, sintr, motion)
             grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
             visible = self._floor_in_view(ground, grid, cam_to_world, small, sintr)
+            lifted = None
             if self.floor_parallax is not None:
                 t1, seen = time.perf_counter(), depth
-                visible, depth = self._floor_moves_so(visible, small, frame.timestamp, frame.index, depth, sintr,
-                                                      cam_to_world, tracked)
+                visible, depth, lifted = self._floor_moves_so(visible, small, frame.timestamp, frame.index, depth,
+                                                              sintr, cam_to_world, tracked)
                 if depth is not seen:
                     grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
                 timings["floor_check"] = (time.perf_counter() - t1) * 1e3  # part of "tracking"
@@ -528,6 +529,9 @@ class Pipeline:
                 held_off = self.floor_parallax.drawn_off_floor(small, frame.timestamp, depth, sintr, cam_to_world,
                                                                self._world_pose, self._floor_gain)
                 timings["floor_check"] = timings.get("floor_check", 0.0) + (time.perf_counter() - t1) * 1e3
+            if lifted is not None:  # lifted off the floor by the motion: held off it too
+                held_off = lifted if held_off is None else held_off | cv2.resize(
+                    lifted.astype(np.uint8), held_off.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
             depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full,
                                        ground_scale, mapped, held_off)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
@@ -694,22 +698,30 @@ class Pipeline:
         return self.floor_colours is not None and self.floor_colours.seen(image, intr, up) >= self.FLOOR_IN_VIEW_SHARE
 
     def _floor_moves_so(self, visible: bool, image: np.ndarray, timestamp: float, index: int, depth: np.ndarray,
-                        intr: Intrinsics, cam_to_world: np.ndarray, tracked: TrackedPose) -> tuple[bool, np.ndarray]:
-        """Whether the floor is in view, and the depth (world metres), once what the depth lays on the floor is
-        checked against the camera's motion (`parallax.FloorParallax`, on the depth at the held floor gain): a table
-        or counter the depth model draws at the floor's depth is not the floor, and its depth is brought to where
-        the motion puts it."""
+                        intr: Intrinsics, cam_to_world: np.ndarray,
+                        tracked: TrackedPose) -> tuple[bool, np.ndarray, np.ndarray | None]:
+        """Whether the floor is in view, the depth (world metres), and the pixels lifted off the floor (bool, or None),
+        once what the depth lays on the floor is checked against the camera's motion (`parallax.FloorParallax`, on
+        the depth at the held floor gain): a table or counter the depth model draws at the floor's depth is not the
+        floor, and its depth is brought to where the motion puts it; so are the blocks of a floor that moves like
+        the floor as a whole that do not (`RaisedFloor.lifted`: a sofa seat, a table top beside the floor), and
+        those are returned, to be held off the floor's colours and map."""
         check = self.floor_parallax
+        lifted = None
         if visible and tracked.state is TrackingState.TRACKING:
             raised = check.raised(image, timestamp, depth, intr, cam_to_world, self._world_pose, self._floor_gain)
-            if raised is not None:
+            if raised is not None and raised.lifted is not None:
+                factor = cv2.resize(raised.lifted, (intr.width, intr.height), interpolation=cv2.INTER_NEAREST)
+                lifted = np.isfinite(factor)
+                depth = np.where(lifted, depth * np.nan_to_num(factor, nan=1.0), depth)
+            elif raised is not None:
                 visible = raised.visible
                 kept = cv2.resize(raised.kept.astype(np.uint8), (intr.width, intr.height),
                                   interpolation=cv2.INTER_NEAREST).astype(bool)
                 moved = floor_region(depth * np.float32(self._floor_gain), intr, cam_to_world) & ~kept
                 depth = np.where(moved, depth * np.float32(raised.factor), depth)
         check.remember(index, timestamp, image)
-        return visible, depth
+        return visible, depth, lifted
 
     def _world_pose(self, index: int) -> np.ndarray | None:
         """A remembered frame's tracked camera-to-world in this frame's world, or None."""
@@ -767,7 +779,8 @@ class Pipeline:
         held_off: where the camera's motion shows the view to lie off the floor, as drawn (bool, any size:
         `parallax.FloorParallax.drawn_off_floor`): the floor's colours and map lay no floor there. On the HoloLens
         views of the meeting table at 30 frame/s, its wood, the floor's colour, was laid by them, 0.15-0.18 of the
-        view wet where no floor is in view."""
+        view wet where no floor is in view. The blocks the motion lifted off a floor that moves like the floor as a
+        whole (`_floor_moves_so`) are held off too."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
