@@ -191,10 +191,7 @@ def lifted_blocks(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scale
             & (np.take_along_axis(mean, best[None], 0)[0] - mean[region_best] >= margin))
     if not lift.any():
         return None
-    h, w = region.shape
-    factor = np.full((h, w), np.nan, np.float32)
-    by, bx = lift.shape
-    factor[:by * block, :bx * block] = np.repeat(np.repeat(np.where(lift, scales[best], np.nan), block, 0), block, 1)
+    factor = spread_blocks(np.where(lift, scales[best], np.float32(np.nan)), block, region.shape, np.nan)
     return np.where(region, factor, np.float32(np.nan))
 
 
@@ -225,11 +222,11 @@ def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_
     return (n >= block * block // 4) & (better > margin) & (per_block(off).mean(axis=(1, 3)) > 0.5)
 
 
-def spread_blocks(blocks: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:
-    """A (H // block, W // block) bool grid of blocks as a pixel mask of `shape` (H, W); the last partial rows and
-    columns, which no block covers, are False."""
-    out = np.zeros(shape, bool)
-    out[:blocks.shape[0] * block, :blocks.shape[1] * block] = np.kron(blocks, np.ones((block, block), bool))
+def spread_blocks(blocks: np.ndarray, block: int, shape: tuple[int, int], fill=False) -> np.ndarray:
+    """A (H // block, W // block) grid of blocks (bool, or any values) as a pixel array of `shape` (H, W); the last
+    partial rows and columns, which no block covers, hold `fill`."""
+    out = np.full(shape, fill, blocks.dtype)
+    out[:blocks.shape[0] * block, :blocks.shape[1] * block] = np.repeat(np.repeat(blocks, block, 0), block, 1)
     return out
 
 
