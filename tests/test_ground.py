@@ -810,7 +810,7 @@ def test_a_rise_the_tracker_did_not_measure_does_not_lift_the_world():
     assert measured[1] - measured[0] == pytest.approx(0.1 * math.exp(-0.4 / arsdk.Pipeline.VERTICAL_HOLD_S))
     for state, confidence in ((TrackingState.TRACKING, 0.0), (TrackingState.LOST, 0.0)):
         assert _heights_after(readings, 0.4, rising(state, confidence)) == pytest.approx([1.5] * 4)
-    weak = _heights_after(readings, 0.4, rising(TrackingState.TRACKING, 0.25))
+    weak = _heights_after(readings, 0.4, rising(TrackingState.TRACKING, arsdk.Pipeline.TRACKING_TRUSTED / 2))
     assert weak[1] - weak[0] == pytest.approx(0.5 * (measured[1] - measured[0]))
     assert vertical_trust(TrackingState.TRACKING, 0.9) == 1.0 and vertical_trust(TrackingState.LOST, 0.9) == 0.0
 
