@@ -55,6 +55,11 @@ def ground_truth_state(frame: Frame) -> FrameState:
 
 DEPTH, MASK, WORLD = "depth", "mask", "world"  # what an effect may read from a FrameState
 MIN_FRAME_SIDE = 16  # pixels: the models, the line detector and the tracker's pyramid need this much
+# tracking confidence from which the tracked turn and rise are trusted over a gravity or height reading. On frames
+# 2/3 s apart (7-Scenes) the tracker's confidence sits at 0.3-0.45 on poses good to a degree a step, and trusted
+# only from 0.5 the world followed readings 2 degrees off: anchors at 1 s over five line draws 10.0 -> 9.6 px;
+# the walk fed every 3rd frame, floor right 0.765 -> 0.816 (BENCHMARKS.md, "Trusting the tracker from 0.3")
+TRACKING_TRUSTED = 0.3
 
 
 def _scale_of(similarity: np.ndarray) -> float:
@@ -67,7 +72,7 @@ def _tracker_trust(tracking_confidence: float, trusted: float) -> float:
 
 
 def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence: float, pull: float = 0.3,
-                 trusted: float = 0.3, gate_deg: float = 6.0, agreed: bool = False) -> float:
+                 trusted: float = TRACKING_TRUSTED, gate_deg: float = 6.0, agreed: bool = False) -> float:
     """The share of the gap (degrees) between the tracked and the measured up that one frame closes.
 
     A tracker sure of itself (confidence from `trusted` up) drifts slowly: the share is `pull`, and a reading far
@@ -82,7 +87,8 @@ def gravity_pull(gap_deg: float, gravity_confidence: float, tracking_confidence:
     return gravity_confidence * share * outlier
 
 
-def vertical_trust(state: TrackingState, tracking_confidence: float, trusted: float = 0.3) -> float:
+def vertical_trust(state: TrackingState, tracking_confidence: float,
+                   trusted: float = TRACKING_TRUSTED) -> float:
     """The share of a tracked frame's rise or fall the world's camera height follows: whole from a confidence of
     `trusted` up, less below it, none from a camera the tracker has lost or is coasting (confidence 0), whose pose
     is its motion model's guess. Frames 1.2 s apart coast often, and the guess, the last step's motion carried on,
@@ -204,11 +210,7 @@ class Pipeline:
     HEIGHT_PULL = 0.05
     SCALE_PULL = 0.1
     GRAVITY_DEADBAND_DEG = 0.5
-    # tracking confidence from which the tracked turn and rise are trusted over a gravity or height reading. On frames
-    # 2/3 s apart (7-Scenes) the tracker's confidence sits at 0.3-0.45 on poses good to a degree a step, and trusted
-    # only from 0.5 the world followed readings 2 degrees off: anchors at 1 s over five line draws 10.0 -> 9.6 px;
-    # the walk fed every 3rd frame, floor right 0.765 -> 0.816 (BENCHMARKS.md, "Trusting the tracker from 0.3")
-    TRACKING_TRUSTED = 0.3
+    TRACKING_TRUSTED = TRACKING_TRUSTED  # the module's, which `gravity_pull` and `vertical_trust` default to
     GRAVITY_GATE_DEG = 6.0  # with a trusted tracker, readings this far off count for 0.6 (`gravity_pull`)
     # ...unless that many frames over that many seconds agree on the same far up, within half the gate: then the
     # world is the one that is off, and the gate would hold it there (the HoloLens walk with the line detector at
