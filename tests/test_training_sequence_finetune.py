@@ -1,7 +1,5 @@
 """training/sequence_finetune.py: the views' targets are in FastDepth's reference camera, and the fine-tuned
 weights written into FastDepth's ONNX graph run in ONNX Runtime as they do in PyTorch."""
-import math
-
 import numpy as np
 import pytest
 
@@ -10,7 +8,7 @@ onnx = pytest.importorskip("onnx")
 
 from arsdk import models  # noqa: E402
 from arsdk.camera import Intrinsics  # noqa: E402
-from arsdk.depth import FASTDEPTH, DepthEstimator, focal_over_width  # noqa: E402
+from arsdk.depth import FASTDEPTH, DepthEstimator  # noqa: E402
 from arsdk.evaluation import PosedFrame  # noqa: E402
 from training.sequence_finetune import SIZE, SequenceViews, finetune, floor_masks, write_onnx  # noqa: E402
 
@@ -34,13 +32,14 @@ def test_views_carry_the_depth_into_the_reference_camera_as_the_sdk_undoes_it():
         assert np.all(taught == 1.0)  # no masks: every pixel is taught
         assert 0.0 <= image.min() and image.max() <= 1.0
         assert 0 < np.count_nonzero(target) < target.size  # the sensor's gap stays a gap, not a depth
-    # the whole frame as the crop: the SDK multiplies the model's output by the camera's focal ratios over the
-    # reference camera's (DepthEstimator.to_depth), so the target is the true depth divided by that
-    views._crop = lambda h, w: (0, 0, h, w)
+    # a 16:9 crop (its aspect weighs the two focal ratios): the SDK multiplies the model's output by the camera's
+    # focal ratios over the reference camera's (DepthEstimator.to_depth), and the target is the true depth over that
+    views._crop = lambda h, w: (0, 0, 90, w)
     views.rng = np.random.default_rng(1)
     _, target, _ = views.frame_view()
-    sdk_scale = math.sqrt((150 / 160) / focal_over_width(FASTDEPTH.reference_hfov_deg)
-                          * (150 / 120) / focal_over_width(FASTDEPTH.reference_vfov_deg))
+    est = DepthEstimator.__new__(DepthEstimator)  # only the post-processing is exercised here
+    est.spec = FASTDEPTH
+    _, sdk_scale = est.to_depth(np.ones((4, 4), np.float32), views.frames[0].intrinsics.cropped(0, 0, 160, 90))
     assert np.allclose(target[target > 0] * sdk_scale, 2.0, rtol=1e-5)
     assert abs(sdk_scale - 1.0) > 0.05  # the check above tells a scaled target from an unscaled one
 

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import torch
 
-from arsdk.depth import FASTDEPTH_HFOV_DEG, FASTDEPTH_VFOV_DEG, focal_over_width
+from arsdk.depth import FASTDEPTH, focal_correction
 from arsdk.evaluation import PosedFrame, load_training_sequences, pose_up, shared_data_dir, true_floor
 from arsdk.geometry import unproject
 from arsdk.imaging import downscale
@@ -67,7 +67,6 @@ class SequenceViews:
             raise ValueError("sequence_finetune: one mask per frame, of its depth's shape")
         self.frames, self.photos, self.masks = frames, photos, masks
         self.rng = np.random.default_rng(seed)
-        self.ref = focal_over_width(FASTDEPTH_HFOV_DEG), focal_over_width(FASTDEPTH_VFOV_DEG)
 
     def _crop(self, h: int, w: int) -> tuple[int, int, int, int]:
         return random_window(self.rng, h, w, aspect_jitter=0.15, smallest=0.6)
@@ -87,7 +86,7 @@ class SequenceViews:
         if self.rng.random() < 0.5:
             image, depth, mask = image[:, ::-1], depth[:, ::-1], mask[:, ::-1]
         # the SDK multiplies the model's output by this for a camera of the crop's focal ratios (arsdk.depth)
-        scale = math.sqrt((f.intrinsics.fx / cw) / self.ref[0] * (f.intrinsics.fy / ch) / self.ref[1])
+        scale = focal_correction(FASTDEPTH, f.intrinsics.fx, f.intrinsics.fy, cw, ch)
         target = cv2.resize(np.ascontiguousarray(depth, np.float32), SIZE, interpolation=cv2.INTER_NEAREST) / scale
         mask = cv2.resize(np.ascontiguousarray(mask), SIZE, interpolation=cv2.INTER_NEAREST)
         return self._picture(image), target.astype(np.float32), mask
