@@ -54,7 +54,9 @@ class DepthModelSpec:
         if self.output_kind not in (METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH):
             raise InputError(f"DepthModelSpec.output_kind: expected one of metric, relative_inverse, "
                              f"relative_depth, got {self.output_kind!r}")
-        if len(self.vertical_weight) != 2 or not all(0.0 <= w <= 1.0 for w in self.vertical_weight):
+        weights = self.vertical_weight
+        if not (isinstance(weights, (tuple, list)) and len(weights) == 2
+                and all(isinstance(w, (int, float)) and 0.0 <= w <= 1.0 for w in weights)):
             raise InputError(f"DepthModelSpec.vertical_weight: expected two shares in [0, 1] (wider, taller), "
                              f"got {self.vertical_weight!r}")
 

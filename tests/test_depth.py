@@ -129,8 +129,9 @@ def test_fastdepths_correction_takes_the_frames_aspect():
     assert scales["wide"] > 1.15 * scales["square"]
     # the tall view: its rows as the square camera's, its columns 640/360 as magnified
     assert scales["tall"] == pytest.approx(scales["square"] * (640 / 360) ** (1 - taller), rel=5e-3)
-    with pytest.raises(InputError, match="vertical_weight"):
-        DepthModelSpec((224, 224), vertical_weight=(0.6, 1.2))
+    for bad in ((0.6, 1.2), 0.6, (0.6,), ("0.6", 0.9)):
+        with pytest.raises(InputError, match="vertical_weight"):
+            DepthModelSpec((224, 224), vertical_weight=bad)
 
 
 def test_a_wider_or_taller_view_of_a_real_room_keeps_its_metres(shared_data, fastdepth):
