@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from arsdk.depth import ARSDK_DEPTH, NYU_HFOV_DEG, focal_over_width
+from arsdk.depth import ARSDK_DEPTH, NYU_HFOV_DEG, focal_correction, focal_over_width
 from arsdk.geometry import Intrinsics
 from arsdk.scene import SceneRenderer, random_camera_pose, random_room
 
@@ -47,8 +47,8 @@ LEGACY_REFERENCE_HFOV_DEG = NYU_HFOV_DEG  # what caches made before 2026-11-23 d
 
 
 def reference_factor(intr: Intrinsics) -> float:
-    """f / f_ref in normalised focal units (fx / width)."""
-    return (intr.fx / intr.width) / focal_over_width(REFERENCE_HFOV_DEG)
+    """What the SDK multiplies our model's output by for this camera (`arsdk.depth.focal_correction`)."""
+    return focal_correction(ARSDK_DEPTH, intr.fx, intr.fy, intr.width, intr.height)
 
 
 def in_reference_camera(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
