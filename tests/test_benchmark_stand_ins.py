@@ -21,3 +21,20 @@ def test_known_floor_cells_take_what_floor_colours_take():
     # what the pipeline calls on its floor_colours
     for name in ("cells", "cell_colours", "grown", "seen", "let_go", "reset"):
         assert hasattr(stand_in, name), name
+
+
+def test_the_streams_benchmark_takes_pipeline_settings_by_name_and_refuses_others():
+    import pytest
+
+    import arsdk
+    import streams
+
+    assert streams.parse_setting("FLOOR_GAIN_SHARE=0.2") == ("FLOOR_GAIN_SHARE", 0.2)
+    assert hasattr(arsdk.Pipeline, "FLOOR_GAIN_SHARE")
+    whole = next(n for n, v in vars(arsdk.Pipeline).items() if type(v) is int)  # an int setting stays an int
+    assert streams.parse_setting(f"{whole}=3") == (whole, 3)
+    for bad, said in (("FLOOR_GAIN_SHAR=0.2", "numeric class attribute"), ("FLOOR_GAIN_SHARE", "NAME=VALUE"),
+                      ("FLOOR_GAIN_SHARE=much", "a number after '='"), ("__init__=1", "numeric class attribute"),
+                      (f"{whole}=0.5", "an integer after '='")):
+        with pytest.raises(SystemExit, match=said):
+            streams.parse_setting(bad)
