@@ -248,6 +248,13 @@ class Pipeline:
     # the depth is scaled so the middle of the floor lies on the floor plane (`floor.floor_gain`); the factor
     # follows the frames that see a floor by this share per temporal.REFERENCE_S, and is held between them
     FLOOR_GAIN_SHARE = 0.1
+    # A tracked frame's depth comes at the map's scale (the tracker's depth scale), the ground tracker's at its own:
+    # two readings of how far the room is. Where their ratio (`ground_scale`) moves from one frame to the next, the
+    # held gain takes this share of the move at once (in log), the two weighed alike, before it follows the floor at
+    # FLOOR_GAIN_SHARE. Over draws 0-2 of `benchmarks/streams.py` (BENCHMARKS.md): floorless views wrongly wet, the
+    # median summed over seven streams, 0.087 -> 0.043, IoU at 0.40 m +0.07 summed (0.15 m +0.02), floor right
+    # -0.03 summed, the 16:9 crop's IoU at 0.15 m -0.025 on every draw. The whole move lost on every stream.
+    FLOOR_GAIN_FOLLOWS_SCALE = 0.5
     # and the up-facing depth within this share of the camera height of the floor is pulled onto the floor plane
     # (`floor.pull_onto_floor`; up-facing: within FLOOR_PULL_DEG of up). FastDepth draws a floor seen steeply
     # as a slope 25-55 degrees off level, and rugs and carpet patterns 0.2-1 m above it. The pull is full within
@@ -298,6 +305,7 @@ class Pipeline:
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
         self._height_views = 0.0  # how many floor views the world's camera height rests on (`HEIGHT_ASSUMED_VIEWS`)
         self._floor_gain = 1.0
+        self._gain_scale: float | None = None  # the last tracked frame's `ground_scale`
         # the floor grown over its colours where the depth draws it raised (None: not grown)
         self.floor_colours: FloorColours | None = FloorColours()
         self._pull_full: float | None = None  # the share of the pull band pulled whole, followed over time
@@ -502,6 +510,9 @@ class Pipeline:
             if tracked.corrected is not None:
                 self._follow_correction(tracked.corrected)
             cam_to_world = self._tracked_world(tracked, ground, frame.index, depth_index, dt)
+            # the depth at the map's scale over the ground tracker's, whose floor the world's height follows
+            ground_scale = tracked.depth_scale * _scale_of(self._world_from_map)
+            self._gain_follows(ground_scale)
             depth = self._fused_depth(ground.depth, sintr, depth_index, tracked)
             then = self.tracker.pose_of(depth_index) if depth_index != frame.index else None
             if then is not None and tracked.state is TrackingState.TRACKING:
@@ -522,8 +533,6 @@ class Pipeline:
                 timings["floor_check"] = (time.perf_counter() - t1) * 1e3  # part of "tracking"
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
-            # the depth at the map's scale over the ground tracker's, whose floor the world's height follows
-            ground_scale = tracked.depth_scale * _scale_of(self._world_from_map)
             mapped = tracked.state is TrackingState.TRACKING
             if not mapped and self.floor_map is not None:  # a map lost or begun anew: its world moves
                 self.floor_map.reset()
@@ -759,6 +768,14 @@ class Pipeline:
         self._pull_full = full
         return full
 
+    def _gain_follows(self, ground_scale: float):
+        """The held floor gain moved by FLOOR_GAIN_FOLLOWS_SCALE of the change in `ground_scale` (the tracked depth's
+        scale over the ground tracker's) since the last tracked frame, in log: the depth it scales then moves by the
+        rest of that change, not all of it."""
+        if self._gain_scale is not None and self.FLOOR_GAIN_FOLLOWS_SCALE:
+            self._floor_gain *= (self._gain_scale / ground_scale) ** self.FLOOR_GAIN_FOLLOWS_SCALE
+        self._gain_scale = ground_scale
+
     def _grows(self, full: float) -> bool:
         """Whether the floor's colours grow on a frame whose pull is whole over `full` of the band (`_whole_pull`)."""
         return full >= self.FLOOR_GROW_AGREEMENT * self.FLOOR_PULL_FULL
@@ -905,6 +922,7 @@ class Pipeline:
         self._floor_seen = False
         self._height_views = 0.0
         self._floor_gain = 1.0
+        self._gain_scale = None
         if self.floor_colours is not None:
             self.floor_colours.reset()
         self._pull_full = None

@@ -151,6 +151,26 @@ def test_the_floor_gain_is_found_on_the_depth_at_the_ground_tracker_s_scale(pipe
     pipe.reset()
 
 
+def test_the_floor_gain_takes_half_of_a_change_in_the_tracked_depth_s_scale_at_once(pipe):
+    """The tracked depth's scale over the ground tracker's (`ground_scale`) is two readings of how far the room is.
+    Where it moves from one frame to the next, the held gain takes FLOOR_GAIN_FOLLOWS_SCALE of the move at once:
+    a depth the map draws at 0.64 of the last frame's scale is shown at 0.8 of it, not 0.64 (nor 1: the map's own
+    scale is half the word). The first frame has nothing to follow; a reset forgets the last scale."""
+    pipe.reset()
+    assert pipe.FLOOR_GAIN_FOLLOWS_SCALE == 0.5
+    pipe._gain_follows(1.0)
+    assert pipe._floor_gain == 1.0
+    pipe._gain_follows(0.64)
+    assert pipe._floor_gain == pytest.approx(1.25)
+    assert pipe._floor_gain * 0.64 == pytest.approx(0.8)
+    pipe._gain_follows(0.64)
+    assert pipe._floor_gain == pytest.approx(1.25)  # no change, no move
+    pipe.reset()
+    pipe._gain_follows(0.5)
+    assert pipe._floor_gain == 1.0
+    pipe.reset()
+
+
 def test_world_frame_still_without_tracking(demo_source):
     pipe = arsdk.Pipeline.default(segmentation=False, tracking=False)
     mats = [pipe.process(f).camera_to_world for f in still_camera(demo_source)]
