@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -286,6 +287,30 @@ def score_stream(pipe, frames, flood: FloodRenderer, label: str, spacing_s: floa
     return rows
 
 
+def stream_frames(root, name: str, walk=None) -> tuple[list, float, list | None]:
+    """One of the tracked streams scored here, by name: its frames, their spacing in seconds, and their truths
+    (None: `score_stream` finds each frame's floor in its true depth). "walk": the HoloLens sequence, every frame;
+    "kitchen": the 50 7-Scenes frames; "every{n}_from{k}": the walk's every n-th frame from frame k; "crop{w}x{h}":
+    the walk through a centred w:h crop; "video": the first VIDEO_STEPS walk frames at 30 frame/s. walk: the
+    HoloLens sequence if already loaded."""
+    if name == "kitchen":
+        frames, truths = seven_scenes_floors(root)
+        return frames, SEVEN_SCENES_SPACING_S, truths
+    if name == "video":
+        return hololens_at_30fps(root, VIDEO_STEPS), HOLOLENS_SPACING_S / VIDEO_PER_STEP, None
+    walk = load_training_sequences(root, 1)[0] if walk is None else walk
+    if name == "walk":
+        return walk, HOLOLENS_SPACING_S, None
+    every = re.fullmatch(r"every(\d+)_from(\d+)", name)
+    if every:
+        n, offset = int(every[1]), int(every[2])
+        return walk[offset::n], HOLOLENS_SPACING_S * n, None
+    crop = re.fullmatch(r"crop(\d+)x(\d+)", name)
+    if crop:
+        return [centre_crop(f, int(crop[1]) / int(crop[2])) for f in walk], HOLOLENS_SPACING_S, None
+    raise ValueError(f"stream {name!r}: expected walk, kitchen, video, every<n>_from<k> or crop<w>x<h>")
+
+
 def seven_scenes_stream(depth_name: str, root, seed: int = 0) -> dict:
     """The 50 7-Scenes kitchen frames as one stream, 2/3 s apart as recorded, through the default tracked pipeline:
     the same views as the single frames, but with the world carried from frame to frame as an app panning over
@@ -293,9 +318,8 @@ def seven_scenes_stream(depth_name: str, root, seed: int = 0) -> dict:
     seed: gravity's line search draws its segment pairs from it (`GravityEstimator.seed`; the SDK's is 0)."""
     pipe = arsdk.Pipeline(make_depth(depth_name), None, ground=GroundTracker(gravity=GravityEstimator(seed=seed)))
     flood = FloodRenderer()
-    pairs, truths = seven_scenes_floors(root)
-    rows = score_stream(pipe, pairs, flood, f"7-Scenes stream (line draw {seed})", SEVEN_SCENES_SPACING_S,
-                        truths=truths)
+    frames, spacing, truths = stream_frames(root, "kitchen")
+    rows = score_stream(pipe, frames, flood, f"7-Scenes stream (line draw {seed})", spacing, truths=truths)
     flood.close()
     pipe.close()
     return summarise(rows)
@@ -412,8 +436,8 @@ def other_crops(depth_name: str, root, sdk_run: dict, aspects=((4, 3), (16, 9)))
     seq = load_training_sequences(root)[0]
     out = {}
     for w, h in aspects:
-        frames = [centre_crop(f, w / h) for f in seq]
-        s = summarise(score_stream(pipe, frames, flood, f"HoloLens walk through a {w}:{h} crop", HOLOLENS_SPACING_S))
+        frames, spacing, _ = stream_frames(root, f"crop{w}x{h}", seq)
+        s = summarise(score_stream(pipe, frames, flood, f"HoloLens walk through a {w}:{h} crop", spacing))
         out[f"{w}x{h}"] = {k: s[k] for k in CROP_KEYS}
     flood.close()
     pipe.close()
@@ -563,10 +587,10 @@ def sparse_streams(depth_name: str, root, spacings=((2, 0), (2, 1), (3, 0))) -> 
     pipe = arsdk.Pipeline(make_depth(depth_name), None)
     flood = FloodRenderer()
     out = {}
-    for n, offset in spacings:
-        for seq in load_training_sequences(root, 1):
-            rows = score_stream(pipe, seq[offset::n], flood, f"every {n}th frame from {offset}",
-                                HOLOLENS_SPACING_S * n)
+    for seq in load_training_sequences(root, 1):
+        for n, offset in spacings:
+            frames, spacing, _ = stream_frames(root, f"every{n}_from{offset}", seq)
+            rows = score_stream(pipe, frames, flood, f"every {n}th frame from {offset}", spacing)
             out[f"{seq[0].name.split('/')[0]}_every{n}_from{offset}"] = summarise(rows)
     flood.close()
     pipe.close()

@@ -6,10 +6,11 @@ time, with the pipeline's class settings overridden from the command line, and t
     python benchmarks/streams.py --streams walk kitchen video      # any of STREAMS
 
 About 3 minutes a line draw for the seven streams 0.4-1.2 s apart on a 2-core machine, 6 more for `video` (30
-frame/s). Each stream is scored as realroom.py scores it (`score_stream`, `summarise`); at the commit that added
-this script every stream read as in realroom.json to the last digit, on the same machine. The streams carry each
-frame's gravity, floor and scale into the next, so any change moves stretches of frames either way: judge a change
-by the sums over the streams, and by the same run with other line draws (`--seeds`), not by one stream.
+frame/s). Each stream is built and scored as realroom.py builds and scores it (`stream_frames`, `score_stream`,
+`summarise`); at the commit that added this script every stream read as in realroom.json to the last digit, on the
+same machine. The streams carry each frame's gravity, floor and scale into the next, so any change moves stretches
+of frames either way: judge a change by the sums over the streams, and by the same run with other line draws
+(`--seeds`), not by one stream.
 `--set NAME=VALUE` sets a numeric class attribute of `arsdk.Pipeline` before the pipeline is made; `--against TAG`
 prints each figure's change against results/TAG.json.
 """
@@ -23,12 +24,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import realroom as rr
-from common import (HOLOLENS_SPACING_S, RESULTS, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, VIDEO_STEPS,
-                    hololens_at_30fps, shared_data_or_exit, write_result)
+from common import RESULTS, shared_data_or_exit, write_result
 
 import arsdk
 from arsdk.depth import default_depth_model
-from arsdk.evaluation import load_training_sequences, seven_scenes_floors
 from arsdk.floor import GroundTracker
 from arsdk.gravity import GravityEstimator
 
@@ -69,22 +68,7 @@ def score_one(stream: str, settings: list[str], seed: int) -> dict:
     pipe = arsdk.Pipeline(rr.make_depth(default_depth_model()), None,
                           ground=GroundTracker(gravity=GravityEstimator(seed=seed)))
     flood = rr.FloodRenderer()
-    truths = None
-    if stream == "kitchen":
-        frames, truths = seven_scenes_floors(root)
-        spacing = SEVEN_SCENES_SPACING_S
-    elif stream == "video":
-        frames, spacing = hololens_at_30fps(root, VIDEO_STEPS), HOLOLENS_SPACING_S / VIDEO_PER_STEP
-    else:
-        walk = load_training_sequences(root, 1)[0]
-        if stream.startswith("every"):
-            n, offset = int(stream[5]), int(stream[-1])
-            frames, spacing = walk[offset::n], HOLOLENS_SPACING_S * n
-        elif stream.startswith("crop"):
-            w, h = (int(v) for v in stream[4:].split("x"))
-            frames, spacing = [rr.centre_crop(f, w / h) for f in walk], HOLOLENS_SPACING_S
-        else:
-            frames, spacing = walk, HOLOLENS_SPACING_S
+    frames, spacing, truths = rr.stream_frames(root, stream)
     summary = rr.summarise(rr.score_stream(pipe, frames, flood, stream, spacing, truths=truths))
     flood.close()
     pipe.close()

@@ -38,3 +38,32 @@ def test_the_streams_benchmark_takes_pipeline_settings_by_name_and_refuses_other
                       (f"{whole}=0.5", "an integer after '='")):
         with pytest.raises(SystemExit, match=said):
             streams.parse_setting(bad)
+
+
+def test_the_tracked_streams_are_built_by_name_the_same_way_in_realroom_and_streams():
+    """realroom.py and streams.py score the same streams from `realroom.stream_frames`: every name streams.py offers
+    is one it builds, an every-n-th stream keeps its frames' order and spacing, a crop keeps its metres in focal
+    lengths, and a misspelt name says what it expected."""
+    import numpy as np
+    import pytest
+
+    import streams
+    from arsdk.evaluation import PosedFrame
+    from arsdk.geometry import Intrinsics
+
+    intr = Intrinsics(fx=300.0, fy=300.0, cx=240.0, cy=160.0, width=480, height=320)
+    walk = [PosedFrame(f"hololens/{i}", np.full((320, 480, 3), i, np.uint8), np.full((320, 480), 1.0 + i, np.float32),
+                       intr, np.eye(4)) for i in range(7)]
+    for name in streams.STREAMS:
+        if name not in ("kitchen", "video"):  # those two read their own data
+            frames, spacing, truths = realroom.stream_frames(None, name, walk)
+            assert frames and spacing > 0 and truths is None, name
+    frames, spacing, _ = realroom.stream_frames(None, "every3_from1", walk)
+    assert [f.name for f in frames] == ["hololens/1", "hololens/4"]
+    assert spacing == pytest.approx(3 * realroom.HOLOLENS_SPACING_S)
+    frames, _, _ = realroom.stream_frames(None, "crop16x9", walk)
+    assert frames[2].image.shape == (270, 480, 3) and frames[2].depth.shape == (270, 480)
+    assert frames[2].intrinsics.cy == pytest.approx(160.0 - 25) and frames[2].intrinsics.fx == 300.0
+    for bad in ("crop16:9", "every_2", "Walk"):
+        with pytest.raises(ValueError, match=f"stream '{bad}': expected walk, kitchen, video"):
+            realroom.stream_frames(None, bad, walk)
