@@ -76,7 +76,8 @@ def machine() -> dict:
     # a figure measured off the pins is not the committed one's reproduction; say which differ
     off_pins = {k: {"installed": v, "pinned": pins.get(k)} for k, v in versions.items() if v != pins.get(k)}
     return {"cpu_count": os.cpu_count(), "cpu": cpu(), "platform": platform.platform(),
-            "python": platform.python_version(), "packages": versions, "packages_off_pins": off_pins, "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "python": platform.python_version(), "packages": versions, "packages_off_pins": off_pins,
+            "when": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def write_result(name: str, data: dict) -> Path:
@@ -100,21 +101,47 @@ def shared_data_or_exit(benchmark: str):
 VIDEO_STEPS = 100  # real HoloLens frames (40 s of hand-held motion) rendered at 30 frame/s: 1189 frames
 VIDEO_PER_STEP = 12  # the HoloLens frames are about 0.4 s apart: 12 frames of a 30 frame/s camera
 HOLOLENS_SPACING_S = 0.4  # between HoloLens frames: about 8 cm and 4 degrees of hand-held motion (no time stamps)
-SEVEN_SCENES_SPACING_S = 20 / 30  # the shared 7-Scenes frames are every 20th of a 30 frame/s recording
+SEVEN_SCENES_PER_STEP = 20  # the shared 7-Scenes frames are every 20th of a 30 frame/s recording
+SEVEN_SCENES_SPACING_S = SEVEN_SCENES_PER_STEP / 30
 
 
 def hololens_at_30fps(root, steps: int = VIDEO_STEPS) -> list:
     """The first `steps` HoloLens frames with the views between each pair rendered from the real pictures and
     depth (`evaluation.video_rate_frames`): PosedFrames as a 30 frame/s camera would give them, with progress."""
-    from arsdk.evaluation import load_training_sequences, video_rate_frames
+    from arsdk.evaluation import load_training_sequences
 
-    seq = load_training_sequences(root)[0][:steps]
-    total = (len(seq) - 1) * VIDEO_PER_STEP + 1
+    return _rendered_at_30fps(load_training_sequences(root)[0][:steps], VIDEO_PER_STEP, "HoloLens")
+
+
+def kitchen_at_30fps(root) -> list:
+    """The 50 7-Scenes kitchen frames (every 20th of a 30 frame/s recording, 0.67 s, 14 cm and 6.6 degrees apart;
+    the depth carried into the colour camera) with the 19 views between each pair rendered as `hololens_at_30fps`
+    renders its: a second room at a live camera's rate, 981 PosedFrames, with progress. Its poses are the depth
+    camera's (`kitchen_frames`), as `tracking.py` scores the sparse frames."""
+    return _rendered_at_30fps(kitchen_frames(root)[0], SEVEN_SCENES_PER_STEP, "7-Scenes")
+
+
+def kitchen_frames(root) -> list[list]:
+    """Each 7-Scenes sequence of the data folder (the shared one: the kitchen's 50 frames) as PosedFrames with the
+    depth carried into the colour camera (`evaluation.reproject_depth`) and the colour camera's intrinsics; the
+    poses stay the depth camera's, 3 cm beside it."""
+    from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, PosedFrame, load_sequences,
+                                  reproject_depth)
+
+    return [[PosedFrame(f.name, f.image, reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR,
+                                                         SEVEN_SCENES_DEPTH_TO_COLOUR), SEVEN_SCENES_COLOUR,
+                        f.camera_to_world) for f in seq] for seq in load_sequences(root)]
+
+
+def _rendered_at_30fps(seq: list, per_step: int, label: str) -> list:
+    from arsdk.evaluation import video_rate_frames
+
+    total = (len(seq) - 1) * per_step + 1
     frames = []
-    for i, f in enumerate(video_rate_frames(seq, VIDEO_PER_STEP)):
+    for i, f in enumerate(video_rate_frames(seq, per_step)):
         frames.append(f)
         if i % 100 == 0 or i + 1 == total:
-            print(f"\r  rendering the 30 frame/s HoloLens views {i + 1}/{total}", end="", flush=True)
+            print(f"\r  rendering the 30 frame/s {label} views {i + 1}/{total}", end="", flush=True)
     print()
     return frames
 

@@ -23,7 +23,10 @@ times larger between frames than the tracker sees live.
   between each pair from the real pictures and depth along the true path (`evaluation.video_rate_frames`), the
   depth model's own TAE beside the pipeline's; the views share their real frames' exposure and noise, so they
   may flatter the depth model (its own TAE there, 3.6, is what it was measured at on real consecutive frames
-  of a sequence kept back from us);
+  of a sequence kept back from us); and the same for the 50 7-Scenes kitchen frames with 19 views rendered
+  between each pair (`sevenscenes_30fps`, `common.kitchen_at_30fps`): a second room at a live camera's rate,
+  each rendered stretch spanning a real step of 14 cm and 6.6 degrees, so more of each view is two pictures
+  cross-faded than in the HoloLens views;
 - line draws: the anchor drift on both sequences again with gravity's line search drawing its random segment
   pairs from seeds 1-4 (the SDK's is 0), and the mean over them: how much a figure owes to the one draw;
 - TAE on consecutive 30 frame/s frames of the demo room rendered along its camera sway with its exact poses,
@@ -51,21 +54,21 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP, hololens_at_30fps, shared_data_or_exit,
-                    stats_ms, with_auto_exposure, with_motion_blur, write_result)
+from common import (HOLOLENS_SPACING_S, SEVEN_SCENES_PER_STEP, SEVEN_SCENES_SPACING_S, VIDEO_PER_STEP,
+                    hololens_at_30fps, kitchen_at_30fps, kitchen_frames, shared_data_or_exit, stats_ms,
+                    with_auto_exposure, with_motion_blur, write_result)
 
 import arsdk
 from arsdk.depth import DepthEstimator, default_depth_model
-from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, load_sequences,
-                              load_training_sequences, reproject_depth,
-                              temporal_alignment_error)
+from arsdk.evaluation import load_training_sequences, temporal_alignment_error
 from arsdk.geometry import project, transform_points, unproject_pixels
 from arsdk.gravity import GravityEstimator
 from arsdk.tracking import CameraTracker, TrackerSettings, rotation_deg
 
 SECONDS = (1, 3, 8)
 SPACING_S = {"hololens": HOLOLENS_SPACING_S, "sevenscenes": SEVEN_SCENES_SPACING_S,
-             "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP}
+             "hololens_30fps": HOLOLENS_SPACING_S / VIDEO_PER_STEP,
+             "sevenscenes_30fps": SEVEN_SCENES_SPACING_S / SEVEN_SCENES_PER_STEP}
 GRID = (8, 6)
 EVERY = 5
 # the 30 frame/s views as a webcam would deliver them: (what is said of them, their key in the results)
@@ -78,10 +81,8 @@ def sequences(root):
     out = []
     for seq in load_training_sequences(root):
         out.append(("hololens", [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in seq]))
-    for seq in load_sequences(root):
-        out.append(("sevenscenes", [(f.image, reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR,
-                                                              SEVEN_SCENES_DEPTH_TO_COLOUR),
-                                     SEVEN_SCENES_COLOUR, f.camera_to_world) for f in seq]))
+    for seq in kitchen_frames(root):
+        out.append(("sevenscenes", [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in seq]))
     return out
 
 
@@ -357,7 +358,8 @@ def main():
     ap.add_argument("--asynchronous", action="store_true",
                     help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     ap.add_argument("--no-video", action="store_true",
-                    help="skip the HoloLens frames rendered at 30 frame/s (about 4 minutes, 5 GB of memory)")
+                    help="skip the HoloLens and 7-Scenes frames rendered at 30 frame/s (about 10 minutes, 5 GB of "
+                         "memory)")
     altered = ap.add_mutually_exclusive_group()
     altered.add_argument("--exposure", action="store_true",
                          help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), "
@@ -388,6 +390,12 @@ def main():
         video_cost = [at_640x480(f) for f in frames[:COST_VIDEO_FRAMES]]
         del frames
         print(f"  {'hololens_30fps':12s} {results['hololens_30fps']}  ({time.perf_counter() - t0:.0f} s)")
+        t0 = time.perf_counter()
+        frames = [(f.image, f.depth, f.intrinsics, f.camera_to_world) for f in kitchen_at_30fps(root)]
+        results["sevenscenes_30fps"] = run_sequence("sevenscenes_30fps", frames, name, not args.no_tracking,
+                                                    args.asynchronous, model_tae=True)
+        del frames
+        print(f"  {'sevenscenes_30fps':12s} {results['sevenscenes_30fps']}  ({time.perf_counter() - t0:.0f} s)")
     out = {"depth_model": name, "tracking": not args.no_tracking, "asynchronous": args.asynchronous,
            "sequences": results, "line_draws": draws}
     if not args.no_tracking:
