@@ -328,10 +328,17 @@ def seven_scenes_pairs(root: Path) -> list[RGBDPair]:
     return [_seven_scenes_pair(f) for seq in load_sequences(root) for f in seq]
 
 
-def _seven_scenes_pair(f: PosedFrame) -> RGBDPair:
+def seven_scenes_in_colour(f: PosedFrame) -> PosedFrame:
+    """A 7-Scenes frame (`load_sequences`) with its depth moved into the colour camera (SEVEN_SCENES_COLOUR, at the
+    picture's size) and those intrinsics; its pose stays the depth camera's, 3 cm beside the colour camera."""
     depth = reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR)
-    intr = SEVEN_SCENES_COLOUR.matching(f.image.shape[1], f.image.shape[0])
-    return RGBDPair(f.name, "sevenscenes", f.image, depth, intr, away_from_depth_edges(depth))
+    return PosedFrame(f.name, f.image, depth, SEVEN_SCENES_COLOUR.matching(f.image.shape[1], f.image.shape[0]),
+                      f.camera_to_world)
+
+
+def _seven_scenes_pair(f: PosedFrame) -> RGBDPair:
+    c = seven_scenes_in_colour(f)
+    return RGBDPair(c.name, "sevenscenes", c.image, c.depth, c.intrinsics, away_from_depth_edges(c.depth))
 
 
 def scoring_pairs(root: Path) -> list[RGBDPair]:

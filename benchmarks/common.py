@@ -122,15 +122,11 @@ def kitchen_at_30fps(root) -> list:
 
 
 def kitchen_frames(root) -> list[list]:
-    """Each 7-Scenes sequence of the data folder (the shared one: the kitchen's 50 frames) as PosedFrames with the
-    depth carried into the colour camera (`evaluation.reproject_depth`) and the colour camera's intrinsics; the
-    poses stay the depth camera's, 3 cm beside it."""
-    from arsdk.evaluation import (SEVEN_SCENES_COLOUR, SEVEN_SCENES_DEPTH_TO_COLOUR, PosedFrame, load_sequences,
-                                  reproject_depth)
+    """Each 7-Scenes sequence of the data folder (the shared one: the kitchen's 50 frames) as PosedFrames in the
+    colour camera (`evaluation.seven_scenes_in_colour`); the poses stay the depth camera's, 3 cm beside it."""
+    from arsdk.evaluation import load_sequences, seven_scenes_in_colour
 
-    return [[PosedFrame(f.name, f.image, reproject_depth(f.depth, f.intrinsics, SEVEN_SCENES_COLOUR,
-                                                         SEVEN_SCENES_DEPTH_TO_COLOUR), SEVEN_SCENES_COLOUR,
-                        f.camera_to_world) for f in seq] for seq in load_sequences(root)]
+    return [[seven_scenes_in_colour(f) for f in seq] for seq in load_sequences(root)]
 
 
 def _rendered_at_30fps(seq: list, per_step: int, label: str) -> list:

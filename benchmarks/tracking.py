@@ -358,15 +358,15 @@ def main():
     ap.add_argument("--asynchronous", action="store_true",
                     help="depth on a worker thread, as the live app runs it (the depth lags the frames)")
     ap.add_argument("--no-video", action="store_true",
-                    help="skip the HoloLens and 7-Scenes frames rendered at 30 frame/s (about 10 minutes, 5 GB of "
-                         "memory)")
+                    help="skip the HoloLens and 7-Scenes frames rendered at 30 frame/s (about 15-18 minutes, 5 GB "
+                         "of memory)")
     altered = ap.add_mutually_exclusive_group()
     altered.add_argument("--exposure", action="store_true",
-                         help="only the 30 frame/s views with a webcam's auto-exposure steps (about 5 minutes), "
+                         help="only the 30 frame/s views with a webcam's auto-exposure steps (about 9 minutes), "
                               "written to tracking_exposure.json")
     altered.add_argument("--blur", action="store_true",
                          help="only the 30 frame/s views with motion blur, the shutter open the whole frame time "
-                              "(about 9 minutes), written to tracking_blur.json")
+                              "(about 10 minutes), written to tracking_blur.json")
     args = ap.parse_args()
     root = shared_data_or_exit("tracking")
     name = args.depth_model or default_depth_model()
