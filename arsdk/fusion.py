@@ -3,7 +3,7 @@ tracked camera motion, is averaged with the new prediction where the two agree.
 
 A per-frame depth model re-guesses the room from scratch every frame, so surfaces breathe and the waterline
 shimmers. Here the fused estimate is kept at a reduced resolution (`work_width` pixels wide: the correction it
-makes is smooth, and a few thousand points carry it in a millisecond), averaged in log depth and
+makes is smooth, and some ten thousand points carry it in a few milliseconds), averaged in log depth and
 weighted by how many frames have seen each place (capped, so the room can still change); where the carried and
 the new depth disagree by more than `tolerance` (something moved, an occlusion edge) the new one is taken as it
 is. The result is applied to the full-resolution prediction as a smooth multiplicative correction, so edges stay
@@ -20,9 +20,14 @@ from .geometry import Intrinsics, warp_pixels
 
 class DepthFusion:
     """`fuse(depth, intrinsics, motion)` -> fused HxW float32 metres. motion: the 4x4 transform from the previous
-    frame's camera to this one's (metres), or None when unknown (tracking lost, a cut): the history is dropped."""
+    frame's camera to this one's (metres), or None when unknown (tracking lost, a cut): the history is dropped.
 
-    def __init__(self, work_width: int = 80, tolerance: float = 0.5, max_weight: float = 12.0):
+    work_width 160 rather than 80: a depth model's flicker is not only smooth. On the HoloLens walk's views at 30
+    frame/s the fused depth's TAE went 3.46 -> 3.10 (frames 250-349) and 1.84 -> 1.61 (frames 150-249); 320 wide
+    gave 2.94 at several times the cost. A longer memory (max_weight 36) gave 3.70: the carried history brings the
+    tracked pose's errors with it."""
+
+    def __init__(self, work_width: int = 160, tolerance: float = 0.5, max_weight: float = 12.0):
         if work_width < 8:
             raise InputError(f"DepthFusion.work_width: expected at least 8 pixels, got {work_width}")
         if not 0.0 < tolerance < 1.0:
