@@ -41,9 +41,17 @@ class DepthFusion:
         self._depth: np.ndarray | None = None   # fused, reduced resolution
         self._weight: np.ndarray | None = None
         self._intr: Intrinsics | None = None
+        self._before: tuple = (None, None, None)  # the history before the last depth fused (`replaces_last`)
 
-    def fuse(self, depth: np.ndarray, intrinsics: Intrinsics, motion: np.ndarray | None) -> np.ndarray:
+    def fuse(self, depth: np.ndarray, intrinsics: Intrinsics, motion: np.ndarray | None,
+             replaces_last: bool = False) -> np.ndarray:
+        """replaces_last: this depth is the last one fused, again (a depth result shown on a later frame, carried
+        to where the camera is then): it is fused with the history before the last one and takes its place, so
+        one measurement is counted once however often it is shown. motion is then from the camera of the frame
+        before the last one."""
         check_depth(depth, "depth")
+        if replaces_last:
+            self._depth, self._weight, self._intr = self._before
         h, w = depth.shape
         intr = intrinsics.matching(w, h)
         f = min(1.0, self.work_width / w)
@@ -51,6 +59,7 @@ class DepthFusion:
         small_intr = intr.scaled(*small_size)
         known = np.isfinite(depth) & (depth > 0)
         new = cv2.resize(np.where(known, depth, 0).astype(np.float32), small_size, interpolation=cv2.INTER_NEAREST)
+        self._before = (self._depth, self._weight, self._intr)
         if motion is None or self._depth is None or self._intr != small_intr:
             self._depth, self._weight, self._intr = new, (new > 0).astype(np.float32), small_intr
             return depth

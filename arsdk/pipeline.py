@@ -273,6 +273,8 @@ class Pipeline:
     # `FloorColours.laid`) is remembered where it lies on the floor (`floor_map.FloorMap`); a later view's cells that
     # show a remembered patch in its colour are laid on the plane too, whatever the depth draws them at
     FLOOR_GAIN_LIMIT = 1.3  # a frame whose floor would need more is taken for one that sees no floor
+    # the shown depth's pixels within this of the world's floor are the floor as laid (`_steadied`): left unfused
+    FLOOR_KEPT_M = 1e-3
     # the tracked camera's up-down motion passes through a high-pass of this time constant (`temporal.high_pass`): a
     # camera lowered or raised takes the world with it at once, while the tracker's slow vertical drift (pitch
     # errors times the distance walked, the map's scale changing: 0.9 m over the HoloLens walk, worn at 1.58-1.67 m)
@@ -300,6 +302,8 @@ class Pipeline:
         self.use_source_pose = use_source_pose
         self.tracker = tracking if isinstance(tracking, CameraTracker) else CameraTracker() if tracking else None
         self.fusion = DepthFusion() if self.tracker is not None else None
+        # the depth as shown (scaled and pulled onto the floor) fused again: `_steadied`
+        self.shown_fusion = DepthFusion() if self.tracker is not None else None
         self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
@@ -322,6 +326,8 @@ class Pipeline:
         self._up_views = 0.0  # how many readings' views the world's up rests on (`GRAVITY_SETTLE_VIEWS`)
         self._clock = FrameClock("Pipeline")  # seconds between frames: the world's pulls are per second
         self._fused: tuple[int, np.ndarray, np.ndarray] | None = None  # (depth index, fused depth, its map pose)
+        # the shown fusion's last depth index, its camera's map pose, and the map pose of the one fused before it
+        self._shown: tuple[int, np.ndarray, np.ndarray | None] | None = None
         self.asynchronous = asynchronous
         self._lock = threading.RLock()
         self._stage_lock = threading.Lock()
@@ -549,6 +555,7 @@ class Pipeline:
                     lifted.astype(np.uint8), held_off.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
             depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full,
                                        ground_scale, mapped, held_off)
+            depth = self._steadied(depth, sintr, depth_index, tracked, cam_to_world)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
             up = Gravity(floor.normal, ground.gravity.confidence, ground.gravity.source)
@@ -680,6 +687,9 @@ class Pipeline:
             self._world_from_map = self._world_from_map @ np.linalg.inv(fix)
         if self._fused is not None:
             self._fused = (self._fused[0], self._fused[1], fix @ self._fused[2])
+        if self._shown is not None:
+            before = self._shown[2]
+            self._shown = (self._shown[0], fix @ self._shown[1], None if before is None else fix @ before)
 
     def _height_tracked(self, tracked: TrackedPose) -> bool:
         """Whether the world's camera height is a tracked one: a floor measured in this scene, followed since."""
@@ -877,6 +887,33 @@ class Pipeline:
         self._fused = (depth_index, fused, pose)
         return fused
 
+    def _steadied(self, depth: np.ndarray, intr: Intrinsics, depth_index: int, tracked: TrackedPose,
+                  cam_to_world: np.ndarray) -> np.ndarray:
+        """The shown depth fused with the shown depth of the frames before (`shown_fusion`), the floor left where
+        the floor stage laid it. The first fusion (`_fused_depth`) steadies the model's depth before the floor is
+        looked for in it; the floor stage after it (the scale that lays the floor at the world's height, the pull
+        onto the floor) moves from frame to frame too, and its flicker reached the effects unfused: on the
+        HoloLens walk's views at 30 frame/s the floor stage raised the fused depth's TAE by 0.4-0.7.
+
+        Each depth result is one measurement: a result shown again (a worker's, carried to where the camera is
+        now) takes the place of its last showing in the history. depth: world metres, in this frame's camera."""
+        pose = tracked.camera_to_world  # the shown depth is carried into this frame's camera (`follow_depth`)
+        again = self._shown is not None and self._shown[0] == depth_index
+        before = self._shown[2] if again else None if self._shown is None else self._shown[1]
+        motion = None
+        if before is not None and tracked.state is TrackingState.TRACKING and not tracked.relocalised:
+            motion = np.linalg.inv(pose) @ before
+        scale = np.float32(_scale_of(self._world_from_map))  # world metres per map unit: the motion is the map's
+        steadied = self.shown_fusion.fuse(depth / scale, intr, motion, replaces_last=again) * scale
+        self._shown = (depth_index, pose, before)
+        # the floor as laid: the fused history would lift its pixels off the world's floor by the carried error
+        up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
+        rows = (np.arange(intr.height, dtype=np.float32) - intr.cy) / intr.fy
+        cols = (np.arange(intr.width, dtype=np.float32) - intr.cx) / intr.fx
+        along_up = np.float32(up[0]) * cols[None, :] + (np.float32(up[1]) * rows[:, None] + np.float32(up[2]))
+        on_floor = np.abs(depth * along_up + np.float32(height)) < self.FLOOR_KEPT_M
+        return np.where(on_floor, depth, steadied)
+
     def _depth_frame(self, image: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, Intrinsics]:
         """The frame and its intrinsics as the depth chain works on them: at most DEPTH_WIDTH wide."""
         h, w = image.shape[:2]
@@ -917,8 +954,9 @@ class Pipeline:
         if self.tracker is not None:
             self.tracker.reset()
             self.fusion.reset()
+            self.shown_fusion.reset()
             self.anchors.clear()
-        self._world_from_map = self._fused = None
+        self._world_from_map = self._fused = self._shown = None
         self._floor_seen = False
         self._height_views = 0.0
         self._floor_gain = 1.0

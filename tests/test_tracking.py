@@ -565,6 +565,60 @@ def test_fusion_holds_a_breathing_surface_steady():
     assert np.allclose(step, 1.8, rtol=1e-3)
 
 
+def test_a_depth_fused_again_takes_the_place_of_its_last_showing():
+    """One depth result shown on several frames (replaces_last) counts once: however often it is shown, the next
+    result fuses exactly as if it had been shown once, as it was last."""
+    intr = arsdk.Intrinsics.from_fov(160, 120, 60.0)
+    wall = np.full((120, 160), 3.0, np.float32)
+    shown_often, shown_once = DepthFusion(), DepthFusion()
+    for f in (shown_often, shown_once):
+        for i in range(5):
+            f.fuse(wall * np.float32(1 + 0.02 * (-1) ** i), intr, np.eye(4) if i else None)
+    first = shown_often.fuse(wall * np.float32(1.1), intr, np.eye(4))
+    assert 3.0 < first.mean() < 3.3 * 0.98  # pulled toward the history's 3 m
+    for _ in range(3):
+        assert np.array_equal(shown_often.fuse(wall * np.float32(1.1), intr, np.eye(4), replaces_last=True), first)
+    shown_often.fuse(wall * np.float32(1.08), intr, np.eye(4), replaces_last=True)
+    shown_once.fuse(wall * np.float32(1.08), intr, np.eye(4))
+    assert np.array_equal(shown_often.fuse(wall * np.float32(1.05), intr, np.eye(4)),
+                          shown_once.fuse(wall * np.float32(1.05), intr, np.eye(4)))
+
+
+def test_the_shown_depth_is_fused_once_per_depth_result_and_its_floor_left_on_the_floor():
+    """`Pipeline._steadied`: the depth after the floor stage, fused over depth results. The floor's pixels stay on
+    the world's floor; a result shown again (an asynchronous worker's) takes the place of its last showing."""
+    from arsdk.geometry import FloorPlane, camera_to_world_from_floor
+    from arsdk.tracking import TrackedPose
+
+    pipe = arsdk.Pipeline.default(depth_model="arsdk_depth", segmentation=False)
+    intr = arsdk.Intrinsics.from_fov(160, 120, 60.0)
+    cam_to_world = camera_to_world_from_floor(FloorPlane((0.0, -1.0, 0.0), 1.5))  # level, 1.5 m up
+    rows = (np.arange(120, dtype=np.float32) - intr.cy) / intr.fy
+    floor_rows = rows > 0.3  # where the floor, 1.5 m down, is nearer than a wall 4 m away
+    room = np.where(floor_rows[:, None], 1.5 / np.maximum(rows, 1e-3)[:, None], 4.0).astype(np.float32)
+    room = np.broadcast_to(room, (120, 160)).copy()
+    pipe._world_from_map = np.eye(4)
+    tracked = TrackedPose(cam_to_world, TrackingState.TRACKING, 1.0, 100)
+    wall = ~np.broadcast_to(floor_rows[:, None], room.shape)
+
+    def shown(index, wall_scale):
+        depth = np.where(wall, room * np.float32(wall_scale), room).astype(np.float32)
+        return pipe._steadied(depth, intr, index, tracked, cam_to_world)
+
+    assert np.array_equal(shown(0, 1.0), room)  # nothing before it
+    second = shown(1, 1.2)
+    assert np.array_equal(second[~wall], room[~wall])  # the floor as laid
+    assert 4.0 < second[wall].mean() < 4.8 * 0.95  # the wall's jump pulled toward the history
+    weight = pipe.shown_fusion._weight.copy()
+    again = shown(1, 1.2)  # the same result shown on the next frame: not counted twice
+    assert np.array_equal(again, second) and np.array_equal(pipe.shown_fusion._weight, weight)
+    assert pipe.shown_fusion._weight.max() == 2.0 and shown(2, 1.2)[wall].mean() < second[wall].mean() * 1.05
+    lost = TrackedPose(cam_to_world, TrackingState.LOST, 0.0, 0)
+    jumped = np.where(wall, room * np.float32(0.5), room).astype(np.float32)
+    assert np.array_equal(pipe._steadied(jumped, intr, 2, lost, cam_to_world), jumped)  # another map's history
+    pipe.close()
+
+
 def test_warp_depth_and_tae_on_a_known_motion():
     intr = arsdk.Intrinsics.from_fov(160, 120, 60.0)
     wall = np.full((120, 160), 3.0, np.float32)
