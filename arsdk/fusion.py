@@ -24,8 +24,10 @@ class DepthFusion:
 
     work_width 160 rather than 80: a depth model's flicker is not only smooth. On the HoloLens walk's views at 30
     frame/s the fused depth's TAE went 3.46 -> 3.10 (frames 250-349) and 1.84 -> 1.61 (frames 150-249); 320 wide
-    gave 2.94 at several times the cost. A longer memory (max_weight 36) gave 3.70 at 80 wide, 3.25 at 160: the carried
-    history brings the tracked pose's errors with it."""
+    gave 2.94 at several times the cost. A longer memory (max_weight 36) gave 3.70 at 80 wide, 3.25 at 160: the
+    carried history brings the tracked pose's errors with it. The pipeline fuses the depth it looks for the floor
+    in at 80 wide (its floor decisions were better so: `Pipeline.fusion`) and the depth it shows at 160
+    (`Pipeline.shown_fusion`)."""
 
     def __init__(self, work_width: int = 160, tolerance: float = 0.5, max_weight: float = 12.0):
         if work_width < 8:
