@@ -29,14 +29,19 @@ class DepthFusion:
     in at 80 wide (its floor decisions were better so: `Pipeline.fusion`) and the depth it shows at 160
     (`Pipeline.shown_fusion`)."""
 
-    def __init__(self, work_width: int = 160, tolerance: float = 0.5, max_weight: float = 12.0):
-        if work_width < 8:
-            raise InputError(f"DepthFusion.work_width: expected at least 8 pixels, got {work_width}")
+    def __init__(self, work_width: int | None = 160, tolerance: float = 0.5, max_weight: float = 12.0,
+                 carry: str = "splat"):
+        if work_width is not None and work_width < 8:
+            raise InputError(f"DepthFusion.work_width: expected at least 8 pixels or None (the depth's own), "
+                             f"got {work_width}")
+        if carry not in CARRIES:
+            raise InputError(f"DepthFusion.carry: expected one of {sorted(CARRIES)}, got {carry!r}")
         if not 0.0 < tolerance < 1.0:
             raise InputError(f"DepthFusion.tolerance: expected a relative difference in (0, 1), got {tolerance}")
         if max_weight < 1.0:
             raise InputError(f"DepthFusion.max_weight: expected >= 1, got {max_weight}")
         self.work_width, self.tolerance, self.max_weight = work_width, tolerance, max_weight
+        self.carry = carry
         self.reset()
 
     def reset(self):
@@ -56,7 +61,7 @@ class DepthFusion:
             self._depth, self._weight, self._intr = self._before
         h, w = depth.shape
         intr = intrinsics.matching(w, h)
-        f = min(1.0, self.work_width / w)
+        f = 1.0 if self.work_width is None else min(1.0, self.work_width / w)
         small_size = (max(1, round(w * f)), max(1, round(h * f)))
         small_intr = intr.scaled(*small_size)
         known = np.isfinite(depth) & (depth > 0)
@@ -65,7 +70,7 @@ class DepthFusion:
         if motion is None or self._depth is None or self._intr != small_intr:
             self._depth, self._weight, self._intr = new, (new > 0).astype(np.float32), small_intr
             return depth
-        carried, weight = _carry(self._depth, self._weight, small_intr, motion)
+        carried, weight = CARRIES[self.carry](self._depth, self._weight, small_intr, motion, new)
         both = (carried > 0) & (new > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             diff = np.log(np.where(both, carried, 1.0)) - np.log(np.where(both, new, 1.0))
@@ -80,7 +85,7 @@ class DepthFusion:
         return np.where(known, depth * correction, depth).astype(np.float32)
 
 
-def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray):
+def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray, new: np.ndarray = None):
     """warp_depth for a depth map and a per-pixel weight riding with it (the nearest surface wins both)."""
     dst, src, z = warp_pixels(depth, intr, motion)
     out_d = np.zeros(intr.height * intr.width, np.float32)
@@ -88,3 +93,32 @@ def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.n
     out_d[dst] = z
     out_w[dst] = weight.reshape(-1)[src]
     return out_d.reshape(intr.height, intr.width), out_w.reshape(intr.height, intr.width)
+
+
+def _gather(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray, new: np.ndarray):
+    """The history each pixel of the new depth saw in the previous camera: the pixel's point (by the new depth)
+    moved back by `motion` and looked up there (bilinear for the depth, nearest for the weight), its depth then
+    moved to this camera as the new point's own depth moved. A gather needs no z-buffer: where the history there is
+    another surface (an occlusion), the fusion's tolerance turns it away. 0 where unknown or out of view."""
+    h, w = new.shape
+    back = np.linalg.inv(np.asarray(motion, np.float64)).astype(np.float32)
+    x = (np.arange(w, dtype=np.float32) - np.float32(intr.cx)) / np.float32(intr.fx)
+    y = (np.arange(h, dtype=np.float32) - np.float32(intr.cy)) / np.float32(intr.fy)
+    r, t = back[:3, :3], back[:3, 3]
+    was = [(r[k, 0] * x[None, :] + (r[k, 1] * y[:, None] + r[k, 2])) * new + t[k] for k in range(3)]
+    z_was = np.maximum(was[2], np.float32(1e-3))
+    map_x = (np.float32(intr.fx) * was[0] / z_was + np.float32(intr.cx)).astype(np.float32)
+    map_y = (np.float32(intr.fy) * was[1] / z_was + np.float32(intr.cy)).astype(np.float32)
+    seen = cv2.remap(depth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    seen_weight = cv2.remap(weight, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # bilinear next to an unknown pixel mixes in its 0: only lookups whose four neighbours are all known count
+    known = cv2.remap((depth > 0).astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0) > np.float32(0.999)
+    ok = known & (was[2] > np.float32(1e-3)) & (new > 0)
+    carried = np.where(ok, seen * (new / z_was), np.float32(0)).astype(np.float32)
+    return carried, np.where(ok, seen_weight, np.float32(0)).astype(np.float32)
+
+
+# how the history reaches the new frame: "splat" pushes each history pixel to where it lands (a z-buffer sort, 28 ms
+# at 540x360), "gather" looks each new pixel up where it was (2 ms there): what makes a full-resolution fusion cheap
+CARRIES = {"splat": _carry, "gather": _gather}
