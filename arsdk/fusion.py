@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, check_depth
-from .geometry import Intrinsics, warp_pixels
+from .geometry import Intrinsics, pixel_rays, warp_pixels
 
 
 class DepthFusion:
@@ -90,8 +90,10 @@ class DepthFusion:
         return np.where(known, depth * correction, depth).astype(np.float32)
 
 
-def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray, new: np.ndarray = None):
-    """warp_depth for a depth map and a per-pixel weight riding with it (the nearest surface wins both)."""
+def _carry(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.ndarray,
+           new: np.ndarray | None = None):
+    """warp_depth for a depth map and a per-pixel weight riding with it (the nearest surface wins both). new: the
+    new depth, which a splat does not need (`CARRIES` share one signature)."""
     dst, src, z = warp_pixels(depth, intr, motion)
     out_d = np.zeros(intr.height * intr.width, np.float32)
     out_w = np.zeros(intr.height * intr.width, np.float32)
@@ -105,10 +107,8 @@ def _gather(depth: np.ndarray, weight: np.ndarray, intr: Intrinsics, motion: np.
     moved back by `motion` and looked up there (bilinear for the depth, nearest for the weight), its depth then
     moved to this camera as the new point's own depth moved. A gather needs no z-buffer: where the history there is
     another surface (an occlusion), the fusion's tolerance turns it away. 0 where unknown or out of view."""
-    h, w = new.shape
     back = np.linalg.inv(np.asarray(motion, np.float64)).astype(np.float32)
-    x = (np.arange(w, dtype=np.float32) - np.float32(intr.cx)) / np.float32(intr.fx)
-    y = (np.arange(h, dtype=np.float32) - np.float32(intr.cy)) / np.float32(intr.fy)
+    x, y = pixel_rays(intr)
     r, t = back[:3, :3], back[:3, 3]
     was = [(r[k, 0] * x[None, :] + (r[k, 1] * y[:, None] + r[k, 2])) * new + t[k] for k in range(3)]
     z_was = np.maximum(was[2], np.float32(1e-3))

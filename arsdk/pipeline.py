@@ -26,7 +26,7 @@ from .floor_colour import FloorColours
 from .floor_map import FloorMap
 from .parallax import FloorParallax, floor_region
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
-                       follow_depth, normals_from_points, sample_points)
+                       follow_depth, normals_from_points, ray_descent, sample_points)
 from .gravity import AgreedReadings, Gravity
 from .imaging import downscale, enlarge_depth
 from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
@@ -911,11 +911,8 @@ class Pipeline:
             motion = np.linalg.inv(pose) @ before
         # the floor as laid is neither changed nor remembered: carried into a view where the same place is drawn
         # off the floor, it would pull that place down under the water
-        up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
-        rows = (np.arange(intr.height, dtype=np.float32) - intr.cy) / intr.fy
-        cols = (np.arange(intr.width, dtype=np.float32) - intr.cx) / intr.fx
-        along_up = np.float32(up[0]) * cols[None, :] + (np.float32(up[1]) * rows[:, None] + np.float32(up[2]))
-        on_floor = np.abs(depth * along_up + np.float32(height)) < self.FLOOR_KEPT_M
+        up, height = np.asarray(cam_to_world[1, :3], np.float32), np.float32(cam_to_world[1, 3])
+        on_floor = np.abs(height - depth * ray_descent(intr, up)) < self.FLOOR_KEPT_M
         scale = np.float32(_scale_of(self._world_from_map))  # world metres per map unit: the motion is the map's
         steadied = self.shown_fusion.fuse(np.where(on_floor, 0.0, depth / scale).astype(np.float32), intr, motion,
                                           replaces_last=again) * scale
