@@ -13,7 +13,7 @@ from . import models
 from .errors import InputError, ModelError, check_image
 from .geometry import FloorPlane, Intrinsics, fit_floor_plane, sample_points
 from .inference import Model, ModelHolder, load_model
-from .imaging import PaddingWindow, downscale, enlarge_into_margins, inside_margins
+from .imaging import PaddingWindow, downscale, enlarge_into_margins, fill_nearest, inside_margins
 from .temporal import EdgePreservingFilter
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,9 @@ class DepthModelSpec:
     vertical_weight: the vertical ratio's share of that mean (its exponent; the horizontal one gets the rest, so a
     camera of the training aspect is corrected by its focal ratio whatever the weight), for a picture wider than
     the reference camera's and for a taller one.
+    min_depth, max_depth: the metres a metric model's raw output can mean (FastDepth learnt NYU's rooms, 0.5-10
+    m). Outside them, and where not finite, an output pixel is a failure of the model: it takes its nearest good
+    neighbour's value (`DepthEstimator.plausible`).
     """
 
     input_size: tuple[int, int]
@@ -54,6 +57,9 @@ class DepthModelSpec:
         if self.output_kind not in (METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH):
             raise InputError(f"DepthModelSpec.output_kind: expected one of metric, relative_inverse, "
                              f"relative_depth, got {self.output_kind!r}")
+        if not 0.0 < self.min_depth < self.max_depth:
+            raise InputError(f"DepthModelSpec: expected 0 < min_depth < max_depth (metres), got min_depth "
+                             f"{self.min_depth}, max_depth {self.max_depth}")
         weights = self.vertical_weight
         if not (isinstance(weights, (tuple, list)) and len(weights) == 2
                 and all(isinstance(w, (int, float)) and 0.0 <= w <= 1.0 for w in weights)):
@@ -235,6 +241,20 @@ class DepthEstimator(ModelHolder):
         out = self.model.run(self.preprocess(check_image(image)))
         return np.ascontiguousarray(out.reshape(out.shape[-2:] if out.shape[-1] != 1 else out.shape[-3:-1]))
 
+    def plausible(self, output: np.ndarray) -> np.ndarray:
+        """Where the model's raw output (its resolution) is a depth it could mean: finite, and for a metric model
+        within the spec's [min_depth, max_depth]."""
+        good = np.isfinite(output)
+        if self.spec.output_kind == METRIC:
+            with np.errstate(invalid="ignore"):
+                good &= (output >= self.spec.min_depth) & (output <= self.spec.max_depth)
+        return good
+
+    def _implausible_what(self) -> str:
+        if self.spec.output_kind != METRIC:
+            return "NaN or infinite"
+        return f"NaN, infinite or outside the spec's {self.spec.min_depth:g}-{self.spec.max_depth:g} m"
+
     def to_depth(self, output: np.ndarray, intr: Intrinsics) -> tuple[np.ndarray, float]:
         """Model output -> metric depth (same resolution) and the scale applied."""
         spec = self.spec
@@ -266,18 +286,22 @@ class DepthEstimator(ModelHolder):
         if any(padding):
             image, intr = inside_margins(image, padding), intr.cropped(left, top, w - left - right, h - top - bottom)
         output = self.predict(image)
-        finite = np.isfinite(output)
-        if not finite.all():
-            share = 1.0 - float(finite.mean())
+        good = self.plausible(output)
+        if not good.all():
+            share = 1.0 - float(good.mean())
             last = self._last_good
+            what = self._implausible_what()
             if share > 0.5 and last is not None and last.filtered.shape == (h, w):
-                log.warning("depth model %s: %.0f %% of its output is NaN or infinite; keeping the last good depth",
-                            self.name, 100 * share)
+                log.warning("depth model %s: %.0f %% of its output is %s; keeping the last good depth",
+                            self.name, 100 * share, what)
                 return last
             if share > 0.5:
-                raise ModelError(f"depth model {self.name}: {100 * share:.0f} % of its output is NaN or infinite "
-                                 "(a broken or wrongly converted model?)")
-            output = np.where(finite, output, 0.0).astype(np.float32)  # a few bad pixels: unknown depth
+                raise ModelError(f"depth model {self.name}: {100 * share:.0f} % of its output is {what} "
+                                 "(a broken or wrongly converted model, or a spec of another output kind?)")
+            # a few failed pixels (a metric model's output collapsing to ~0 over a patch: 34 of the HoloLens
+            # walk's 373 frames with FastDepth): a per-frame model predicts everywhere, so they take their nearest
+            # good neighbour's depth. Left at 1e-5 m they sat at the camera; unknown, effects read them as far
+            output = fill_nearest(output, good)
         depth, scale = self.to_depth(output, intr)
         filtered = self.temporal(depth) if self.temporal is not None else depth
         # the bands show no scene; left unknown, effects would take them for far away (a flood would fill a

@@ -15,6 +15,7 @@ from .camera import read_image
 from .errors import InputError
 from .geometry import (CAMERA_UP, FloorPlane, Intrinsics, normals_from_points, project, sample_points,
                        unproject, warp_depth)
+from .imaging import fill_nearest
 
 METRIC_NAMES = ("abs_rel", "rmse", "log10", "delta1", "delta2", "delta3", "si_rmse")
 
@@ -344,20 +345,6 @@ def _seven_scenes_pair(f: PosedFrame) -> RGBDPair:
 def scoring_pairs(root: Path) -> list[RGBDPair]:
     """Every pair a depth model is scored on: the manifest's RGB-D pairs, then its 7-Scenes frames made into pairs."""
     return load_pairs(root) + seven_scenes_pairs(root)
-
-
-def fill_nearest(depth: np.ndarray) -> np.ndarray:
-    """Depth with every unknown pixel (0) given the value of its nearest known one: for moving a picture by its
-    depth where the sensor left gaps, never for scoring. Raises InputError when nothing is known."""
-    known = depth > 0
-    if not known.any():
-        raise InputError("fill_nearest: depth: expected some known (> 0) pixels, got none")
-    if known.all():
-        return depth
-    # each unknown pixel gets the label of its nearest known one; labels number the known pixels in scan order
-    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
-                                                labelType=cv2.DIST_LABEL_PIXEL)
-    return depth[known][labels - 1].astype(np.float32)
 
 
 def _between(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:

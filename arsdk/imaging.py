@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .errors import InputError
+
 
 def downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize to size (width, height): halvings by area averaging, then one bilinear step.
@@ -179,3 +181,18 @@ class SceneCut:
         v /= max(float(np.linalg.norm(v)), 1e-6)
         last, self._last = self._last, v
         return last is not None and float(v @ last) < self.threshold
+
+
+def fill_nearest(values: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """values (HxW float) with every pixel not `known` (default: values > 0, a depth's unknown pixels) given the
+    value of its nearest known one. For moving a picture by its depth where the sensor left gaps and for a depth
+    model's failed pixels, never for scoring. Raises InputError when nothing is known."""
+    known = values > 0 if known is None else known
+    if not known.any():
+        raise InputError("fill_nearest: expected some known pixels, got none")
+    if known.all():
+        return values
+    # each unknown pixel gets the label of its nearest known one; labels number the known pixels in scan order
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    return values[known][labels - 1].astype(np.float32)

@@ -241,6 +241,38 @@ def test_nan_model_output_is_caught_and_the_last_good_kept(caplog):
         fresh.estimate(image, intr)
 
 
+def test_a_collapsed_patch_of_metric_output_takes_its_neighbours_depth():
+    # FastDepth's output collapses to ~0 over a patch on some real frames (34 of the HoloLens walk's 373): such
+    # pixels are no depth at all, so they must neither sit at the camera nor be left unknown (read as far away)
+    image = arsdk.DemoSource(160, 120).render(0.0).image
+    intr = arsdk.Intrinsics.from_fov(160, 120, 60)
+    est = arsdk.DepthEstimator("arsdk_depth")
+    real = est.model.run
+
+    def collapsed(x):
+        out = real(x).copy()
+        flat = out.reshape(out.shape[-3:-1] if out.shape[-1] == 1 else out.shape[-2:])
+        flat[:12, :12] = 1e-5  # the top-left corner, as on the walk's frames
+        flat[:3, :3] = 0.0
+        return out
+
+    whole = est.estimate(image, intr).raw
+    est.model.run = collapsed
+    patched = est.estimate(image, intr)
+    assert patched.raw.min() >= est.spec.min_depth * patched.scale * 0.999
+    # the patch's pixels carry the depth next to it; the rest of the frame is as the model gave it
+    inside = patched.raw[:6, :6]
+    assert np.all(np.abs(inside - whole[12, 12]) < 0.3 * whole[12, 12])
+    assert np.array_equal(patched.raw[60:, 60:], whole[60:, 60:])
+    # a model whose metric output is mostly outside the spec's range (millimetres, say) is named as broken
+    fresh = arsdk.DepthEstimator("arsdk_depth")
+    fresh.model.run = lambda x: real(x) * 1000.0
+    with pytest.raises(arsdk.ModelError, match="outside the spec's 0.1-20 m"):
+        fresh.estimate(image, intr)
+    with pytest.raises(arsdk.InputError, match="min_depth"):
+        arsdk.depth.DepthModelSpec((32, 32), min_depth=5.0, max_depth=2.0)
+
+
 # --- rendering
 
 
