@@ -183,6 +183,17 @@ class SceneCut:
         return last is not None and float(v @ last) < self.threshold
 
 
+def with_rim(mask: np.ndarray, share: float) -> np.ndarray:
+    """mask (HxW bool) grown by `share` of its width in every direction (a disc, so corners are not favoured);
+    a mask with nothing set comes back as it is."""
+    if share < 0:
+        raise InputError(f"with_rim: expected a share of the width >= 0, got {share}")
+    radius = share * mask.shape[1]
+    if radius <= 0 or not mask.any():
+        return mask
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3) <= radius
+
+
 def fill_nearest(values: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
     """values (HxW float) with every pixel not `known` (default: values > 0, a depth's unknown pixels) given the
     value of its nearest known one. For moving a picture by its depth where the sensor left gaps and for a depth

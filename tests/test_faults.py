@@ -252,7 +252,11 @@ def test_a_collapsed_patch_of_metric_output_takes_its_neighbours_depth():
     def collapsed(x):
         out = real(x).copy()
         flat = out.reshape(out.shape[-3:-1] if out.shape[-1] == 1 else out.shape[-2:])
-        flat[:12, :12] = 1e-5  # the top-left corner, as on the walk's frames
+        # the collapse in the top-left corner, as on the walk's frames (an eighth of the output's width), and a
+        # rim dragged toward 0 around it (to a third of the depth, 3 % of the width wide)
+        core, rim = flat.shape[1] // 8, flat.shape[1] // 8 + round(0.03 * flat.shape[1])
+        flat[:rim, :rim] *= 0.3
+        flat[:core, :core] = 1e-5
         flat[:3, :3] = 0.0
         return out
 
@@ -263,6 +267,9 @@ def test_a_collapsed_patch_of_metric_output_takes_its_neighbours_depth():
     # the patch's pixels carry the depth next to it; the rest of the frame is as the model gave it
     inside = patched.raw[:6, :6]
     assert np.all(np.abs(inside - whole[12, 12]) < 0.3 * whole[12, 12])
+    # the rim's pixels along the top edge (13.5-14.5 % of the width) take the depth beyond it too, not a third of it
+    rim = (slice(0, 6), slice(22, 23))
+    assert np.all(np.abs(patched.raw[rim] / whole[rim] - 1.0) < 0.3), patched.raw[rim] / whole[rim]
     assert np.array_equal(patched.raw[60:, 60:], whole[60:, 60:])
     # a model whose metric output is mostly outside the spec's range (millimetres, say) is named as broken
     fresh = arsdk.DepthEstimator("arsdk_depth")
