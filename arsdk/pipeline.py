@@ -29,7 +29,7 @@ from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, cam
                        follow_depth, normals_from_points, ray_descent, sample_points)
 from .gravity import AgreedReadings, Gravity
 from .imaging import downscale, enlarge_depth
-from .temporal import REFERENCE_S, FrameClock, HeldSwitch, high_pass, share_over
+from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
 from .tracking import AnchorSet, CameraTracker, TrackedPose, TrackingState, rotation_between
@@ -241,11 +241,6 @@ class Pipeline:
     # than a monocular depth model gives on steep or cluttered views)
     FLOOR_IN_VIEW_SHARE = 0.08
     FLOOR_BAND = 0.1
-    # and a tracked frame's floor in view or not changes once the frames have said so for this long
-    # (`temporal.HeldSwitch`): at 30 frame/s the decision flipped on single views of a sliver of far carpet (HoloLens
-    # walk frames 343-346), and a quarter of the view went from the floor plane 3-5 m off to FastDepth's depth, half
-    # as far, and back. Frames 0.1 s apart or more change it at once
-    FLOOR_VIEW_HOLD_S = 0.09
     # or while that share of the rays meets the tracked floor within FLOOR_REACH camera heights with depth at least
     # FLOOR_UNBLOCKED of the way there (FastDepth draws a table top 0.4-0.55 of the way to the floor behind it)
     FLOOR_REACH = 3.0
@@ -320,7 +315,6 @@ class Pipeline:
         self.anchors = AnchorSet(self.tracker) if self.tracker is not None else None
         self._world_from_map: np.ndarray | None = None
         self._floor_seen = False  # a floor measured since the scene began (the tracked world's floor is one)
-        self._floor_view = HeldSwitch(self.FLOOR_VIEW_HOLD_S)  # a tracked frame's floor in view, held
         self._height_views = 0.0  # how many floor views the world's camera height rests on (`HEIGHT_ASSUMED_VIEWS`)
         self._floor_gain = 1.0
         self._gain_scale: float | None = None  # the last tracked frame's `ground_scale`
@@ -551,7 +545,6 @@ class Pipeline:
                 if depth is not seen:
                     grid = sample_points(depth, sintr, self.ground.stride_for(sintr))
                 timings["floor_check"] = (time.perf_counter() - t1) * 1e3  # part of "tracking"
-            visible = self._floor_view.update(visible, dt)
             at_map_scale = depth
             full = self._whole_pull(ground.decision, float(cam_to_world[1, 3]), dt)
             mapped = tracked.state is TrackingState.TRACKING
@@ -972,7 +965,6 @@ class Pipeline:
             self.anchors.clear()
         self._world_from_map = self._fused = self._shown = None
         self._floor_seen = False
-        self._floor_view.reset()
         self._height_views = 0.0
         self._floor_gain = 1.0
         self._gain_scale = None

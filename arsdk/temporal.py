@@ -74,34 +74,6 @@ def high_pass(passed: float, step: float, seconds: float, hold_s: float) -> floa
     return math.exp(-seconds / hold_s) * (passed + step)
 
 
-class HeldSwitch:
-    """A yes or no said afresh by each frame that changes only once the frames have said the other for `hold_s`
-    seconds (each frame counting the seconds since the one before it): a decision that flips on one view of a
-    video does not flip what is shown, while frames further apart than hold_s change it at once."""
-
-    def __init__(self, hold_s: float):
-        if not hold_s >= 0.0:
-            raise InputError(f"HeldSwitch: hold_s: expected seconds >= 0, got {hold_s}")
-        self.hold_s = hold_s
-        self.value: bool | None = None
-        self._against = 0.0  # seconds the frames have said the other since they last agreed
-
-    def reset(self):
-        self.value, self._against = None, 0.0
-
-    def update(self, said: bool, seconds: float) -> bool:
-        """The held value after a frame that says `said`, `seconds` after the last."""
-        if seconds < 0.0:
-            raise InputError(f"HeldSwitch.update: seconds: expected >= 0, got {seconds}")
-        if self.value is None or said == self.value:
-            self.value, self._against = bool(said), 0.0
-            return self.value
-        self._against += seconds
-        if self._against >= self.hold_s:
-            self.value, self._against = bool(said), 0.0
-        return self.value
-
-
 class FrameClock:
     """Seconds between the frames a stage sees, from their timestamps (`tick`). A timestamp that does not move
     forward (frames numbered without real times, a clock restarted without a reset) counts as one video frame

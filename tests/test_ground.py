@@ -630,24 +630,6 @@ def test_pulls_are_per_second_at_any_frame_rate(caplog):
         clock.tick(float("nan"))
 
 
-def test_a_held_switch_ignores_a_flip_on_one_video_frame_and_not_frames_far_apart():
-    from arsdk.errors import InputError
-    from arsdk.temporal import HeldSwitch
-
-    held = HeldSwitch(0.09)
-    assert held.update(True, 0.4) is True  # the first frame says it as it is
-    # at 30 frame/s: one frame saying no is held off; three in a row (0.1 s) change it, on the third
-    said = [held.update(s, 1 / 30) for s in (False, True, False, False, False, True)]
-    assert said == [True, True, True, True, False, False]
-    assert held.update(True, 0.4) is True  # a frame 0.4 s after the last changes it at once
-    held.reset()
-    assert held.update(False, 1 / 30) is False
-    with pytest.raises(InputError, match="seconds"):
-        held.update(True, -1.0)
-    with pytest.raises(InputError, match="hold_s"):
-        HeldSwitch(float("nan"))
-
-
 def test_the_high_pass_lets_a_move_through_and_not_a_drift():
     from arsdk.errors import InputError
     from arsdk.temporal import high_pass
