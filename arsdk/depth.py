@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 # how far (a share of the model's width) a collapse of a metric model's output drags the pixels around it toward 0:
 # measured against true depth on the HoloLens walk's collapses, FastDepth's error there fades out 7-9 px from the
-# core at 224 px (mean |log error| within 16 px of the core 0.26 filling 5 px beyond it, 0.24 at 7, 0.23 at 9)
+# core at 224 px (mean |log error| within 16 px of the core 0.37 filling the core alone, 0.26 from 5 px beyond it,
+# 0.24 from 7, 0.23 from 8-9)
 COLLAPSE_RIM = 0.035
 
 METRIC, RELATIVE_INVERSE, RELATIVE_DEPTH = "metric", "relative_inverse", "relative_depth"
