@@ -276,19 +276,22 @@ class DepthEstimator(ModelHolder):
             scale = self.scale(depth, intr.scaled(w, h))
         return depth * np.float32(scale), scale
 
-    def estimate(self, image: np.ndarray, intrinsics: Intrinsics) -> DepthResult:
+    def estimate(self, image: np.ndarray, intrinsics: Intrinsics,
+                 padding: tuple[int, int, int, int] | None = None) -> DepthResult:
         """Metric depth (m) for one HxWx3 uint8 RGB frame seen with `intrinsics`. Safe to call from several
-        threads (one call at a time: the temporal filter is one stream's)."""
+        threads (one call at a time: the temporal filter is one stream's). padding: the image's padding margins
+        (top, bottom, left, right) if already found (`imaging.padding_margins`); None finds them."""
         with self._lock:
-            return self._estimate(image, intrinsics)
+            return self._estimate(image, intrinsics, padding)
 
-    def _estimate(self, image: np.ndarray, intrinsics: Intrinsics) -> DepthResult:
+    def _estimate(self, image: np.ndarray, intrinsics: Intrinsics,
+                  padding: tuple[int, int, int, int] | None = None) -> DepthResult:
         if self.model is None:
             raise InputError(f"depth model {self.name}: used after close()")
         check_image(image)
         h, w = image.shape[:2]
         intr = intrinsics.matching(w, h)
-        padding = top, bottom, left, right = self._window.update(image, self.skip_padding, self.temporal)
+        padding = top, bottom, left, right = self._window.update(image, self.skip_padding, self.temporal, padding)
         if any(padding):
             image, intr = inside_margins(image, padding), intr.cropped(left, top, w - left - right, h - top - bottom)
         output = self.predict(image)

@@ -99,6 +99,19 @@ def padding_margins(image: np.ndarray, tolerance: int = 8, min_share: float = 0.
     return tuple(int(m) for m in margins)
 
 
+def checked_margins(margins, shape: tuple[int, int], name: str = "padding") -> tuple[int, int, int, int]:
+    """margins as (top, bottom, left, right) ints, refused unless each is a whole number >= 0 and they leave a
+    picture of at least one pixel inside an image of `shape` (height, width)."""
+    values = tuple(margins) if isinstance(margins, (tuple, list)) else ()
+    if len(values) != 4 or not all(isinstance(m, (int, np.integer)) and m >= 0 for m in values):
+        raise InputError(f"{name}: expected (top, bottom, left, right) whole numbers >= 0, got {margins!r}")
+    top, bottom, left, right = (int(m) for m in values)
+    h, w = shape
+    if top + bottom >= h or left + right >= w:
+        raise InputError(f"{name}: margins {margins!r} leave no picture inside a {w}x{h} image")
+    return top, bottom, left, right
+
+
 def steady_margins(found: tuple[int, int, int, int], previous: tuple[int, int, int, int],
                    slack: int = 2) -> tuple[int, int, int, int]:
     """The previous frame's margins while those found now differ by at most `slack` lines on every side (a codec
@@ -117,8 +130,16 @@ class PaddingWindow:
     def __init__(self):
         self.margins = (0, 0, 0, 0)
 
-    def update(self, image: np.ndarray, enabled: bool = True, temporal=None) -> tuple[int, int, int, int]:
-        found = padding_margins(image) if enabled else (0, 0, 0, 0)
+    def update(self, image: np.ndarray, enabled: bool = True, temporal=None,
+               found: tuple[int, int, int, int] | None = None) -> tuple[int, int, int, int]:
+        """The window's margins for this frame. found: this image's `padding_margins` if already found (a pipeline
+        finds them once for both of its models); None finds them here."""
+        if not enabled:
+            found = (0, 0, 0, 0)
+        elif found is None:
+            found = padding_margins(image)
+        else:
+            found = checked_margins(found, image.shape[:2])
         if temporal is not None:
             found = steady_margins(found, self.margins)
             if found != self.margins:

@@ -28,7 +28,7 @@ from .parallax import FloorParallax, floor_region
 from .geometry import (FloorPlane, Intrinsics, WorldFrameTracker, angle_deg, camera_to_world_from_floor,
                        follow_depth, normals_from_points, ray_descent, sample_points)
 from .gravity import AgreedReadings, Gravity
-from .imaging import downscale, enlarge_depth
+from .imaging import downscale, enlarge_depth, padding_margins
 from .temporal import REFERENCE_S, FrameClock, high_pass, share_over
 from .fusion import DepthFusion
 from .segmentation import PersonSegmenter
@@ -115,6 +115,7 @@ class _StageInput(NamedTuple):
     posed: bool                    # the source's own pose is used: no gravity or floor of ours
     expected_height: float | None  # the tracked camera height, for the floor decision
     timestamp: float | None        # seconds, for the ground tracker's clock; None: already counted
+    padding: tuple[int, int, int, int] | None = None  # the picture's padding bands if found once for both models
 
 
 class _LatestWorker:
@@ -381,9 +382,10 @@ class Pipeline:
             return self._depth_stage_locked(item, segments)
 
     def _depth_stage_locked(self, item, segments=None) -> tuple[DepthResult, GroundResult | None, int, dict]:
-        image, intr, index, up, posed, expected_height, timestamp = item  # a _StageInput
+        image, intr, index, up, posed, expected_height, timestamp, padding = item  # a _StageInput
         t0 = time.perf_counter()
-        result = self.depth_estimator.estimate(image, intr)
+        result = (self.depth_estimator.estimate(image, intr) if padding is None
+                  else self.depth_estimator.estimate(image, intr, padding=padding))
         t1 = time.perf_counter()
         if result.filtered.shape != image.shape[:2]:  # else it fails deep in the geometry, far from its cause
             raise ModelError(f"depth estimator: depth of {result.filtered.shape[1]}x{result.filtered.shape[0]} for a "
@@ -400,8 +402,16 @@ class Pipeline:
     def _segmentation_stage(self, item) -> tuple[np.ndarray, dict]:
         image = item.image
         t0 = time.perf_counter()
-        mask = self.segmenter.process(image)
+        mask = self.segmenter.process(image) if item.padding is None else self.segmenter.process(image, item.padding)
         return mask, {"segmentation": (time.perf_counter() - t0) * 1e3}
+
+    def _padding_found_once(self) -> bool:
+        """Whether a frame's padding bands are found here, once, for both models: the built-in ones, both skipping
+        the bands, would each look for the same bands in the same picture (at 640x480: 0.1 ms with none, 0.4 ms
+        with bars)."""
+        depth, seg = self.depth_estimator, self.segmenter
+        return (isinstance(depth, DepthEstimator) and isinstance(seg, PersonSegmenter) and depth.skip_padding
+                and seg.skip_padding)
 
     def _resolve_intrinsics(self, frame: Frame, h: int, w: int) -> Intrinsics:
         intr = self.intrinsics or frame.intrinsics
@@ -454,10 +464,12 @@ class Pipeline:
         small, sintr = self._depth_frame(image, intr)
         item = _StageInput(small, sintr, frame.index, None if gravity is None else Gravity.given(gravity).up, posed,
                            self._tracked_height, frame.timestamp)
-        seg_item = item if small is image else item._replace(image=image, intr=intr)
-        timings: dict[str, float] = {}
         want_depth = needs is None or bool({DEPTH, WORLD} & needs)
         want_mask = self.segmenter is not None and (needs is None or MASK in needs)
+        if want_depth and want_mask and small is image and not self.asynchronous and self._padding_found_once():
+            item = item._replace(padding=padding_margins(small))
+        seg_item = item if small is image else item._replace(image=image, intr=intr)
+        timings: dict[str, float] = {}
         result = ground = mask = None
         depth_index = frame.index
         if self.asynchronous:

@@ -77,17 +77,18 @@ class PersonSegmenter(ModelHolder):
             out = 1.0 / (1.0 + np.exp(-out))
         return out
 
-    def process(self, image: np.ndarray) -> np.ndarray:
+    def process(self, image: np.ndarray, padding: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """HxW float32 soft mask in [0, 1] at the frame's resolution. Safe to call from several threads (one call
-        at a time: the temporal filter is one stream's)."""
+        at a time: the temporal filter is one stream's). padding: the image's padding margins (top, bottom, left,
+        right) if already found (`imaging.padding_margins`); None finds them."""
         with self._lock:
-            return self._process(image)
+            return self._process(image, padding)
 
-    def _process(self, image: np.ndarray) -> np.ndarray:
+    def _process(self, image: np.ndarray, padding: tuple[int, int, int, int] | None = None) -> np.ndarray:
         if self.model is None:
             raise InputError(f"segmentation model {self.name}: used after close()")
         check_image(image)
-        padding = self._window.update(image, self.skip_padding, self.temporal)
+        padding = self._window.update(image, self.skip_padding, self.temporal, padding)
         small = self.predict(inside_margins(image, padding))
         finite = np.isfinite(small)
         if not finite.all():

@@ -315,3 +315,39 @@ def test_a_very_wide_frame_keeps_its_aspect_when_brought_down():
         assert (sintr.width, sintr.height) == (small.shape[1], small.shape[0])
         state = pipe.process(arsdk.Frame(image, 0.0, 0, intrinsics=intr))
         assert state.depth.shape == (h, w)
+
+
+def test_a_letterboxed_frame_s_bands_are_found_once_for_both_models(demo_source, monkeypatch):
+    """The synchronous pipeline looks for a frame's padding bands once and hands them to the depth model and the
+    segmenter, which would each look for the same bands in the same picture; both see the window they found
+    themselves before."""
+    import arsdk.imaging
+    import arsdk.pipeline
+
+    boxed = np.zeros((560, 640, 3), np.uint8)  # 40 px bars above and below the demo room
+    boxed[40:520] = demo_source.render(0.0).image
+    with arsdk.Pipeline.default(tracking=False) as pipe:
+        alone = arsdk.Pipeline.default(tracking=False)
+        monkeypatch.setattr(alone, "_padding_found_once", lambda: False)
+        looked = []
+        found = arsdk.imaging.padding_margins
+        counted = lambda image: looked.append(image.shape) or found(image)  # noqa: E731
+        monkeypatch.setattr(arsdk.imaging, "padding_margins", counted)
+        monkeypatch.setattr(arsdk.pipeline, "padding_margins", counted)
+        for i in range(3):
+            frame = arsdk.Frame(boxed, i / 30.0, i)
+            looked.clear()
+            shared = pipe.process(frame)
+            assert looked == [(560, 640, 3)]  # once, for both models
+            looked.clear()
+            own = alone.process(frame)
+            assert len(looked) == 2  # each model its own
+            assert np.array_equal(shared.depth_raw, own.depth_raw) and np.array_equal(shared.mask, own.mask)
+            assert not shared.mask[:41].any() and not shared.mask[-41:].any()  # the bars were skipped
+        alone.close()
+    with arsdk.Pipeline.default(tracking=False) as pipe:
+        for bad in ((-1, 0, 0, 0), (0, 0, 0), (280, 280, 0, 0), (1.5, 0, 0, 0)):
+            with pytest.raises(InputError, match="padding"):
+                pipe.depth_estimator.estimate(boxed, arsdk.Intrinsics.from_fov(640, 560, 60.0), padding=bad)
+            with pytest.raises(InputError, match="padding"):
+                pipe.segmenter.process(boxed, padding=bad)
