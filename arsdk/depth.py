@@ -280,7 +280,8 @@ class DepthEstimator(ModelHolder):
                  padding: tuple[int, int, int, int] | None = None) -> DepthResult:
         """Metric depth (m) for one HxWx3 uint8 RGB frame seen with `intrinsics`. Safe to call from several
         threads (one call at a time: the temporal filter is one stream's). padding: the image's padding margins
-        (top, bottom, left, right) if already found (`imaging.padding_margins`); None finds them."""
+        (top, bottom, left, right) if already found (`imaging.padding_margins`); None finds them. Only
+        read with skip_padding on."""
         with self._lock:
             return self._estimate(image, intrinsics, padding)
 

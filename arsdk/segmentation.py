@@ -80,7 +80,7 @@ class PersonSegmenter(ModelHolder):
     def process(self, image: np.ndarray, padding: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """HxW float32 soft mask in [0, 1] at the frame's resolution. Safe to call from several threads (one call
         at a time: the temporal filter is one stream's). padding: the image's padding margins (top, bottom, left,
-        right) if already found (`imaging.padding_margins`); None finds them."""
+        right) if already found (`imaging.padding_margins`); None finds them. Only read with skip_padding on."""
         with self._lock:
             return self._process(image, padding)
 
