@@ -326,8 +326,7 @@ def test_a_letterboxed_frame_s_bands_are_found_once_for_both_models(demo_source,
 
     boxed = np.zeros((560, 640, 3), np.uint8)  # 40 px bars above and below the demo room
     boxed[40:520] = demo_source.render(0.0).image
-    with arsdk.Pipeline.default(tracking=False) as pipe:
-        alone = arsdk.Pipeline.default(tracking=False)
+    with arsdk.Pipeline.default(tracking=False) as pipe, arsdk.Pipeline.default(tracking=False) as alone:
         monkeypatch.setattr(alone, "_padding_found_once", lambda: False)
         looked = []
         found = arsdk.imaging.padding_margins
@@ -344,7 +343,6 @@ def test_a_letterboxed_frame_s_bands_are_found_once_for_both_models(demo_source,
             assert len(looked) == 2  # each model its own
             assert np.array_equal(shared.depth_raw, own.depth_raw) and np.array_equal(shared.mask, own.mask)
             assert not shared.mask[:41].any() and not shared.mask[-41:].any()  # the bars were skipped
-        alone.close()
     with arsdk.Pipeline.default(tracking=False) as pipe:
         for bad in ((-1, 0, 0, 0), (0, 0, 0), (280, 280, 0, 0), (1.5, 0, 0, 0)):
             with pytest.raises(InputError, match="padding"):
