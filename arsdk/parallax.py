@@ -41,10 +41,13 @@ class ParallaxSettings:
     skipped: the picture is brought down only for a view kept or checked); off_plane_margin: how much better
     (correlation) a block of off_plane_block px square must match through the depth as drawn than through the floor
     plane to be held off the floor (`FloorParallax.drawn_off_floor`; None: never), where more than half of it is
-    drawn more than off_plane_share of the plane's distance off the plane. block_raised: where the floor region moves
-    like the floor as a whole, a block of it whose own best factor is at most this times the region's, and matches
-    there better by block_margin (correlation) than at the region's, is lifted to its factor (`lifted_blocks`; None:
-    never): a sofa seat or a table top the depth draws among the floor."""
+    drawn more than off_plane_share of the plane's distance off the plane and lands at least off_plane_apart_px
+    (pixels of the check's picture) from where the plane puts it in the past view (nearer, the correlation cannot
+    tell the two apart: a carpet the depth draws 0.2-0.4 m up under a camera 1.6 m up, seen from 10 cm away, lands
+    about a pixel from the floor's place, a table top at half the floor's distance four). block_raised: where the
+    floor region moves like the floor as a whole, a block of it whose own best factor is at most this times the
+    region's, and matches there better by block_margin (correlation) than at the region's, is lifted to its factor
+    (`lifted_blocks`; None: never): a sofa seat or a table top the depth draws among the floor."""
 
     width: int = 160
     scales: tuple[float, ...] = tuple(float(x) for x in np.exp(np.linspace(np.log(0.3), np.log(1.6), 15)))
@@ -69,6 +72,7 @@ class ParallaxSettings:
     off_plane_margin: float | None = 0.15
     off_plane_block: int = 8
     off_plane_share: float = 0.15
+    off_plane_apart_px: float = 2.0
     block_raised: float | None = 0.6
     block_margin: float = 0.1
 
@@ -99,6 +103,7 @@ class ParallaxSettings:
              "None, or a correlation >= 0"),
             ("off_plane_block", self.off_plane_block >= self.window, "pixels >= window"),
             ("off_plane_share", self.off_plane_share > 0.0, "a share > 0"),
+            ("off_plane_apart_px", self.off_plane_apart_px >= 0.0, "pixels >= 0"),
             ("block_raised", self.block_raised is None or 0.0 < self.block_raised < 1.0, "None, or a factor in (0, 1)"),
             ("block_margin", self.block_margin >= 0.0, "a correlation >= 0"),
         ]
@@ -111,6 +116,16 @@ def _local_stats(img: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, cv2.boxFilter(img * img, -1, k) - mean * mean
 
 
+def _past_terms(intr: Intrinsics, current_to_past: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """K R ray (three HxW float32, one per row of the product) and K t: a pixel at depth z lands, in the picture of
+    the camera moved by `current_to_past`, where the 3-vector z * K R ray + K t points."""
+    rx, ry = pixel_rays(intr)
+    rx, ry = rx[None, :], ry[:, None]
+    KR = (intr.matrix @ current_to_past[:3, :3]).astype(np.float32)
+    return [KR[i, 0] * rx + KR[i, 1] * ry + KR[i, 2] for i in range(3)], \
+        (intr.matrix @ current_to_past[:3, 3]).astype(np.float32)
+
+
 def match_by_scale(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, intr: Intrinsics,
                    current_to_past: np.ndarray, scales, window: int = 7,
                    min_texture: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
@@ -120,16 +135,11 @@ def match_by_scale(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, intr: 
     where it counts, the same shape, bool: a known depth, texture in both pictures (grey variance over `min_texture`
     here, a quarter of it in the past picture), and a point that lands inside `past` in front of its camera."""
     h, w = gray.shape
-    K = intr.matrix
-    R, t = current_to_past[:3, :3], current_to_past[:3, 3]
     known = np.isfinite(depth) & (depth > 0)
     z = np.where(known, depth, 0.0).astype(np.float32)
-    rx, ry = pixel_rays(intr)
-    rx, ry = rx[None, :], ry[:, None]
     # the past pixel of a point s * z * ray is K (R z ray + t / s) up to its scale: one product, then a sum per factor
-    KR = (K @ R).astype(np.float32)
-    base = [z * (KR[i, 0] * rx + KR[i, 1] * ry + KR[i, 2]) for i in range(3)]
-    Kt = (K @ t).astype(np.float32)
+    rays, Kt = _past_terms(intr, current_to_past)
+    base = [z * r for r in rays]
     mean_g, var_g = _local_stats(gray, window)
     textured = known & (var_g > min_texture)
     ncc = np.zeros((len(scales), h, w), np.float32)
@@ -197,13 +207,13 @@ def lifted_blocks(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scale
 
 def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_depth: np.ndarray, intr: Intrinsics,
                    current_to_past: np.ndarray, block: int, margin: float, off_share: float, window: int = 7,
-                   min_texture: float = 4.0) -> np.ndarray:
+                   min_texture: float = 4.0, apart_px: float = 0.0) -> np.ndarray:
     """The `block` x `block` px blocks (bool, (H // block, W // block)) where `past` matches `gray` clearly better
     with each pixel at its `depth` than at `plane_depth`, where its ray meets the floor (both metres, 0 or NaN
     unknown; the other arguments as `match_by_scale`'s): two hypotheses, not a search over factors. Said where the
     mean correlation over the pixels that count under both is higher by more than `margin`, at least a quarter of the
     block's pixels count, and more than half of them are drawn more than `off_share` of the plane's distance off it
-    (nearer the plane the two hypotheses are one)."""
+    and land at least `apart_px` from the plane's place in `past` (nearer, the two hypotheses are one)."""
     both = np.isfinite(depth) & (depth > 0) & np.isfinite(plane_depth) & (plane_depth > 0)
     drawn, drawn_counts = match_by_scale(gray, past, np.where(both, depth, np.nan), intr, current_to_past, (1.0,),
                                          window, min_texture)
@@ -219,7 +229,20 @@ def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_
     n = counted.sum(axis=(1, 3))
     better = np.where(counted, per_block(drawn[0] - plane[0]), 0.0).sum(axis=(1, 3)) / np.maximum(n, 1)
     off = both & (np.abs(depth - plane_depth) > off_share * plane_depth)
+    if apart_px > 0.0:
+        off &= landing_gap(depth, plane_depth, intr, current_to_past) >= apart_px
     return (n >= block * block // 4) & (better > margin) & (per_block(off).mean(axis=(1, 3)) > 0.5)
+
+
+def landing_gap(z1: np.ndarray, z2: np.ndarray, intr: Intrinsics, current_to_past: np.ndarray) -> np.ndarray:
+    """How far apart (px, HxW float32) each pixel of a picture lands in the picture of the camera moved by the 4x4
+    `current_to_past` when it lies at depth `z1` and at depth `z2` (camera z, metres, > 0, HxW) along its ray. A
+    point at z lands at (z a + b) / (z c + d) per axis (`_past_terms`), so the two landings differ by
+    (z1 - z2) (a d - b c) / ((z1 c + d) (z2 c + d))."""
+    (ax, ay, az), (bx, by, bz) = _past_terms(intr, current_to_past)
+    z1, z2 = z1.astype(np.float32), z2.astype(np.float32)
+    along = np.hypot(ax * bz - bx * az, ay * bz - by * az)
+    return np.abs(z1 - z2) * along / np.maximum(np.abs((z1 * az + bz) * (z2 * az + bz)), np.float32(1e-9))
 
 
 def spread_blocks(blocks: np.ndarray, block: int, shape: tuple[int, int], fill=False) -> np.ndarray:
@@ -355,7 +378,8 @@ class FloorParallax:
         descent = ray_descent(sintr, camera_to_world[1, :3])
         plane = np.where(descent > 1e-3, height * rest / np.maximum(descent, 1e-3), np.nan)
         blocks = moves_as_drawn(gray, ref[0].gray, small, plane.astype(np.float32), sintr, ref[1], s.off_plane_block,
-                                s.off_plane_margin, s.off_plane_share, s.window, s.min_texture)
+                                s.off_plane_margin, s.off_plane_share, s.window, s.min_texture,
+                                s.off_plane_apart_px)
         return spread_blocks(blocks, s.off_plane_block, (h, w))
 
     def _reference(self, camera_to_world, height, past_pose) -> tuple[_Past, np.ndarray] | None:
