@@ -40,11 +40,13 @@ class ParallaxSettings:
     keep_s, keep_every_s: how far back past views are kept, and how far apart (at a camera's rate most frames are
     skipped: the picture is brought down only for a view kept or checked); off_plane_margin: how much better
     (correlation) a block of off_plane_block px square must match through the depth as drawn than through the floor
-    plane to be held off the floor (`FloorParallax.drawn_off_floor`; None: never), where more than half of it is
+    plane to be held off the floor (`FloorParallax.floor_motion`; None: never), where more than half of it is
     drawn more than off_plane_share of the plane's distance off the plane and lands at least off_plane_apart_px
     (pixels of the check's picture) from where the plane puts it in the past view (nearer, the correlation cannot
     tell the two apart: a carpet the depth draws 0.2-0.4 m up under a camera 1.6 m up, seen from 10 cm away, lands
-    about a pixel from the floor's place, a table top at half the floor's distance four). block_raised: where the
+    about a pixel from the floor's place, a table top at half the floor's distance four); a block that matches
+    through the plane better by the same margin, with as much of it drawn as far off, moves as the floor does, and
+    is shown on it. block_raised: where the
     floor region moves like the floor as a whole, a block of it whose own best factor is at most this times the
     region's, and matches there better by block_margin (correlation) than at the region's, is lifted to its factor
     (`lifted_blocks`; None: never): a sofa seat or a table top the depth draws among the floor."""
@@ -205,15 +207,16 @@ def lifted_blocks(ncc: np.ndarray, counts: np.ndarray, region: np.ndarray, scale
     return np.where(region, factor, np.float32(np.nan))
 
 
-def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_depth: np.ndarray, intr: Intrinsics,
+def plane_or_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_depth: np.ndarray, intr: Intrinsics,
                    current_to_past: np.ndarray, block: int, margin: float, off_share: float, window: int = 7,
-                   min_texture: float = 4.0, apart_px: float = 0.0) -> np.ndarray:
-    """The `block` x `block` px blocks (bool, (H // block, W // block)) where `past` matches `gray` clearly better
-    with each pixel at its `depth` than at `plane_depth`, where its ray meets the floor (both metres, 0 or NaN
-    unknown; the other arguments as `match_by_scale`'s): two hypotheses, not a search over factors. Said where the
-    mean correlation over the pixels that count under both is higher by more than `margin`, at least a quarter of the
-    block's pixels count, and more than half of them are drawn more than `off_share` of the plane's distance off it
-    and land at least `apart_px` from the plane's place in `past` (nearer, the two hypotheses are one)."""
+                   min_texture: float = 4.0, apart_px: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Which of two hypotheses `past` matches `gray` clearly better by, in `block` x `block` px blocks (bool, (H //
+    block, W // block) each): each pixel at its `depth` (the first array: the view lies where it is drawn), or at
+    `plane_depth`, where its ray meets the floor (the second: it lies on the floor). Both metres, 0 or NaN unknown;
+    the other arguments as `match_by_scale`'s. Said where the mean correlation over the pixels that count under both
+    is higher by more than `margin` one way, at least a quarter of the block's pixels count, and more than half of
+    them are drawn more than `off_share` of the plane's distance off it and land at least `apart_px` from the
+    plane's place in `past` (nearer, the two hypotheses are one, and the correlation's noise picks either)."""
     both = np.isfinite(depth) & (depth > 0) & np.isfinite(plane_depth) & (plane_depth > 0)
     drawn, drawn_counts = match_by_scale(gray, past, np.where(both, depth, np.nan), intr, current_to_past, (1.0,),
                                          window, min_texture)
@@ -231,7 +234,8 @@ def moves_as_drawn(gray: np.ndarray, past: np.ndarray, depth: np.ndarray, plane_
     off = both & (np.abs(depth - plane_depth) > off_share * plane_depth)
     if apart_px > 0.0:
         off &= landing_gap(depth, plane_depth, intr, current_to_past) >= apart_px
-    return (n >= block * block // 4) & (better > margin) & (per_block(off).mean(axis=(1, 3)) > 0.5)
+    told = (n >= block * block // 4) & (per_block(off).mean(axis=(1, 3)) > 0.5)
+    return told & (better > margin), told & (better < -margin)
 
 
 def landing_gap(z1: np.ndarray, z2: np.ndarray, intr: Intrinsics, current_to_past: np.ndarray) -> np.ndarray:
@@ -274,6 +278,16 @@ class RaisedFloor:
     kept: np.ndarray
     visible: bool
     lifted: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FloorMotion:
+    """What the camera's motion since a past view says of the view against the floor plane (bool, the check's picture
+    size; `plane_or_drawn`): `off_floor`, where it lies as the depth draws it, off the plane; `on_floor`, where the
+    depth draws it off the plane but it moves as the floor does."""
+
+    off_floor: np.ndarray
+    on_floor: np.ndarray
 
 
 @dataclass
@@ -354,14 +368,16 @@ class FloorParallax:
             return None
         return found
 
-    def drawn_off_floor(self, image: np.ndarray, timestamp: float, depth: np.ndarray, intr: Intrinsics,
-                        camera_to_world: np.ndarray, past_pose, scale: float = 1.0) -> np.ndarray | None:
-        """Where (bool, the check's picture size) `depth` times `scale` (world metres, `intr`'s size) draws the view
-        off the floor plane, and the camera's motion since a past view agrees (`moves_as_drawn`): there the floor's
-        colours must not grow, nor a floor map lay the floor (a table top of the floor's wood under a camera 1.6 m
-        up lies at half the plane's distance along its rays). None where no past view lies far enough away or the
-        test is off. Arguments as `raised`'s; both hypotheses are taken at the rest of the view's factor found by the
-        last check within `keep_s` (the tracked translation's scale can be off by a quarter)."""
+    def floor_motion(self, image: np.ndarray, timestamp: float, depth: np.ndarray, intr: Intrinsics,
+                     camera_to_world: np.ndarray, past_pose, scale: float = 1.0) -> FloorMotion | None:
+        """Where `depth` times `scale` (world metres, `intr`'s size) draws the view off the floor plane and the
+        camera's motion since a past view agrees (`off_floor`: there the floor's colours must not grow, nor a floor
+        map lay the floor; a table top of the floor's wood under a camera 1.6 m up lies at half the plane's distance
+        along its rays), and where it does not but moves as the floor (`on_floor`: FastDepth draws a wooden floor
+        beside the HoloLens walk's blue carpet, or the far part of a grey one, 0.5-1 m up, and the colours, the
+        tables' too, do not take it down). None where no past view lies far enough away or the test is off.
+        Arguments as `raised`'s; both hypotheses are taken at the rest of the view's factor found by the last check
+        within `keep_s` (the tracked translation's scale can be off by a quarter)."""
         s = self.settings
         height = float(camera_to_world[1, 3])
         ref = self._reference(camera_to_world, height, past_pose) if s.off_plane_margin is not None and height > 0 \
@@ -377,10 +393,9 @@ class FloorParallax:
         small = cv2.resize(depth, (w, h), interpolation=cv2.INTER_NEAREST) * np.float32(scale * rest)
         descent = ray_descent(sintr, camera_to_world[1, :3])
         plane = np.where(descent > 1e-3, height * rest / np.maximum(descent, 1e-3), np.nan)
-        blocks = moves_as_drawn(gray, ref[0].gray, small, plane.astype(np.float32), sintr, ref[1], s.off_plane_block,
-                                s.off_plane_margin, s.off_plane_share, s.window, s.min_texture,
-                                s.off_plane_apart_px)
-        return spread_blocks(blocks, s.off_plane_block, (h, w))
+        off, on = plane_or_drawn(gray, ref[0].gray, small, plane.astype(np.float32), sintr, ref[1], s.off_plane_block,
+                                 s.off_plane_margin, s.off_plane_share, s.window, s.min_texture, s.off_plane_apart_px)
+        return FloorMotion(spread_blocks(off, s.off_plane_block, (h, w)), spread_blocks(on, s.off_plane_block, (h, w)))
 
     def _reference(self, camera_to_world, height, past_pose) -> tuple[_Past, np.ndarray] | None:
         """The latest past view at least `min_baseline` camera heights away, and this camera's pose relative to it."""

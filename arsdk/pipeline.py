@@ -562,19 +562,21 @@ class Pipeline:
             mapped = tracked.state is TrackingState.TRACKING
             if not mapped and self.floor_map is not None:  # a map lost or begun anew: its world moves
                 self.floor_map.reset()
-            held_off = None
+            held_off = shown_on = None
             # only where the colours or the map will lay cells this frame (`_on_the_floor`): two warps a frame
             if (self.floor_parallax is not None and self.floor_colours is not None and visible and mapped
                     and self.FLOOR_PULL_BAND > 0 and (self.floor_map is not None or self._grows(full))):
                 t1 = time.perf_counter()
-                held_off = self.floor_parallax.drawn_off_floor(small, frame.timestamp, depth, sintr, cam_to_world,
-                                                               self._world_pose, self._floor_gain)
+                motion = self.floor_parallax.floor_motion(small, frame.timestamp, depth, sintr, cam_to_world,
+                                                          self._world_pose, self._floor_gain)
+                if motion is not None:
+                    held_off, shown_on = motion.off_floor, motion.on_floor
                 timings["floor_check"] = timings.get("floor_check", 0.0) + (time.perf_counter() - t1) * 1e3
             if lifted is not None:  # lifted off the floor by the motion: held off it too
                 held_off = lifted if held_off is None else held_off | cv2.resize(
                     lifted.astype(np.uint8), held_off.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
             depth = self._on_the_floor(depth, small, grid, ground.normals, cam_to_world, visible, sintr, dt, full,
-                                       ground_scale, mapped, held_off)
+                                       ground_scale, mapped, held_off, shown_on)
             depth = self._steadied(depth, sintr, depth_index, tracked, cam_to_world)
             floor = replace(floor_from_pose(cam_to_world), visible=visible)
             self._tracked_height = float(cam_to_world[1, 3]) if self._height_tracked(tracked) else None
@@ -813,7 +815,7 @@ class Pipeline:
     def _on_the_floor(self, depth: np.ndarray, image: np.ndarray, grid: np.ndarray, normals: np.ndarray | None,
                       cam_to_world: np.ndarray, visible: bool, intr: Intrinsics, dt: float,
                       full: float, ground_scale: float = 1.0, mapped: bool = False,
-                      held_off: np.ndarray | None = None) -> np.ndarray:
+                      held_off: np.ndarray | None = None, shown_on: np.ndarray | None = None) -> np.ndarray:
         """The depth scaled so the middle of the floor lies on the world's floor, and the rest of the floor pulled
         onto it (grid: its sampled points; normals: the ground tracker's of the same grid, computed here when there
         are none of that size; dt: seconds since the last frame; full: the share of the band over which the pull is
@@ -830,10 +832,12 @@ class Pipeline:
 
         mapped: the camera is tracked, so the floor map (`floor_map`) is looked up and taught in this frame's world.
         held_off: where the camera's motion shows the view to lie off the floor, as drawn (bool, any size:
-        `parallax.FloorParallax.drawn_off_floor`): the floor's colours and map lay no floor there. On the HoloLens
+        `parallax.FloorMotion.off_floor`): the floor's colours and map lay no floor there. On the HoloLens
         views of the meeting table at 30 frame/s, its wood, the floor's colour, was laid by them, 0.15-0.18 of the
         view wet where no floor is in view. The blocks the motion lifted off a floor that moves like the floor as a
-        whole (`_floor_moves_so`) are held off too."""
+        whole (`_floor_moves_so`) are held off too. shown_on: where the motion shows the view drawn off the floor to
+        move as the floor does (bool, any size: `FloorMotion.on_floor`): the colours grow the floor there where it is
+        joined to the floor (`FloorColours.grown`'s `shown_on`)."""
         up, height = cam_to_world[1, :3], float(cam_to_world[1, 3])
         if height <= 0:
             return depth
@@ -857,16 +861,17 @@ class Pipeline:
                     cintr = intr.scaled(cw, ch)
                     colours = self.floor_colours.cell_colours(image, cw, ch)
                     remembered = self.floor_map.recognised(colours, cintr, cam_to_world) if mapped else None
+                    held_off, shown_on = (None if a is None else cv2.resize(
+                        a.astype(np.uint8), (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+                        for a in (held_off, shown_on))
                     if held_off is not None:
-                        held_off = cv2.resize(held_off.astype(np.uint8), (cw, ch),
-                                              interpolation=cv2.INTER_NEAREST).astype(bool)
                         remembered = None if remembered is None else remembered & ~held_off
                 if self.floor_colours is not None and gate:
                     # decided on the depth pulled at the colour cells' size; laid on the plane in the same pull
                     cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
                     cells = pull_onto_floor(cells, grid, normals, cintr, up, height, band, self.FLOOR_PULL_DEG, full)
                     grown = self.floor_colours.grown(cells, image, cintr, up, height, dt, remembered, colours,
-                                                     held_off)
+                                                     held_off, shown_on)
                     if mapped and self.floor_colours.laid is not None:
                         # the cells the map recognised teach it nothing, even where the depth or the growth laid them
                         # too (a patch fades unless views that did not recognise it lay it): a table top the depth

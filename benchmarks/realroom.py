@@ -534,8 +534,9 @@ class KnownFloorCells:
     cell_colours = staticmethod(FloorColours.cell_colours)
 
     def grown(self, depth, image, intr, up, height, dt, remembered=None, colours=None,
-              held_off=None) -> np.ndarray | None:
-        # the floor known is laid whatever the motion says (`held_off`): an exact segmentation has no doubt to settle
+              held_off=None, shown_on=None) -> np.ndarray | None:
+        # the floor known is laid whatever the motion says (`held_off`, `shown_on`): an exact segmentation has no
+        # doubt to settle
         if self.truth is None:
             return None
         cells = cv2.resize(self.truth.astype(np.uint8), (depth.shape[1], depth.shape[0]),

@@ -133,6 +133,36 @@ def test_cells_the_motion_holds_off_the_floor_are_neither_grown_laid_nor_held():
         colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, held_off=rug[1:])
 
 
+def test_cells_the_motion_shows_on_the_floor_are_grown_where_joined_to_it_and_not_taught():
+    """Cells the depth draws off the floor that the camera's motion shows moving as the floor (`shown_on`): the rug,
+    now of the table's brown (learned as another's colour) and drawn 0.5 m up, is grown onto the floor, joined to it;
+    a patch inside the table, joined to the floor only through the table, is not. Its brown is not taught as floor:
+    the next frame, with nothing shown, does not grow it."""
+    colours = taught_flat()
+    image, depth = room(0.5)
+    image[RUG_AT] = TABLE
+    cw, ch = colours.cells(INTR.width, INTR.height)
+    cells = cv2.resize(depth, (cw, ch), interpolation=cv2.INTER_NEAREST)
+
+    def at_cells(*where):
+        mask = np.zeros(depth.shape, np.uint8)
+        for w in where:
+            mask[w] = 1
+        return cv2.resize(mask, (cw, ch), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+    rug, inside_table = at_cells(RUG_AT), at_cells((slice(160, 175), slice(200, 215)))
+    hold = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4)
+    assert hold is None or not hold[rug].any()  # its colour alone grows nothing
+    colours.let_go()
+    hold = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, shown_on=rug | inside_table)
+    assert (hold[rug] == 1.0).all() and not hold[inside_table].any()
+    colours.let_go()
+    hold = colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4)
+    assert hold is None or not hold[rug].any()
+    with pytest.raises(InputError, match="shown_on"):
+        colours.grown(cells, image, INTR.scaled(cw, ch), UP, HEIGHT, 0.4, shown_on=rug[1:])
+
+
 def test_a_rug_drawn_raised_for_a_long_time_stays_on_the_floor():
     """The rug, seen on the floor on the first views, then drawn 0.5 m up for 12 s on end (as FastDepth draws the
     HoloLens carpet runner): what is grown is learned as floor, so its blue stays a floor colour and the rug stays
