@@ -46,10 +46,10 @@ class ParallaxSettings:
     tell the two apart: a carpet the depth draws 0.2-0.4 m up under a camera 1.6 m up, seen from 10 cm away, lands
     about a pixel from the floor's place, a table top at half the floor's distance four); a block that matches
     through the plane better by the same margin, with as much of it drawn as far off, moves as the floor does, and
-    is shown on it. block_raised: where the
-    floor region moves like the floor as a whole, a block of it whose own best factor is at most this times the
-    region's, and matches there better by block_margin (correlation) than at the region's, is lifted to its factor
-    (`lifted_blocks`; None: never): a sofa seat or a table top the depth draws among the floor."""
+    is shown on it. block_raised: where the floor region moves like the floor as a whole, a block of it whose own
+    best factor is at most this times the region's, and matches there better by block_margin (correlation) than at
+    the region's, is lifted to its factor (`lifted_blocks`; None: never): a sofa seat or a table top the depth draws
+    among the floor."""
 
     width: int = 160
     scales: tuple[float, ...] = tuple(float(x) for x in np.exp(np.linspace(np.log(0.3), np.log(1.6), 15)))
